@@ -1,0 +1,239 @@
+"""The command line: open the window, train headless, check gradients, validate scenes, benchmark.
+
+Every mistake a user can make (missing file, bad scene, bad flag) ends with a message and
+exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCENE = ROOT / "scenes" / "two_springs.yaml"
+COMMANDS = ("run", "train", "check", "validate", "bench")
+
+EPILOG = """commands:
+  run [SCENE]        open the interactive window (the default: `python main.py SCENE`)
+  train SCENE        train headless; writes trained.yaml, history.csv, loss.png, network.png
+  check SCENE        compare EP's gradient with the exact one over five decades of beta
+  validate SCENE...  check scene files; every problem with its line and key
+  bench              benchmarks, side by side
+
+`python main.py COMMAND --help` explains each command. Scenes live in scenes/."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python main.py",
+        description="A sandbox where a network of masses and springs learns by equilibrium "
+                    "propagation, shown live.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="open the interactive window",
+                         description="Open the window on a scene and watch it learn. "
+                                     "Press H in the window for every key.")
+    run.add_argument("scene", nargs="?", default=str(DEFAULT_SCENE), help="scene file (default: two_springs)")
+
+    tr = sub.add_parser("train", help="train a scene headless",
+                        description="Train a scene without a window, then write trained.yaml (a scene "
+                                    "file that opens like any other), history.csv, loss.png and "
+                                    "network.png into --out. The last line says whether the scene's "
+                                    "promise (its 'expect') was met; exit 0 if it was, 1 if not. "
+                                    "Ctrl+C stops and keeps what was learned; train the saved "
+                                    "trained.yaml to resume.")
+    tr.add_argument("scene", help="scene file")
+    tr.add_argument("--epochs", type=_positive_int, help="epochs (default: the scene's)")
+    tr.add_argument("--rule", choices=("centered", "one-sided", "coupled"), help="learning rule (default: the scene's)")
+    tr.add_argument("--lr", type=_positive_float, help="learning rate (default: the scene's)")
+    tr.add_argument("--beta", type=_positive_float, help="nudge strength beta, or eta for coupled (default: the scene's)")
+    tr.add_argument("--engine", choices=("exact", "pymunk"), default="exact",
+                    help="exact: Newton equilibria (fast, default); pymunk: equilibria from the live "
+                         "physical world, as a self-learning machine would")
+    tr.add_argument("--out", help="output folder (default: runs/<scene>-<time>/)")
+    tr.add_argument("--seed", type=int, help="shuffling seed (default: the scene's)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ck = sub.add_parser("check", help="gradient check: EP against the exact gradient",
+                        description="For beta over five decades, the relative error and cosine "
+                                    "similarity of one-sided and centered EP against the exact "
+                                    "gradient (implicit differentiation), on the scene's first "
+                                    "training example and its learned parameters.")
+    ck.add_argument("scene", help="scene file")
+    ck.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    ck.add_argument("--example", type=int, default=None, help="which example (default: the first training one)")
+
+    va = sub.add_parser("validate", help="validate scene files",
+                        description="Load and check scene files; print every problem with its line and "
+                                    "key. Exit 0 if all are valid, 2 if not.")
+    va.add_argument("scenes", nargs="+", help="scene files")
+
+    be = sub.add_parser("bench", help="benchmarks, side by side",
+                        description="Relaxation (Newton vs L-BFGS-B vs FIRE vs the pymunk world), an "
+                                    "EP step vs one factorization, growth with size, frame time.")
+    be.add_argument("--quick", action="store_true", help="small sizes only (under a minute)")
+    be.add_argument("--json", action="store_true", help="print JSON rows")
+    be.add_argument("--plot", help="write a log-log plot of time against size to this PNG")
+    return p
+
+
+def _positive_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return v
+
+
+def _positive_float(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return v
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["run"] + argv
+    args = _parser().parse_args(argv)
+    from .scene import SceneError
+
+    try:
+        return {"run": cmd_run, "train": cmd_train, "check": cmd_check,
+                "validate": cmd_validate, "bench": cmd_bench}[args.command](args)
+    except SceneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_run(args) -> int:
+    from .scene import load_scene
+
+    scene = load_scene(args.scene)
+    if not display_available():
+        print(f"No display here: the window cannot open. Train headless instead: "
+              f"python main.py train {args.scene}", file=sys.stderr)
+        return 2
+    from .app import App
+
+    App(scene).run()
+    return 0
+
+
+def display_available() -> bool:
+    """True when SDL can open a real window (not the dummy or offscreen driver)."""
+    if os.environ.get("SDL_VIDEODRIVER", "") in ("dummy", "offscreen"):
+        return False
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    return True
+
+
+def make_engine(name: str, scene):
+    if name == "pymunk":
+        from .world import WorldEngine
+
+        return WorldEngine(scene.spec.physics)
+    return None
+
+
+def cmd_train(args) -> int:
+    from dataclasses import replace
+
+    from .runner import train_scene
+    from .scene import load_scene
+
+    scene = load_scene(args.scene)
+    rule = scene.rule()
+    if args.rule:
+        rule = replace(rule, kind=args.rule)
+    if args.lr:
+        rule = replace(rule, lr=args.lr)
+    if args.beta:
+        rule = replace(rule, beta=args.beta)
+    out = Path(args.out) if args.out else ROOT / "runs" / f"{scene.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
+        return 2
+    res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene), args.seed, out,
+                      progress=not args.quiet)
+    first, last = res.history[0], res.history[-1]
+    print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {args.engine}")
+    print(f"  train loss {first['loss']:.4g} -> {last['loss']:.4g}", end="")
+    if math.isfinite(last["test_loss"]):
+        print(f", test loss {last['test_loss']:.4g}", end="")
+    if math.isfinite(last["accuracy"]):
+        print(f", train accuracy {last['accuracy']:.1%}", end="")
+    if math.isfinite(last["test_accuracy"]):
+        print(f", test accuracy {last['test_accuracy']:.1%}", end="")
+    print()
+    for w in res.warnings:
+        print(f"  warning: {w}")
+    if res.stopped:
+        print(f"  stopped: {res.stopped}")
+    print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png")
+    print(res.verdict)
+    return 0 if res.met else 1
+
+
+def cmd_check(args) -> int:
+    from .learning import gradient_check
+    from .scene import load_scene
+
+    scene = load_scene(args.scene)
+    s = int(scene.task.train[0]) if args.example is None else args.example
+    if not 0 <= s < scene.task.n_examples:
+        print(f"error: --example must be between 0 and {scene.task.n_examples - 1}", file=sys.stderr)
+        return 2
+    rows = gradient_check(scene.net, scene.task, s, learn=scene.spec.learning.learn)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{scene.name}: EP gradient against the exact gradient (example {s}, learning {scene.spec.learning.learn})")
+    print(f"{'beta':>8} | {'rel. error':>10} {'cosine':>10} | {'rel. error':>10} {'cosine':>10}")
+    print(f"{'':>8} | {'one-sided':^21} | {'centered':^21}")
+    for r in rows:
+        print(f"{r['beta']:>8.0e} | {r['rel_err_one_sided']:>10.2e} {r['cosine_one_sided']:>10.6f} | "
+              f"{r['rel_err_centered']:>10.2e} {r['cosine_centered']:>10.6f}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .scene import SceneError, load_scene
+
+    bad = 0
+    for path in args.scenes:
+        try:
+            sc = load_scene(path)
+        except SceneError as exc:
+            bad += 1
+            print(f"invalid: {exc}")
+            continue
+        print(f"ok: {path} ({sc.net.n_nodes} nodes, {sc.net.n_springs} springs, "
+              f"{sc.task.n_examples} examples)")
+    return 2 if bad else 0
+
+
+def cmd_bench(args) -> int:
+    sys.path.insert(0, str(ROOT))
+    from bench.benchmarks import main as bench_main
+
+    return bench_main(quick=args.quick, as_json=args.json, plot=args.plot)

@@ -1,0 +1,166 @@
+"""Elastic energy of a spring network, its gradient and sparse Hessian; costs and their nudges.
+
+    E(x) = sum_e 1/2 k_e (r_e - L_e)^2,   r_e = |x_j - x_i|
+
+Positions x are (N, 2); gradients come back as (N, 2); Hessians as sparse (F, F) matrices over
+the F free coordinates (a (2N,) bool mask picks them, coordinate 2i+a is node i, axis a).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .network import Network
+
+
+def spring_vectors(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors (E, 2) from the first to the second end of each spring, and their lengths (E,)."""
+    d = x[edges[:, 1]] - x[edges[:, 0]]
+    return d, np.sqrt((d * d).sum(axis=1))
+
+
+def extensions(net: Network, x: np.ndarray) -> np.ndarray:
+    """(E,) extension r - L of every spring at positions x."""
+    return spring_vectors(x, net.edges)[1] - net.L
+
+
+def spring_energy(x, edges, k, L) -> float:
+    r = spring_vectors(x, edges)[1]
+    return float(0.5 * np.sum(k * (r - L) ** 2))
+
+
+def spring_gradient(x, edges, k, L) -> np.ndarray:
+    """(N, 2) gradient of the spring energy (the force on each node is minus this)."""
+    d, r = spring_vectors(x, edges)
+    f = (k * (r - L) / np.maximum(r, 1e-300))[:, None] * d
+    g = np.zeros_like(x)
+    np.add.at(g, edges[:, 1], f)
+    np.subtract.at(g, edges[:, 0], f)
+    return g
+
+
+def _blocks(x, edges, k, L, psd: bool, rigidity_only: bool) -> np.ndarray:
+    """(E, 2, 2) stiffness block of each spring: k [u u^T + (1 - L/r)(I - u u^T)]."""
+    d, r = spring_vectors(x, edges)
+    u = d / np.maximum(r, 1e-300)[:, None]
+    uu = u[:, :, None] * u[:, None, :]
+    if rigidity_only:
+        return k[:, None, None] * uu
+    t = 1.0 - L / np.maximum(r, 1e-300)
+    if psd:
+        t = np.maximum(t, 0.0)
+    return k[:, None, None] * (uu + t[:, None, None] * (np.eye(2) - uu))
+
+
+def spring_hessian(x, edges, k, L, free: np.ndarray, psd=False, rigidity_only=False) -> sp.csc_matrix:
+    """Sparse (F, F) Hessian of the spring energy over the free coordinates.
+
+    psd=True drops the negative transverse stiffness of compressed springs, which makes the
+    matrix positive semi-definite (a safe Newton matrix when the exact one is indefinite).
+    """
+    blocks = _blocks(x, edges, k, L, psd, rigidity_only)
+    index = -np.ones(free.size, dtype=np.int64)
+    index[free] = np.arange(int(free.sum()))
+    i, j = edges[:, 0], edges[:, 1]
+    rows, cols, vals = [], [], []
+    for a in range(2):
+        for b in range(2):
+            kab = blocks[:, a, b]
+            for p, q, s in ((i, i, 1.0), (j, j, 1.0), (i, j, -1.0), (j, i, -1.0)):
+                rows.append(index[2 * p + a])
+                cols.append(index[2 * q + b])
+                vals.append(s * kab)
+    rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    keep = (rows >= 0) & (cols >= 0)
+    n = int(free.sum())
+    return sp.coo_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, n)).tocsc()
+
+
+def energy(net: Network, x: np.ndarray) -> float:
+    return spring_energy(x, net.edges, net.k, net.L)
+
+
+def gradient(net: Network, x: np.ndarray) -> np.ndarray:
+    """(N, 2) dE/dx."""
+    return spring_gradient(x, net.edges, net.k, net.L)
+
+
+def hessian(net: Network, x: np.ndarray, free=None, psd=False, rigidity_only=False) -> sp.csc_matrix:
+    free = net.free_dofs if free is None else free
+    return spring_hessian(x, net.edges, net.k, net.L, free, psd, rigidity_only)
+
+
+def parameter_gradients(net: Network, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(E,) dE/dk = 1/2 e^2 and (E,) dE/dL = -k e, at positions x (e = r - L)."""
+    e = extensions(net, x)
+    return 0.5 * e * e, -net.k * e
+
+
+class PositionCost:
+    """C = 1/2 sum_o sum_a m_oa (x_oa - y_oa)^2: outputs pulled toward target positions.
+
+    nodes (P,) int, targets (P, 2) absolute positions, mask (P, 2) bool (axes that count).
+    The nudge force beta * m (y - x) is a weak spring of stiffness beta to the target.
+    """
+
+    def __init__(self, nodes, targets, mask=None):
+        self.nodes = np.asarray(nodes, dtype=np.int64)
+        self.targets = np.asarray(targets, dtype=float).reshape(-1, 2)
+        self.mask = np.ones_like(self.targets, bool) if mask is None else np.asarray(mask, bool)
+
+    def value(self, x: np.ndarray) -> float:
+        d = (x[self.nodes] - self.targets) * self.mask
+        return float(0.5 * np.sum(d * d))
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        g = np.zeros_like(x)
+        np.add.at(g, self.nodes, (x[self.nodes] - self.targets) * self.mask)
+        return g
+
+    def hessian(self, x: np.ndarray, free: np.ndarray) -> sp.csc_matrix:
+        diag = np.zeros(free.size)
+        np.add.at(diag, (2 * self.nodes[:, None] + np.arange(2)).ravel(), self.mask.ravel().astype(float))
+        return sp.diags(diag[free]).tocsc()
+
+    def coupled_clamp(self, x: np.ndarray, eta: float) -> tuple[np.ndarray, np.ndarray]:
+        """Coupled learning: positions with outputs moved a fraction eta toward their targets,
+        and the (2N,) mask of the coordinates that this clamps."""
+        y = x.copy()
+        y[self.nodes] += eta * (self.targets - x[self.nodes]) * self.mask
+        clamped = np.zeros(x.shape, dtype=bool)
+        clamped[self.nodes] = self.mask
+        return y, clamped.reshape(-1)
+
+
+class DistanceCost:
+    """C = 1/2 sum_p (|x_b - x_a| - d_p)^2: pairs of outputs asked to sit a distance d_p apart.
+
+    pairs (P, 2) int, targets (P,) distances. It is the energy of unit springs of rest length d_p.
+    """
+
+    def __init__(self, pairs, targets):
+        self.pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        self.targets = np.asarray(targets, dtype=float).reshape(-1)
+        self._k = np.ones(len(self.pairs))
+
+    def value(self, x: np.ndarray) -> float:
+        return spring_energy(x, self.pairs, self._k, self.targets)
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        return spring_gradient(x, self.pairs, self._k, self.targets)
+
+    def hessian(self, x: np.ndarray, free: np.ndarray) -> sp.csc_matrix:
+        return spring_hessian(x, self.pairs, self._k, self.targets, free)
+
+    def coupled_clamp(self, x: np.ndarray, eta: float) -> tuple[np.ndarray, np.ndarray]:
+        """Coupled learning: each pair moved symmetrically along its axis so its distance goes
+        a fraction eta of the way to the target; returns positions and the (2N,) clamped mask."""
+        y = x.copy()
+        d, r = spring_vectors(x, self.pairs)
+        shift = (0.5 * eta * (self.targets - r) / np.maximum(r, 1e-300))[:, None] * d
+        np.subtract.at(y, self.pairs[:, 0], shift)
+        np.add.at(y, self.pairs[:, 1], shift)
+        clamped = np.zeros(x.shape, dtype=bool)
+        clamped[self.pairs.ravel()] = True
+        return y, clamped.reshape(-1)

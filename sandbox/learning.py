@@ -1,0 +1,264 @@
+"""Equilibrium propagation on springs: the local learning rules, the exact gradient, the trainer.
+
+For one example, with the parameters theta = (k, L) and dE/dk = 1/2 e^2, dE/dL = -k e:
+
+    one-sided:  x_a = free equilibrium,       x_b = nudged with +beta,   scale = beta
+    centered:   x_a = nudged with -beta,      x_b = nudged with +beta,   scale = 2 beta
+    coupled:    x_a = free equilibrium,       x_b = outputs clamped at x_a + eta (y - x_a),
+                                                                          scale = eta
+    gradient estimate  g = (dE/dtheta(x_b) - dE/dtheta(x_a)) / scale      (one spring at a time)
+    update             theta <- theta - lr * g,  k kept in [k_min, k_max], L >= L_min
+
+As beta -> 0 the estimate is the true gradient dC/dtheta of the cost at the free equilibrium
+(Scellier & Bengio 2017): the physics computes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+from . import energy as en
+from .equilibrium import NewtonSolver
+from .network import Network
+from .task import Task
+
+RULES = ("one-sided", "centered", "coupled")
+LEARNS = ("stiffness", "rest_length", "both")
+
+
+@dataclass
+class Rule:
+    """Hyperparameters of learning (set once; training never changes them).
+
+    kind: one of RULES; beta: nudge strength (eta for coupled learning); lr: learning rate;
+    learn: one of LEARNS; k_min, k_max, L_min: bounds kept after each update.
+    """
+
+    kind: str = "centered"
+    beta: float = 1e-3
+    lr: float = 0.1
+    learn: str = "stiffness"
+    k_min: float = 1e-3
+    k_max: float = 1e3
+    L_min: float = 1e-3
+
+
+class DivergenceError(RuntimeError):
+    """Learning produced non-finite values or a runaway cost; parameters were rolled back."""
+
+
+@dataclass
+class Phases:
+    """The equilibria of one EP step: x_free (N, 2), and the pair (x_a, x_b) whose difference in
+    dE/dtheta, divided by `scale`, estimates the gradient. `warning` is set when a phase was not
+    trustworthy (e.g. a negative nudge that flipped the network), `nudge_cost` is the cost object."""
+
+    x_free: np.ndarray
+    x_a: np.ndarray
+    x_b: np.ndarray
+    scale: float
+    cost: object
+    residual: float
+    warning: str = ""
+
+
+def ep_phases(solver, net: Network, x_start: np.ndarray, cost, rule: Rule) -> Phases:
+    """Relax freely from x_start (N, 2), then nudge as `rule` says; returns the equilibria."""
+    free = solver.relax(net, x_start)
+    x0 = free.x
+    b = rule.beta
+    if rule.kind == "one-sided":
+        nudged = solver.relax(net, x0, cost, b)
+        return Phases(x0, x0, nudged.x, b, cost, max(free.residual, nudged.residual))
+    if rule.kind == "centered":
+        plus = solver.relax(net, x0, cost, b)
+        minus = solver.relax(net, x0, cost, -b)
+        jump_plus = np.abs(plus.x - x0).max()
+        jump_minus = np.abs(minus.x - x0).max()
+        res = max(free.residual, plus.residual, minus.residual)
+        if not minus.converged or jump_minus > 10 * jump_plus + 1e-12:
+            # the negative nudge flipped the network to another equilibrium: fall back
+            return Phases(x0, x0, plus.x, b, cost, res,
+                          "negative nudge unstable at this beta: used one-sided EP")
+        return Phases(x0, minus.x, plus.x, 2 * b, cost, res)
+    if rule.kind == "coupled":
+        y, clamped = cost.coupled_clamp(x0, b)
+        cl = solver.relax(net, y, free=net.free_dofs & ~clamped)
+        return Phases(x0, x0, cl.x, b, cost, max(free.residual, cl.residual))
+    raise ValueError(f"unknown rule {rule.kind!r}; expected one of {', '.join(RULES)}")
+
+
+def ep_gradient(net: Network, phases: Phases) -> tuple[np.ndarray, np.ndarray]:
+    """(E,) estimates of dC/dk and dC/dL, each spring from its own two extensions."""
+    gk_b, gl_b = en.parameter_gradients(net, phases.x_b)
+    gk_a, gl_a = en.parameter_gradients(net, phases.x_a)
+    return (gk_b - gk_a) / phases.scale, (gl_b - gl_a) / phases.scale
+
+
+def exact_gradient(net: Network, x0: np.ndarray, cost, free=None) -> tuple[np.ndarray, np.ndarray]:
+    """(E,) dC/dk and dC/dL at the equilibrium x0 by implicit differentiation (one adjoint solve):
+    H lam = dC/dx,  dC/dk_e = -e_e (lam_j - lam_i).u_e,  dC/dL_e = k_e (lam_j - lam_i).u_e."""
+    free = net.free_dofs if free is None else free
+    h = en.hessian(net, x0, free)
+    lam = np.zeros(2 * net.n_nodes)
+    lam[free] = spla.splu(h, permc_spec="MMD_AT_PLUS_A").solve(cost.gradient(x0).reshape(-1)[free])
+    lam = lam.reshape(-1, 2)
+    d, r = en.spring_vectors(x0, net.edges)
+    u = d / r[:, None]
+    dlam = ((lam[net.edges[:, 1]] - lam[net.edges[:, 0]]) * u).sum(axis=1)
+    e = r - net.L
+    return -e * dlam, net.k * dlam
+
+
+def apply_update(net: Network, gk: np.ndarray, gL: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+    """Take one step theta -= lr * g within the bounds; returns the changes (dk, dL), (E,) each."""
+    k_old, L_old = net.k.copy(), net.L.copy()
+    if rule.learn in ("stiffness", "both"):
+        net.k = np.clip(net.k - rule.lr * gk, rule.k_min, rule.k_max)
+    if rule.learn in ("rest_length", "both"):
+        net.L = np.maximum(net.L - rule.lr * gL, rule.L_min)
+    return net.k - k_old, net.L - L_old
+
+
+@dataclass
+class Stage:
+    """One moment of training that the window can show.
+
+    name: "free", "nudged" or "update"; example: index; x: (N, 2) positions to draw;
+    x_free: (N, 2) free equilibrium (ghost during the nudged phase); dk, dL: (E,) changes at
+    "update"; cost: the example's cost at the free equilibrium; phases: the Phases object.
+    """
+
+    name: str
+    example: int
+    x: np.ndarray
+    x_free: np.ndarray | None = None
+    dk: np.ndarray | None = None
+    dL: np.ndarray | None = None
+    cost: float = float("nan")
+    phases: Phases | None = None
+
+
+@dataclass
+class Trainer:
+    """Trains a network on a task by EP, one mini-batch at a time.
+
+    The same `batch_stages` generator drives headless training and the window. The network's
+    k and L are the learned state; `rule` and `batch` are hyperparameters; `history` holds one
+    dict per epoch (epoch, step, loss, test_loss, accuracy, test_accuracy).
+    """
+
+    net: Network
+    task: Task
+    rule: Rule
+    engine: object = None
+    batch: int = 1
+    seed: int = 0
+    history: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.engine = self.engine or NewtonSolver()
+        self.rng = np.random.default_rng(self.seed)
+        self.steps = 0
+        self.epochs_done = 0
+        self._x = {}  # last free equilibrium of each example: warm starts
+
+    def free_state(self, s: int):
+        """Free equilibrium of example s (warm-started from its last one)."""
+        eq = self.engine.relax(self.net, self.task.start(self.net, s, self._x.get(s)))
+        self._x[s] = eq.x
+        return eq
+
+    def batch_stages(self, indices):
+        """Yield the stages of one mini-batch: free and nudged per example, then one update."""
+        gk = np.zeros(self.net.n_springs)
+        gL = np.zeros(self.net.n_springs)
+        for s in indices:
+            cost = self.task.cost(self.net, s)
+            x_start = self.task.start(self.net, s, self._x.get(s))
+            ph = ep_phases(self.engine, self.net, x_start, cost, self.rule)
+            if ph.warning and ph.warning not in self.warnings:
+                self.warnings.append(ph.warning)
+            self._x[s] = ph.x_free
+            c = cost.value(ph.x_free)
+            yield Stage("free", s, ph.x_free, ph.x_free, cost=c, phases=ph)
+            yield Stage("nudged", s, ph.x_b, ph.x_free, cost=c, phases=ph)
+            a, b = ep_gradient(self.net, ph)
+            gk += a / len(indices)
+            gL += b / len(indices)
+        backup = (self.net.k.copy(), self.net.L.copy())
+        dk, dL = apply_update(self.net, gk, gL, self.rule)
+        if not (np.isfinite(self.net.k).all() and np.isfinite(self.net.L).all()):
+            self.net.k, self.net.L = backup
+            raise DivergenceError("the update gave non-finite stiffness or rest lengths; "
+                                  "rolled back. Try a smaller learning rate.")
+        self.steps += 1
+        yield Stage("update", indices[-1], self._x[indices[-1]], dk=dk, dL=dL)
+
+    def step(self, indices) -> None:
+        for _ in self.batch_stages(list(indices)):
+            pass
+
+    def epoch_batches(self) -> list[list[int]]:
+        order = self.rng.permutation(self.task.train)
+        return [list(order[i:i + self.batch]) for i in range(0, len(order), self.batch)]
+
+    def run_epoch(self) -> dict:
+        for b in self.epoch_batches():
+            self.step(b)
+        self.epochs_done += 1
+        return self.record()
+
+    def evaluate(self, indices) -> tuple[float, float]:
+        """Mean cost and (for classification, else nan) accuracy over the examples."""
+        if len(indices) == 0:
+            return float("nan"), float("nan")
+        costs, hits = [], []
+        for s in indices:
+            x = self.free_state(s).x
+            costs.append(self.task.cost(self.net, s).value(x))
+            if self.task.labels is not None:
+                hits.append(self.task.predict(self.net, x) == self.task.labels[s])
+        acc = float(np.mean(hits)) if hits else float("nan")
+        return float(np.mean(costs)), acc
+
+    def record(self) -> dict:
+        """Evaluate train and test sets now and append a row to the history."""
+        loss, acc = self.evaluate(self.task.train)
+        test_loss, test_acc = self.evaluate(self.task.test)
+        if not np.isfinite(loss):
+            raise DivergenceError("the training loss is not finite")
+        row = dict(epoch=self.epochs_done, step=self.steps, loss=loss, test_loss=test_loss,
+                   accuracy=acc, test_accuracy=test_acc)
+        self.history.append(row)
+        return row
+
+
+def gradient_check(net: Network, task: Task, s: int, betas=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5),
+                   learn: str = "stiffness", tol: float = 1e-13) -> list[dict]:
+    """EP against the exact gradient on example s, for each beta: a list of rows with beta,
+    rel_err_one_sided, rel_err_centered, cosine_one_sided, cosine_centered. The compared vector
+    holds dC/dk, dC/dL or both, as `learn` says."""
+    solver = NewtonSolver(tol=tol)
+    cost = task.cost(net, s)
+    x0 = solver.relax(net, task.start(net, s)).x
+    gk, gL = exact_gradient(net, x0, cost)
+
+    def pick(a, b):
+        return {"stiffness": a, "rest_length": b, "both": np.concatenate([a, b])}[learn]
+
+    exact = pick(gk, gL)
+    rows = []
+    for beta in betas:
+        row = {"beta": float(beta)}
+        for kind, key in (("one-sided", "one_sided"), ("centered", "centered")):
+            est = pick(*ep_gradient(net, ep_phases(solver, net, x0, cost, Rule(kind=kind, beta=beta))))
+            norm = np.linalg.norm(exact)
+            row[f"rel_err_{key}"] = float(np.linalg.norm(est - exact) / max(norm, 1e-300))
+            row[f"cosine_{key}"] = float(est @ exact / max(norm * np.linalg.norm(est), 1e-300))
+        rows.append(row)
+    return rows

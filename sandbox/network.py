@@ -1,0 +1,203 @@
+"""A spring network as plain arrays: positions, springs, stiffness, rest lengths and node roles.
+
+N nodes in the plane and E springs. Held nodes (fixed anchors and clamped inputs) do not move;
+free nodes (hidden and outputs) move along their free axes (both, or one for a node on a rail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FIXED, INPUT, HIDDEN, OUTPUT = 0, 1, 2, 3
+ROLE_NAMES = ("fixed", "input", "hidden", "output")
+
+
+@dataclass
+class Network:
+    """Arrays of one network.
+
+    pos:   (N, 2) float  reference positions (fixed nodes stay here; inputs are clamped
+                         relative to these)
+    edges: (E, 2) int    node indices of each spring
+    k:     (E,)   float  stiffness (learned)
+    L:     (E,)   float  rest length (learned when rest lengths learn)
+    roles: (N,)   int    FIXED, INPUT, HIDDEN or OUTPUT
+    axes:  (N, 2) bool   which axes a free node may move along (a rail holds the other one)
+    ids:   N names, for messages and for scene files
+    """
+
+    pos: np.ndarray
+    edges: np.ndarray
+    k: np.ndarray
+    L: np.ndarray
+    roles: np.ndarray
+    axes: np.ndarray = None
+    ids: list = field(default=None)
+
+    def __post_init__(self):
+        self.pos = np.asarray(self.pos, dtype=float).reshape(-1, 2)
+        self.edges = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        self.k = np.asarray(self.k, dtype=float).reshape(-1)
+        self.L = np.asarray(self.L, dtype=float).reshape(-1)
+        self.roles = np.asarray(self.roles, dtype=np.int8).reshape(-1)
+        n = len(self.pos)
+        if self.axes is None:
+            self.axes = np.ones((n, 2), dtype=bool)
+        self.axes = np.asarray(self.axes, dtype=bool).reshape(n, 2)
+        if self.ids is None:
+            self.ids = [f"n{i}" for i in range(n)]
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.pos)
+
+    @property
+    def n_springs(self) -> int:
+        return len(self.edges)
+
+    @property
+    def held(self) -> np.ndarray:
+        """(N,) bool: fixed and input nodes."""
+        return (self.roles == FIXED) | (self.roles == INPUT)
+
+    @property
+    def free_dofs(self) -> np.ndarray:
+        """(2N,) bool: the coordinates that move when the network relaxes."""
+        return (self.axes & ~self.held[:, None]).reshape(-1)
+
+    def nodes(self, role: int) -> np.ndarray:
+        """Indices of the nodes with this role."""
+        return np.flatnonzero(self.roles == role)
+
+    def rest_lengths_from_positions(self) -> np.ndarray:
+        """(E,) distances between the ends of each spring in the reference positions."""
+        d = self.pos[self.edges[:, 1]] - self.pos[self.edges[:, 0]]
+        return np.linalg.norm(d, axis=1)
+
+    def copy(self) -> "Network":
+        return Network(self.pos.copy(), self.edges.copy(), self.k.copy(), self.L.copy(),
+                       self.roles.copy(), self.axes.copy(), list(self.ids))
+
+    def without_springs(self, cut: np.ndarray) -> "Network":
+        """A copy with the springs at indices `cut` removed."""
+        keep = np.ones(self.n_springs, dtype=bool)
+        keep[np.asarray(cut, dtype=int)] = False
+        return Network(self.pos.copy(), self.edges[keep], self.k[keep], self.L[keep],
+                       self.roles.copy(), self.axes.copy(), list(self.ids))
+
+
+def unanchored_nodes(net: Network) -> list[list[int]]:
+    """Groups of free nodes that no spring path ties to a held node (they would float away).
+
+    Returns a list of clusters, each a sorted list of node indices.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = net.n_nodes
+    e = net.edges
+    graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    held = net.held | ~net.axes.any(axis=1)
+    anchored = np.zeros(label.max() + 1 if n else 0, dtype=bool)
+    anchored[label[held]] = True
+    clusters = {}
+    for i in np.flatnonzero(~anchored[label]):
+        clusters.setdefault(label[i], []).append(int(i))
+    return sorted(clusters.values())
+
+
+def floppy_nodes(net: Network, max_nodes: int = 600) -> list[int]:
+    """Free nodes that take part in a zero-stiffness motion of the unstressed network.
+
+    Uses the first-order rigidity of the springs at their reference geometry (every spring
+    counts along its own axis only). Empty when the network is rigid. Skipped (empty) above
+    `max_nodes` free nodes, where the solver reports a singular Hessian instead.
+    """
+    from .energy import hessian
+
+    free = net.free_dofs
+    if free.sum() == 0 or free.sum() > 2 * max_nodes:
+        return []
+    h = hessian(net, net.pos, free, rigidity_only=True).toarray()
+    scale = max(float(np.abs(h).max()), 1e-300)
+    w, v = np.linalg.eigh(h / scale)
+    zero = w < 1e-9
+    if not zero.any():
+        return []
+    weight = np.zeros(2 * net.n_nodes)
+    weight[np.flatnonzero(free)] = (v[:, zero] ** 2).sum(axis=1)
+    per_node = weight.reshape(-1, 2).sum(axis=1)
+    return [int(i) for i in np.flatnonzero(per_node > 1e-6)]
+
+
+def triangular_lattice(rows: int, cols: int, spacing: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (rows*cols, 2) and edges (E, 2) of a triangular lattice, row by row from the bottom."""
+    pos = []
+    for r in range(rows):
+        for c in range(cols):
+            pos.append(((c + 0.5 * (r % 2)) * spacing, r * spacing * np.sqrt(3) / 2))
+    idx = np.arange(rows * cols).reshape(rows, cols)
+    edges = []
+    for r in range(rows):
+        for c in range(cols):
+            if c + 1 < cols:
+                edges.append((idx[r, c], idx[r, c + 1]))
+            if r + 1 < rows:
+                edges.append((idx[r, c], idx[r + 1, c]))
+                diag = c + 1 if r % 2 else c - 1
+                if 0 <= diag < cols:
+                    edges.append((idx[r, c], idx[r + 1, diag]))
+    return np.array(pos, dtype=float), np.array(edges, dtype=np.int64)
+
+
+def disordered_network(n: int, coordination: float, width: float, height: float,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random network of n nodes in a width x height box with mean coordination close to the target.
+
+    Points are spread by rejection (no two closer than ~0.6 of the mean spacing), joined by a
+    Delaunay triangulation (coordination ~6), then springs are pruned at random, never below three
+    springs per node, until the mean coordination 2E/n reaches `coordination` (>= 4 keeps it rigid).
+    Returns positions (n, 2) and edges (E, 2).
+    """
+    from scipy.spatial import Delaunay
+
+    spacing = np.sqrt(width * height / n)
+    pts = []
+    tries = 0
+    while len(pts) < n:
+        p = rng.uniform((0, 0), (width, height))
+        tries += 1
+        if not pts or np.min(np.linalg.norm(np.array(pts) - p, axis=1)) > 0.6 * spacing or tries > 200 * n:
+            pts.append(p)
+    pos = np.array(pts)
+    tri = Delaunay(pos)
+    pairs = set()
+    for simplex in tri.simplices:
+        for a in range(3):
+            i, j = sorted((int(simplex[a]), int(simplex[(a + 1) % 3])))
+            pairs.add((i, j))
+    edges = np.array(sorted(pairs), dtype=np.int64)
+    # drop sliver edges on the hull (long, nearly flat triangles) first: they make poor springs
+    length = np.linalg.norm(pos[edges[:, 1]] - pos[edges[:, 0]], axis=1)
+    keep = np.ones(len(edges), dtype=bool)
+    degree = np.bincount(edges.ravel(), minlength=n)
+    target_e = int(round(coordination * n / 2))
+    order = np.argsort(-length)
+    for e in order[: max(0, len(edges) // 20)]:
+        i, j = edges[e]
+        if length[e] > 2.0 * spacing and degree[i] > 3 and degree[j] > 3:
+            keep[e] = False
+            degree[i] -= 1
+            degree[j] -= 1
+    for e in rng.permutation(len(edges)):
+        if keep.sum() <= target_e:
+            break
+        i, j = edges[e]
+        if keep[e] and degree[i] > 3 and degree[j] > 3:
+            keep[e] = False
+            degree[i] -= 1
+            degree[j] -= 1
+    return pos, edges[keep]

@@ -1,0 +1,216 @@
+"""Drawing a network state onto a pygame surface (works off-screen, with no window).
+
+Springs: width grows with stiffness (log scale around the scene's median k); colour shows
+tension (red) or compression (blue), or, in "change" mode, the last change of stiffness
+(green: stiffer, orange: softer). Nodes show their role by shape and colour; targets are
+crosses; nudge forces are arrows on the outputs; a ghost shows the free equilibrium.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame  # noqa: E402
+
+from .network import FIXED, HIDDEN, INPUT, OUTPUT, Network
+
+PALETTE = {
+    "background": (250, 250, 246),
+    "spring": (140, 140, 140),
+    "tension": (214, 39, 40),
+    "compression": (31, 119, 180),
+    "stiffer": (44, 160, 44),
+    "softer": (255, 127, 14),
+    "fixed": (60, 60, 60),
+    "input": (31, 119, 180),
+    "hidden": (120, 120, 120),
+    "output": (230, 100, 0),
+    "target": (200, 0, 120),
+    "ghost": (185, 185, 185),
+    "nudge": (200, 0, 120),
+    "text": (30, 30, 30),
+    "highlight": (255, 200, 0),
+}
+
+
+@dataclass
+class Camera:
+    """Maps world coordinates (y up) into a screen rectangle (y down): fit bounds with a margin."""
+
+    rect: pygame.Rect
+    center: np.ndarray
+    scale: float  # pixels per world unit
+
+    @classmethod
+    def fit(cls, rect: pygame.Rect, points: np.ndarray, scale: float | None = None, margin: float = 0.12):
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        span = np.maximum(hi - lo, 1e-9)
+        if scale is None:
+            usable = np.array([rect.width, rect.height], float) * (1 - 2 * margin)
+            scale = float(max(1e-6, min(usable / span))) if len(points) > 1 else 100.0
+            scale = min(scale, max(rect.width, rect.height))
+        return cls(rect, (lo + hi) / 2, scale)
+
+    def to_screen(self, x: np.ndarray) -> np.ndarray:
+        """(..., 2) world -> (..., 2) float pixels."""
+        s = (x - self.center) * self.scale
+        return np.stack([self.rect.centerx + s[..., 0], self.rect.centery - s[..., 1]], axis=-1)
+
+    def to_world(self, p) -> np.ndarray:
+        p = np.asarray(p, float)
+        return self.center + np.array([(p[0] - self.rect.centerx), -(p[1] - self.rect.centery)]) / self.scale
+
+
+def spring_widths(k: np.ndarray, k_ref: float) -> np.ndarray:
+    """(E,) int line widths in pixels: 3 at k_ref, +2 per doubling, between 1 and 14."""
+    return np.clip(np.round(3 + 2 * np.log2(np.maximum(k, 1e-12) / k_ref)), 1, 14).astype(int)
+
+
+def _mix(a, b, t):
+    t = float(np.clip(t, 0, 1))
+    return tuple(int(round(a[i] + (b[i] - a[i]) * t)) for i in range(3))
+
+
+def spring_colors(values: np.ndarray, scale: float, pos_color, neg_color, neutral) -> list:
+    """A colour per spring: toward pos_color for positive values, neg_color for negative ones."""
+    scale = max(scale, 1e-15)
+    out = []
+    for v in values:
+        t = min(1.0, abs(v) / scale) ** 0.6
+        out.append(_mix(neutral, pos_color if v > 0 else neg_color, t))
+    return out
+
+
+@dataclass
+class Drawing:
+    """What to draw besides the network itself (all optional).
+
+    ghost: (N, 2) positions shown faintly (the free equilibrium during the nudged phase);
+    targets: (P, 2) world positions of output targets; pairs: (P, 2) node pairs of a distance task
+    with target distances `pair_targets` (P,); nudge: (N, 2) forces drawn as arrows;
+    change: (E,) last change of k (colour mode "change"); flash: 0..1 fades the change colours;
+    highlight: index of a selected spring.
+    """
+
+    ghost: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    nudge: np.ndarray | None = None
+    change: np.ndarray | None = None
+    color_mode: str = "tension"
+    flash: float = 1.0
+    highlight: int | None = None
+    custom_colors: list | None = None
+
+
+def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.ndarray,
+                 k_ref: float, extra: Drawing | None = None, palette: dict | None = None) -> None:
+    """Draw the network at positions x (N, 2) into camera.rect of surface."""
+    pal = dict(PALETTE, **(palette or {}))
+    extra = extra or Drawing()
+    clip = surface.get_clip()
+    surface.set_clip(camera.rect)
+    p = camera.to_screen(x)
+    if extra.ghost is not None:
+        g = camera.to_screen(extra.ghost)
+        for a, b in net.edges:
+            pygame.draw.line(surface, pal["ghost"], g[a], g[b], 1)
+    widths = spring_widths(net.k, k_ref)
+    if extra.custom_colors is not None:
+        colors = extra.custom_colors
+    elif extra.color_mode == "change" and extra.change is not None:
+        ch = extra.change * extra.flash
+        colors = spring_colors(ch, float(np.abs(extra.change).max()), pal["stiffer"], pal["softer"], pal["spring"])
+    else:
+        d = x[net.edges[:, 1]] - x[net.edges[:, 0]]
+        strain = (np.sqrt((d * d).sum(axis=1)) - net.L) / np.maximum(net.L, 1e-12)
+        colors = spring_colors(strain, 0.05, pal["tension"], pal["compression"], pal["spring"])
+    for e, (a, b) in enumerate(net.edges):
+        if e == extra.highlight:
+            pygame.draw.line(surface, pal["highlight"], p[a], p[b], int(widths[e]) + 6)
+        pygame.draw.line(surface, colors[e], p[a], p[b], int(widths[e]))
+    if extra.ghost is not None:
+        for i in np.flatnonzero(net.roles == OUTPUT):
+            pygame.draw.circle(surface, pal["ghost"], g[i], 7, 2)
+    r = max(3, min(9, int(camera.scale * 0.08)))
+    for i in range(net.n_nodes):
+        c = p[i]
+        role = net.roles[i]
+        if role == FIXED:
+            pygame.draw.rect(surface, pal["fixed"], pygame.Rect(c[0] - r, c[1] - r, 2 * r, 2 * r))
+        elif role == INPUT:
+            pts = [(c[0], c[1] - r - 3), (c[0] + r + 3, c[1]), (c[0], c[1] + r + 3), (c[0] - r - 3, c[1])]
+            pygame.draw.polygon(surface, pal["input"], pts)
+        elif role == OUTPUT:
+            pygame.draw.circle(surface, pal["output"], c, r + 2)
+            pygame.draw.circle(surface, (255, 255, 255), c, max(2, r - 2))
+        elif role == HIDDEN:
+            pygame.draw.circle(surface, pal["hidden"], c, max(2, r - 3))
+        if not net.held[i] and not net.axes[i].all():
+            horiz = net.axes[i, 0]
+            dx, dy = (2.2 * r, 0) if horiz else (0, 2.2 * r)
+            pygame.draw.line(surface, pal["fixed"], (c[0] - dx, c[1] - dy + (r + 4) * horiz),
+                             (c[0] + dx, c[1] + dy + (r + 4) * horiz), 2)
+    if extra.targets is not None:
+        for t in camera.to_screen(extra.targets):
+            s = r + 3
+            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 3)
+            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 3)
+    if extra.nudge is not None:
+        peak = float(np.abs(extra.nudge).max())
+        if peak > 0:
+            for i in np.flatnonzero(np.abs(extra.nudge).sum(axis=1) > 0):
+                v = extra.nudge[i] / peak * 40.0
+                tip = p[i] + np.array([v[0], -v[1]])
+                _arrow(surface, pal["nudge"], p[i], tip)
+    surface.set_clip(clip)
+
+
+def _arrow(surface, color, start, tip, width=3):
+    pygame.draw.line(surface, color, start, tip, width)
+    d = np.asarray(tip, float) - np.asarray(start, float)
+    n = np.linalg.norm(d)
+    if n < 1:
+        return
+    u = d / n
+    w = np.array([-u[1], u[0]])
+    pygame.draw.polygon(surface, color, [tip, tip - 10 * u + 5 * w, tip - 10 * u - 5 * w])
+
+
+def render_png(path, net: Network, x: np.ndarray, size=(900, 700), title: str = "",
+               extra: Drawing | None = None, k_ref: float | None = None) -> None:
+    """Draw a network state into a PNG file, as the window draws it (no display needed)."""
+    pygame.font.init()
+    surf = pygame.Surface(size)
+    surf.fill(PALETTE["background"])
+    rect = surf.get_rect()
+    if title:
+        rect = pygame.Rect(0, 40, size[0], size[1] - 40)
+        font = pygame.font.Font(None, 30)
+        surf.blit(font.render(title, True, PALETTE["text"]), (12, 10))
+    cam = Camera.fit(rect, x)
+    draw_network(surf, cam, net, x, k_ref or float(np.median(net.k)), extra)
+    pygame.image.save(surf, str(path))
+
+
+def target_markers(net: Network, task, s: int, x: np.ndarray) -> np.ndarray:
+    """(P, 2) world positions where example s wants its outputs: the targets of a position task;
+    for a distance task, the two ends of each output pair at the target distance, centred on
+    the pair's midpoint (2P points)."""
+    if task.kind == "position":
+        t = net.pos[task.outputs] + task.targets[s]
+        # an axis-only target leaves the other coordinate where the node is
+        return np.where(task.mask, t, x[task.outputs])
+    a, b = x[task.outputs[:, 0]], x[task.outputs[:, 1]]
+    mid, d = (a + b) / 2, b - a
+    u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+    half = 0.5 * task.targets[s][:, None] * u
+    return np.concatenate([mid - half, mid + half])
+
+
+def drawing_for(net: Network, task, s: int, x: np.ndarray, **kw) -> Drawing:
+    """A Drawing with example s's targets marked."""
+    return Drawing(targets=target_markers(net, task, s, x), **kw)

@@ -1,0 +1,176 @@
+"""Headless training of a scene: epochs with a progress bar, the promise check, and the outputs
+(trained scene, history, learning curve, picture). Ctrl+C or a divergence keeps what was learned.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .equilibrium import FloppyNetworkError
+from .learning import DivergenceError, Rule, Trainer
+from .scene import Scene, save_scene, write_atomic
+
+
+@dataclass
+class RunResult:
+    """history: one dict per epoch (epoch 0 is before training); met: whether the scene's
+    expect holds; verdict: the sentence saying so; stopped: '' or why training ended early."""
+
+    history: list
+    met: bool
+    verdict: str
+    stopped: str = ""
+    out_dir: Path | None = None
+    warnings: list = field(default_factory=list)
+
+
+def check_expect(expect, history: list) -> tuple[bool, str]:
+    """Compare the last history row with the scene's promises; returns (met, sentence)."""
+    if not history:
+        return False, "no training happened"
+    first, last = history[0], history[-1]
+    parts, ok = [], True
+
+    def judge(label, value, bound, good):
+        nonlocal ok
+        fine = value is not None and math.isfinite(value) and good
+        ok &= fine
+        parts.append(f"{label} {value:.3g} ({'ok' if fine else 'NOT met'}: {bound})")
+
+    if expect.loss_below is not None:
+        judge("train loss", last["loss"], f"< {expect.loss_below:g}", last["loss"] < expect.loss_below)
+    if expect.loss_drop is not None:
+        drop = first["loss"] / last["loss"] if last["loss"] > 0 else math.inf
+        judge("loss drop", drop, f">= {expect.loss_drop:g}x", drop >= expect.loss_drop)
+    if expect.test_loss_below is not None:
+        judge("test loss", last["test_loss"], f"< {expect.test_loss_below:g}", last["test_loss"] < expect.test_loss_below)
+    if expect.accuracy_at_least is not None:
+        judge("train accuracy", last["accuracy"], f">= {expect.accuracy_at_least:g}", last["accuracy"] >= expect.accuracy_at_least)
+    if expect.test_accuracy_at_least is not None:
+        judge("test accuracy", last["test_accuracy"], f">= {expect.test_accuracy_at_least:g}",
+              last["test_accuracy"] >= expect.test_accuracy_at_least)
+    if not parts:
+        return True, "the scene makes no promise (no 'expect'); nothing to check"
+    return ok, ("promise met: " if ok else "promise NOT met: ") + "; ".join(parts)
+
+
+def make_trainer(scene: Scene, rule: Rule | None = None, engine=None, seed: int | None = None) -> Trainer:
+    return Trainer(scene.net, scene.task, rule or scene.rule(), engine=engine,
+                   batch=scene.spec.learning.batch, seed=scene.spec.seed if seed is None else seed)
+
+
+def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = None, engine=None,
+                seed: int | None = None, out_dir: Path | None = None, progress: bool = True,
+                trainer: Trainer | None = None, frame_hook=None) -> RunResult:
+    """Train for `epochs` (default: the scene's), writing outputs into out_dir if given.
+
+    Stops early, keeping the last good state, on Ctrl+C or divergence. frame_hook(trainer) is
+    called after every update (used to record GIF frames).
+    """
+    epochs = scene.spec.learning.epochs if epochs is None else epochs
+    trainer = trainer or make_trainer(scene, rule, engine, seed)
+    k_ref = float(np.median(scene.net.k))
+    stopped = ""
+    if not trainer.history:
+        trainer.record()
+    good = (scene.net.k.copy(), scene.net.L.copy(), list(trainer.history))
+    bar = _progress(epochs, progress, scene.name)
+    try:
+        for _ in range(epochs):
+            for batch in trainer.epoch_batches():
+                trainer.step(batch)
+                if frame_hook:
+                    frame_hook(trainer)
+            trainer.epochs_done += 1
+            row = trainer.record()
+            if row["loss"] > 1e6 * max(trainer.history[0]["loss"], 1e-300) and row["loss"] > 1.0:
+                raise DivergenceError(f"the loss grew from {trainer.history[0]['loss']:.3g} to {row['loss']:.3g}")
+            good = (scene.net.k.copy(), scene.net.L.copy(), list(trainer.history))
+            if bar:
+                bar.set_postfix_str(f"loss {row['loss']:.3g}")
+                bar.update(1)
+    except KeyboardInterrupt:
+        stopped = f"interrupted after {trainer.epochs_done} epochs: kept the last completed epoch"
+    except (DivergenceError, FloppyNetworkError) as exc:
+        stopped = (f"diverged ({exc}); rolled back to the last good epoch. Try a smaller learning "
+                   f"rate (now {trainer.rule.lr:g}) or a smaller beta")
+    finally:
+        if bar:
+            bar.close()
+    if stopped:
+        scene.net.k, scene.net.L, trainer.history = good[0], good[1], good[2]
+    met, verdict = check_expect(scene.spec.expect, trainer.history)
+    result = RunResult(trainer.history, met and not stopped, verdict, stopped, out_dir, list(trainer.warnings))
+    if out_dir is not None:
+        write_outputs(scene, trainer, Path(out_dir), k_ref, stopped)
+    return result
+
+
+def _progress(total, enabled, name):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=name, unit="epoch", leave=False)
+
+
+def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, stopped: str = "") -> None:
+    """trained.yaml, history.csv, loss.png and network.png in out_dir (each written atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    last = trainer.history[-1]
+    origin = {"scene": scene.path.name, "epochs": trainer.epochs_done, "steps": trainer.steps,
+              "rule": trainer.rule.kind, "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "metrics": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in last.items()}}
+    if stopped:
+        origin["stopped"] = stopped
+    save_scene(scene, out_dir / "trained.yaml", origin=origin)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(trainer.history[0].keys()))
+    w.writeheader()
+    w.writerows(trainer.history)
+    write_atomic(out_dir / "history.csv", buf.getvalue())
+    plot_history(trainer.history, out_dir / "loss.png", scene.name)
+    from .render import drawing_for, render_png
+
+    s = int(trainer.task.train[0])
+    x = trainer.free_state(s).x
+    render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
+               extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
+
+
+def plot_history(history: list, path: Path, title: str) -> None:
+    """Learning curve (train and test loss, log scale) into a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [r["epoch"] for r in history]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.semilogy(ep, [max(r["loss"], 1e-300) for r in history], label="train loss")
+    if any(math.isfinite(r["test_loss"]) for r in history):
+        ax.semilogy(ep, [r["test_loss"] for r in history], label="test loss")
+    if any(math.isfinite(r["accuracy"]) for r in history):
+        ax2 = ax.twinx()
+        ax2.plot(ep, [r["accuracy"] for r in history], "g--", label="train accuracy")
+        if any(math.isfinite(r["test_accuracy"]) for r in history):
+            ax2.plot(ep, [r["test_accuracy"] for r in history], "r--", label="test accuracy")
+        ax2.set_ylim(0, 1.05)
+        ax2.set_ylabel("accuracy")
+        ax2.legend(loc="upper center")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (mean cost)")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())

@@ -1,0 +1,79 @@
+"""What a network is asked to learn: examples of input clamps and output targets.
+
+S examples, M input nodes, P outputs (nodes for a position cost, node pairs for a distance cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .energy import DistanceCost, PositionCost
+from .network import Network
+
+
+@dataclass
+class Task:
+    """Examples and the cost that scores them.
+
+    inputs:  (M,) int        clamped input nodes
+    clamps:  (S, M, 2)       displacement of each input from its reference position
+    kind:    "position" or "distance"
+    outputs: (P,) int        output nodes (position) or (P, 2) int output pairs (distance)
+    targets: (S, P, 2)       target displacements of the outputs (position), or
+             (S, P)          target distances of the pairs (distance)
+    mask:    (P, 2) bool     axes that the position cost counts
+    labels:  (S,) int | None class of each example, for a "which output wins" read-out
+    axis:    int             the axis along which outputs are read for classification
+    train, test: index arrays into the S examples
+    """
+
+    inputs: np.ndarray
+    clamps: np.ndarray
+    kind: str
+    outputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    axis: int = 0
+    train: np.ndarray | None = None
+    test: np.ndarray | None = None
+
+    def __post_init__(self):
+        s = len(self.clamps)
+        if self.train is None:
+            self.train = np.arange(s)
+        if self.test is None:
+            self.test = np.arange(0)
+        if self.kind == "position" and self.mask is None:
+            self.mask = np.ones((len(self.outputs), 2), dtype=bool)
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.clamps)
+
+    @property
+    def output_nodes(self) -> np.ndarray:
+        return np.unique(np.asarray(self.outputs).ravel())
+
+    def start(self, net: Network, s: int, x: np.ndarray | None = None) -> np.ndarray:
+        """(N, 2) positions with example s's inputs clamped; free nodes from x (or reference)."""
+        y = (net.pos if x is None else x).copy()
+        y[net.held] = net.pos[net.held]
+        y[self.inputs] = net.pos[self.inputs] + self.clamps[s]
+        return y
+
+    def cost(self, net: Network, s: int):
+        """The cost of example s: a PositionCost or a DistanceCost."""
+        if self.kind == "position":
+            return PositionCost(self.outputs, net.pos[self.outputs] + self.targets[s], self.mask)
+        return DistanceCost(self.outputs, self.targets[s])
+
+    def readout(self, net: Network, x: np.ndarray) -> np.ndarray:
+        """(P,) displacement of each output node along the read-out axis."""
+        return x[self.outputs, self.axis] - net.pos[self.outputs, self.axis]
+
+    def predict(self, net: Network, x: np.ndarray) -> int:
+        """Class whose output node moved furthest along the read-out axis."""
+        return int(np.argmax(self.readout(net, x)))

@@ -1,0 +1,50 @@
+"""Shared test setup: no display needed, and small random networks to test the physics on."""
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from sandbox.network import FIXED, HIDDEN, INPUT, OUTPUT, Network, disordered_network  # noqa: E402
+from sandbox.task import Task  # noqa: E402
+
+
+def random_network(n=40, seed=0, coordination=4.6, prestress=0.1):
+    """A disordered network: bottom nodes fixed, two inputs left, two outputs right.
+
+    Rest lengths are perturbed by `prestress` so the reference state is not at equilibrium.
+    """
+    rng = np.random.default_rng(seed)
+    side = np.sqrt(n)
+    pos, edges = disordered_network(n, coordination, side, side, rng)
+    roles = np.full(n, HIDDEN)
+    roles[np.argsort(pos[:, 1])[: max(3, int(side))]] = FIXED
+    hidden = np.flatnonzero(roles == HIDDEN)
+    left = hidden[np.argsort(pos[hidden, 0])]
+    roles[left[:2]] = INPUT
+    roles[left[-2:]] = OUTPUT
+    net = Network(pos, edges, rng.uniform(0.5, 2.0, len(edges)), np.zeros(len(edges)), roles)
+    net.L = net.rest_lengths_from_positions() * (1 + prestress * rng.standard_normal(len(edges)))
+    return net
+
+
+def random_task(net, examples=3, seed=0, kind="position"):
+    rng = np.random.default_rng(seed)
+    inputs = net.nodes(INPUT)
+    outputs = net.nodes(OUTPUT)
+    clamps = 0.1 * rng.standard_normal((examples, len(inputs), 2))
+    if kind == "position":
+        targets = 0.1 * rng.standard_normal((examples, len(outputs), 2))
+        return Task(inputs, clamps, "position", outputs, targets)
+    pair = outputs.reshape(1, 2)
+    d0 = np.linalg.norm(net.pos[pair[0, 1]] - net.pos[pair[0, 0]])
+    return Task(inputs, clamps, "distance", pair, d0 * (0.9 + 0.05 * rng.standard_normal((examples, 1))))
+
+
+@pytest.fixture
+def net():
+    return random_network()
