@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "trained.yaml to resume.")
     tr.add_argument("scene", help="scene file")
     tr.add_argument("--epochs", type=_positive_int, help="epochs (default: the scene's)")
-    tr.add_argument("--rule", choices=("centered", "one-sided", "coupled"), help="learning rule (default: the scene's)")
+    tr.add_argument("--rule", choices=("centered", "one-sided", "coupled", "exact"),
+                    help="learning rule (default: the scene's); 'exact' is not EP but the gradient a "
+                         "computer would take (implicit differentiation), for comparison")
     tr.add_argument("--lr", type=_positive_float, help="learning rate (default: the scene's)")
     tr.add_argument("--beta", type=_positive_float, help="nudge strength beta, or eta for coupled (default: the scene's)")
     tr.add_argument("--engine", choices=("exact", "pymunk"), default="exact",

@@ -25,7 +25,7 @@ from .equilibrium import NewtonSolver
 from .network import Network
 from .task import Task
 
-RULES = ("one-sided", "centered", "coupled")
+RULES = ("one-sided", "centered", "coupled", "exact")  # exact: what backprop would do, for comparison
 LEARNS = ("stiffness", "rest_length", "both")
 
 
@@ -34,7 +34,9 @@ class Rule:
     """Hyperparameters of learning (set once; training never changes them).
 
     kind: one of RULES; beta: nudge strength (eta for coupled learning); lr: learning rate;
-    learn: one of LEARNS; k_min, k_max, L_min: bounds kept after each update.
+    learn: one of LEARNS; k_min, k_max, L_min: bounds kept after each update;
+    max_change: the largest relative change of one spring's k or L in one update (a trust
+    region: near a snap-through the gradient can spike, and one step must not wreck the network).
     """
 
     kind: str = "centered"
@@ -44,6 +46,7 @@ class Rule:
     k_min: float = 1e-3
     k_max: float = 1e3
     L_min: float = 1e-3
+    max_change: float = 0.5
 
 
 class DivergenceError(RuntimeError):
@@ -117,9 +120,11 @@ def apply_update(net: Network, gk: np.ndarray, gL: np.ndarray, rule: Rule) -> tu
     """Take one step theta -= lr * g within the bounds; returns the changes (dk, dL), (E,) each."""
     k_old, L_old = net.k.copy(), net.L.copy()
     if rule.learn in ("stiffness", "both"):
-        net.k = np.clip(net.k - rule.lr * gk, rule.k_min, rule.k_max)
+        step = np.clip(-rule.lr * gk, -rule.max_change * k_old, rule.max_change * k_old)
+        net.k = np.clip(k_old + step, rule.k_min, rule.k_max)
     if rule.learn in ("rest_length", "both"):
-        net.L = np.maximum(net.L - rule.lr * gL, rule.L_min)
+        step = np.clip(-rule.lr * gL, -rule.max_change * L_old, rule.max_change * L_old)
+        net.L = np.maximum(L_old + step, rule.L_min)
     return net.k - k_old, net.L - L_old
 
 
@@ -179,15 +184,20 @@ class Trainer:
         gL = np.zeros(self.net.n_springs)
         for s in indices:
             cost = self.task.cost(self.net, s)
-            x_start = self.task.start(self.net, s, self._x.get(s))
-            ph = ep_phases(self.engine, self.net, x_start, cost, self.rule)
-            if ph.warning and ph.warning not in self.warnings:
-                self.warnings.append(ph.warning)
-            self._x[s] = ph.x_free
-            c = cost.value(ph.x_free)
-            yield Stage("free", s, ph.x_free, ph.x_free, cost=c, phases=ph)
-            yield Stage("nudged", s, ph.x_b, ph.x_free, cost=c, phases=ph)
-            a, b = ep_gradient(self.net, ph)
+            if self.rule.kind == "exact":  # not EP: the gradient a computer would take
+                x0 = self.free_state(s).x
+                yield Stage("free", s, x0, x0, cost=cost.value(x0))
+                a, b = exact_gradient(self.net, x0, cost)
+            else:
+                x_start = self.task.start(self.net, s, self._x.get(s))
+                ph = ep_phases(self.engine, self.net, x_start, cost, self.rule)
+                if ph.warning and ph.warning not in self.warnings:
+                    self.warnings.append(ph.warning)
+                self._x[s] = ph.x_free
+                c = cost.value(ph.x_free)
+                yield Stage("free", s, ph.x_free, ph.x_free, cost=c, phases=ph)
+                yield Stage("nudged", s, ph.x_b, ph.x_free, cost=c, phases=ph)
+                a, b = ep_gradient(self.net, ph)
             gk += a / len(indices)
             gL += b / len(indices)
         backup = (self.net.k.copy(), self.net.L.copy())

@@ -148,6 +148,7 @@ class LearningSpec(Strict):
     learn: Literal[LEARNS] = "stiffness"
     k_min: float = Field(1e-3, gt=0)
     k_max: float = Field(1e3, gt=0)
+    max_change: float = Field(0.5, gt=0, le=1, description="largest relative change of k or L per update")
     epochs: int = Field(100, ge=1, le=10_000_000)
     batch: int = Field(1, ge=1)
 
@@ -198,7 +199,7 @@ class Scene:
 
     def rule(self) -> Rule:
         s = self.spec.learning
-        return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max)
+        return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change)
 
 
 def load_scene(path) -> Scene:
@@ -211,8 +212,8 @@ def load_scene(path) -> Scene:
     except ValidationError as exc:
         raise SceneError(path, [_explain(err, raw, locate) for err in exc.errors()]) from None
     problems: list[str] = []
-    net, ids = _build_network(spec, problems, locate)
-    task = _build_task(spec, net, ids, path, problems, locate) if net is not None else None
+    net, ids, order = _build_network(spec, problems, locate)
+    task = _build_task(spec, net, ids, order, path, problems, locate) if net is not None else None
     if spec.learning.k_min >= spec.learning.k_max:
         problems.append(locate.at(("learning", "k_max")) + "k_max must be larger than k_min")
     if problems:
@@ -345,7 +346,7 @@ def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
     ns = spec.network
     if (ns.generate is None) == (ns.nodes is None):
         problems.append(locate.at(("network",)) + "give either 'nodes' (with 'springs') or 'generate'")
-        return None, None
+        return None, None, None
     rng = np.random.default_rng(spec.seed)
     axes = None
     if ns.generate is not None:
@@ -355,7 +356,7 @@ def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
         if g.kind == "triangular":
             if g.rows * g.cols > MAX_NODES:
                 problems.append(locate.at(("network", "generate")) + f"more than {MAX_NODES} nodes")
-                return None, None
+                return None, None, None
             pos, edges = triangular_lattice(g.rows, g.cols, g.spacing)
         else:
             w = g.width or math.sqrt(g.nodes)
@@ -410,7 +411,8 @@ def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
         axes = np.array(axes, dtype=bool).reshape(-1, 2)
     if len(pos) == 0:
         problems.append(locate.at(("network",)) + "the network has no nodes")
-        return None, None
+        return None, None, None
+    order = {"input": [], "output": []}  # role nodes in the order the scene lists them
     if ns.roles is not None:
         assigned = {}
         for role_name in ("fixed", "input", "output"):
@@ -423,7 +425,13 @@ def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
                         continue
                     assigned[idx] = role_name
                     roles[idx] = _ROLE[role_name]
+                    if role_name in order and idx not in order[role_name]:
+                        order[role_name].append(idx)
     net = Network(pos, edges, np.asarray(k, float), np.asarray(L, float), roles, axes, ids)
+    for role_name in order:  # listed nodes first (in order), then the rest by index
+        listed = order[role_name]
+        rest = [int(i) for i in net.nodes(_ROLE[role_name]) if i not in listed]
+        order[role_name] = np.array(listed + rest, dtype=np.int64)
     if not (net.roles == OUTPUT).any():
         problems.append(locate.at(("network",)) + "no output nodes: give some node the role 'output'")
     if len(edges) and not problems:
@@ -440,7 +448,7 @@ def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
                                 "them, or put them on a rail with 'slide'")
     elif not len(edges):
         problems.append(locate.at(("network",)) + "the network has no springs")
-    return net, ids
+    return net, ids, order
 
 
 _NAMED = {"bottom_row": (1, min), "top_row": (1, max), "left_column": (0, min), "right_column": (0, max)}
@@ -475,9 +483,10 @@ def _select(sel, pos, ids, where, problems, locate) -> list[int]:
 # ---------------------------------------------------------------- building the task
 
 
-def _node_list(names, default_role, net, ids, where, problems, locate):
+def _node_list(names, default, ids, where, problems, locate):
+    """Indices of the named nodes, or `default` (the role's nodes in listed order)."""
     if names is None:
-        return net.nodes(default_role)
+        return default
     out = []
     for j, n in enumerate(names):
         key = str(n)
@@ -488,10 +497,10 @@ def _node_list(names, default_role, net, ids, where, problems, locate):
     return np.array(out, dtype=np.int64)
 
 
-def _build_task(spec: SceneSpec, net: Network, ids, path: Path, problems, locate):
+def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems, locate):
     ts = spec.task
-    inputs = _node_list(ts.inputs, INPUT, net, ids, ("task", "inputs"), problems, locate)
-    outputs = _node_list(ts.outputs, OUTPUT, net, ids, ("task", "outputs"), problems, locate)
+    inputs = _node_list(ts.inputs, order["input"], ids, ("task", "inputs"), problems, locate)
+    outputs = _node_list(ts.outputs, order["output"], ids, ("task", "outputs"), problems, locate)
     for i in inputs:
         if net.roles[i] != INPUT:
             problems.append(locate.at(("task", "inputs")) + f"node '{ids[i]}' is {ROLE_NAMES[net.roles[i]]}, not input")
