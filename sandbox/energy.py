@@ -110,6 +110,7 @@ class PositionCost:
         self.mask = np.ones_like(self.targets, bool) if mask is None else np.asarray(mask, bool)
 
     def value(self, x: np.ndarray) -> float:
+        """Cost at positions x (N, 2); it depends on `nodes` alone."""
         d = (x[self.nodes] - self.targets) * self.mask
         return float(0.5 * np.sum(d * d))
 
@@ -143,6 +144,7 @@ class DistanceCost:
         self.pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         self.targets = np.asarray(targets, dtype=float).reshape(-1)
         self._k = np.ones(len(self.pairs))
+        self.nodes = np.unique(self.pairs)
 
     def value(self, x: np.ndarray) -> float:
         return spring_energy(x, self.pairs, self._k, self.targets)

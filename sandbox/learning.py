@@ -154,6 +154,11 @@ class Trainer:
     The same `batch_stages` generator drives headless training and the window. The network's
     k and L are the learned state; `rule` and `batch` are hyperparameters; `history` holds one
     dict per epoch (epoch, step, loss, test_loss, accuracy, test_accuracy).
+
+    warm_start=False relaxes every free phase from the reference positions, so a state depends
+    on the parameters alone and a saved network behaves as it did in training even when it has
+    several equilibria. warm_start=True starts from the example's last equilibrium, as a real
+    network would (faster, but history-dependent where the network is multistable).
     """
 
     net: Network
@@ -162,6 +167,7 @@ class Trainer:
     engine: object = None
     batch: int = 1
     seed: int = 0
+    warm_start: bool = False
     history: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
@@ -172,9 +178,12 @@ class Trainer:
         self.epochs_done = 0
         self._x = {}  # last free equilibrium of each example: warm starts
 
+    def _start(self, s: int):
+        return self.task.start(self.net, s, self._x.get(s) if self.warm_start else None)
+
     def free_state(self, s: int):
-        """Free equilibrium of example s (warm-started from its last one)."""
-        eq = self.engine.relax(self.net, self.task.start(self.net, s, self._x.get(s)))
+        """Free equilibrium of example s."""
+        eq = self.engine.relax(self.net, self._start(s))
         self._x[s] = eq.x
         return eq
 
@@ -189,8 +198,7 @@ class Trainer:
                 yield Stage("free", s, x0, x0, cost=cost.value(x0))
                 a, b = exact_gradient(self.net, x0, cost)
             else:
-                x_start = self.task.start(self.net, s, self._x.get(s))
-                ph = ep_phases(self.engine, self.net, x_start, cost, self.rule)
+                ph = ep_phases(self.engine, self.net, self._start(s), cost, self.rule)
                 if ph.warning and ph.warning not in self.warnings:
                     self.warnings.append(ph.warning)
                 self._x[s] = ph.x_free
