@@ -91,7 +91,7 @@ class World:
         self.dt = 0.5 * self.drag / lam_max  # physical time of one step
         self.space.damping = MEMORY
         mass = self.drag * MEMORY / ((1 - MEMORY) * self.dt)
-        for i, b in enumerate(self.bodies):
+        for b in self.bodies:
             if b.body_type == pymunk.Body.DYNAMIC:
                 b.mass = mass
         self.time_scale = self.drag / max(float(np.median(net.k)), 1e-12)

@@ -90,10 +90,14 @@ def test_centered_ep_warns_and_falls_back_when_the_negative_nudge_flips_the_netw
 
 
 def test_training_lowers_the_cost_by_orders_of_magnitude():
-    net = random_network(60, seed=9)
-    task = random_task(net, examples=1, seed=9)
-    tr = Trainer(net, task, Rule(kind="centered", beta=1e-3, lr=0.3, learn="both"), seed=0)
+    from pathlib import Path
+
+    from sandbox.runner import make_trainer
+    from sandbox.scene import load_scene
+
+    sc = load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml")
+    tr = make_trainer(sc)
     first = tr.record()["loss"]
     for _ in range(100):
         tr.run_epoch()
-    assert tr.history[-1]["loss"] < 1e-6 * first
+    assert tr.history[-1]["loss"] < 1e-3 * first  # stiffness alone, 120 nodes
