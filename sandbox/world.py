@@ -141,12 +141,12 @@ class World:
             self.space.step(1.0)
 
     def settle(self, tol: float = 1e-9, max_steps: int = 200_000, check_every: int = 50,
-               cost=None, beta: float = 0.0) -> tuple[bool, int]:
+               cost=None, beta: float = 0.0, snapshots: list | None = None) -> tuple[bool, int]:
         """Step until the force residual is below tol, or max_steps (so a phase never hangs).
 
         With a cost, the outputs feel the nudge -beta dC/dx: as weak pymunk springs where the
         cost is one, else as forces recomputed every step from where the outputs are.
-        Returns (settled, steps taken).
+        Positions at every check are appended to `snapshots` if given. Returns (settled, steps).
         """
         springs = self._nudge_springs(cost, beta) if cost is not None else None
         if springs:
@@ -155,6 +155,8 @@ class World:
         try:
             while True:
                 x = self.positions()
+                if snapshots is not None:
+                    snapshots.append(x.copy())
                 if self.residual(x, cost, beta) < tol:
                     return True, steps
                 if steps >= max_steps:
@@ -218,10 +220,14 @@ class WorldEngine:
     """Equilibria from the physical world, with the interface of NewtonSolver.relax: physical
     learning reads every spring's extension from where pymunk's bodies came to rest."""
 
-    def __init__(self, physics=None, tol: float = 1e-9, max_steps: int = 400_000):
+    def __init__(self, physics=None, tol: float = 1e-9, max_steps: int = 400_000, record: int = 0):
+        """record > 0 keeps up to that many snapshots of each relaxation in `trajectory`
+        (a list of (N, 2) arrays), so the window can replay the world's own motion."""
         self.drag = getattr(physics, "drag", 1.0)
         self.tol = tol
         self.max_steps = max_steps
+        self.record = record
+        self.trajectory: list = []
         self.world: World | None = None
         self.steps = 0
 
@@ -235,7 +241,13 @@ class WorldEngine:
         w.sync_parameters()
         w.set_positions(x_start)
         w.nudge[:] = 0
-        ok, steps = w.settle(self.tol, self.max_steps, cost=cost, beta=beta)
+        self.trajectory = [w.positions()] if self.record else []
+        ok, steps = w.settle(self.tol, self.max_steps, cost=cost, beta=beta,
+                             snapshots=self.trajectory if self.record else None)
+        if self.record and len(self.trajectory) > self.record:
+            # motion is fast at first and slow near the end: sample geometrically in time
+            pick = np.unique(np.geomspace(1, len(self.trajectory), self.record).round().astype(int) - 1)
+            self.trajectory = [self.trajectory[i] for i in pick]
         self.steps += steps
         x = w.positions()
         e = en.energy(net, x) + (beta * cost.value(x) if cost is not None else 0.0)

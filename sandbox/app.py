@@ -1,0 +1,426 @@
+"""The desktop window: watch a spring network learn, stage by stage, and steer it.
+
+The network fills the middle; a side panel holds the controls (pygame_gui), the loss plot and the
+energies; a status line names the scene, the step, the rule and the loss; a caption names the
+stage. Every control has a key (H shows them all). The Session does the work; this module only
+draws it and turns input into Session calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import numpy as np  # noqa: E402
+import pygame  # noqa: E402
+import pygame_gui  # noqa: E402
+from pygame_gui.elements import UIButton, UIDropDownMenu, UIHorizontalSlider, UILabel  # noqa: E402
+
+from .learning import LEARNS  # noqa: E402
+from .network import ROLE_NAMES  # noqa: E402
+from .render import PALETTE, Camera, Drawing, draw_network, target_markers  # noqa: E402
+from .scene import ROOT, Scene, write_atomic  # noqa: E402
+from .session import ENGINES, Session  # noqa: E402
+
+PANEL_W = 320
+PHYSICAL_MAX_NODES = 60  # above this the window opens on the exact engine (P switches)
+STATUS_H = 72
+HELP_SEEN = Path.home() / ".spring_sandbox_help_seen"
+KEYS = [
+    ("Space", "play / pause"),
+    ("S", "step one stage (free, nudged, update)"),
+    ("E", "step one example (through its update)"),
+    ("F", "run fast (exact engine, draws only the states)"),
+    ("R", "reset to the scene's start (same seed)"),
+    ("M", "slow motion on / off"),
+    ("P", "physical engine (pymunk) / exact engine"),
+    ("+ / -", "learning rate x2 / /2"),
+    ("B / V", "beta x2 / /2"),
+    ("U", "rule: centered / one-sided / coupled"),
+    ("K", "what learns: stiffness / rest length / both"),
+    ("C", "spring colours: tension / last change"),
+    ("L", "loss plot: log / linear scale"),
+    ("O", "open the next scene in scenes/"),
+    ("F12", "screenshot (PNG in screenshots/)"),
+    ("H or F1", "this help"),
+    ("Esc", "close help, or quit"),
+]
+RULE_CYCLE = ("centered", "one-sided", "coupled")
+
+
+class App:
+    """The window. headless=True draws into an off-screen surface of `size` (for tests)."""
+
+    def __init__(self, scene: Scene, size=(1280, 800), headless: bool = False, show_help: bool | None = None):
+        pygame.display.init()
+        pygame.font.init()
+        self.headless = headless
+        flags = 0 if headless else pygame.RESIZABLE
+        self.screen = pygame.display.set_mode(size, flags)
+        pygame.display.set_caption("Spring sandbox: equilibrium propagation")
+        # the physical world settles in a blink on small networks; larger ones start exact
+        self.session = Session(scene, engine="physical" if scene.net.n_nodes <= PHYSICAL_MAX_NODES else "exact")
+        self.color_mode = scene.spec.view.panels.get("color_by_change", False) and "change" or "tension"
+        self.log_plot = True
+        self.show_help = (not HELP_SEEN.exists()) if show_help is None else show_help
+        self.running = True
+        self.fonts = {s: pygame.font.Font(None, s) for s in (20, 24, 30, 40)}
+        self._build_ui()
+
+    # ------------------------------------------------------------ layout and widgets
+
+    @property
+    def size(self):
+        return self.screen.get_size()
+
+    def view_rect(self) -> pygame.Rect:
+        w, h = self.size
+        return pygame.Rect(0, STATUS_H, max(10, w - PANEL_W), max(10, h - STATUS_H))
+
+    def panel_rect(self) -> pygame.Rect:
+        w, h = self.size
+        return pygame.Rect(max(0, w - PANEL_W), 0, PANEL_W, h)
+
+    def _build_ui(self):
+        self.ui = pygame_gui.UIManager(self.size, str(ROOT / "assets" / "theme.json"))
+        x0, y = self.panel_rect().x + 10, 10
+        bw = (PANEL_W - 30) // 3
+
+        def button(text, col, row_y, width=bw):
+            return UIButton(pygame.Rect(x0 + col * (bw + 5), row_y, width, 32), text, self.ui)
+
+        self.b_play = button("Play", 0, y)
+        self.b_stage = button("Stage", 1, y)
+        self.b_example = button("Example", 2, y)
+        y += 38
+        self.b_fast = button("Fast", 0, y)
+        self.b_reset = button("Reset", 1, y)
+        self.b_help = button("Help", 2, y)
+        y += 44
+        s = self.session
+        self.l_lr = UILabel(pygame.Rect(x0, y, PANEL_W - 20, 22), "", self.ui)
+        y += 22
+        self.s_lr = UIHorizontalSlider(pygame.Rect(x0, y, PANEL_W - 20, 24), math.log10(s.rule.lr), (-4.0, 4.0), self.ui)
+        y += 28
+        self.l_beta = UILabel(pygame.Rect(x0, y, PANEL_W - 20, 22), "", self.ui)
+        y += 22
+        self.s_beta = UIHorizontalSlider(pygame.Rect(x0, y, PANEL_W - 20, 24), math.log10(s.rule.beta), (-5.0, 0.0), self.ui)
+        y += 28
+        self.l_drag = UILabel(pygame.Rect(x0, y, PANEL_W - 20, 22), "", self.ui)
+        y += 22
+        self.s_drag = UIHorizontalSlider(pygame.Rect(x0, y, PANEL_W - 20, 24),
+                                         math.log10(s.scene.spec.physics.drag), (-2.0, 2.0), self.ui)
+        y += 32
+        half = (PANEL_W - 25) // 2
+        self.d_rule = UIDropDownMenu(list(RULE_CYCLE), s.rule.kind if s.rule.kind in RULE_CYCLE else RULE_CYCLE[0],
+                                     pygame.Rect(x0, y, half, 30), self.ui)
+        self.d_engine = UIDropDownMenu(list(ENGINES), s.engine_name, pygame.Rect(x0 + half + 5, y, half, 30), self.ui)
+        y += 34
+        self.d_learn = UIDropDownMenu(list(LEARNS), s.rule.learn, pygame.Rect(x0, y, half, 30), self.ui)
+        self.d_color = UIDropDownMenu(["tension", "change"], self.color_mode, pygame.Rect(x0 + half + 5, y, half, 30), self.ui)
+        y += 34
+        scenes = sorted(p.name for p in (ROOT / "scenes").glob("*.yaml"))
+        current = s.source.name if s.source.name in scenes else (scenes[0] if scenes else "")
+        self.d_scene = UIDropDownMenu(scenes or ["(none)"], current or "(none)", pygame.Rect(x0, y, PANEL_W - 20, 30), self.ui)
+        y += 40
+        self.plot_rect = pygame.Rect(x0, y, PANEL_W - 20, 170)
+        self.info_y = y + 180
+        self._sync_labels()
+
+    def _sync_labels(self):
+        s = self.session
+        self.l_lr.set_text(f"learning rate  {s.rule.lr:.3g}")
+        self.l_beta.set_text(f"nudge beta  {s.rule.beta:.3g}")
+        self.l_drag.set_text(f"drag (viscosity)  {s.scene.spec.physics.drag:.3g}")
+        self.b_play.set_text("Pause" if not s.paused else "Play")
+        self.b_fast.set_text("Fast: on" if s.fast else "Fast")
+
+    # ------------------------------------------------------------ input
+
+    def handle(self, event) -> None:
+        """Turn one pygame event into a change of the session or the view."""
+        s = self.session
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.VIDEORESIZE and not self.headless:
+            self.screen = pygame.display.set_mode((max(event.w, 480), max(event.h, 360)), pygame.RESIZABLE)
+            self._build_ui()
+        elif event.type == pygame.KEYDOWN:
+            self.key(event.key)
+        elif event.type == pygame_gui.UI_BUTTON_PRESSED:
+            action = {self.b_play: pygame.K_SPACE, self.b_stage: pygame.K_s, self.b_example: pygame.K_e,
+                      self.b_fast: pygame.K_f, self.b_reset: pygame.K_r, self.b_help: pygame.K_h}.get(event.ui_element)
+            if action:
+                self.key(action)
+        elif event.type == pygame_gui.UI_HORIZONTAL_SLIDER_MOVED:
+            if event.ui_element is self.s_lr:
+                s.set_rule(lr=10 ** event.value)
+            elif event.ui_element is self.s_beta:
+                s.set_rule(beta=10 ** event.value)
+            elif event.ui_element is self.s_drag:
+                s.set_drag(10 ** event.value)
+        elif event.type == pygame_gui.UI_DROP_DOWN_MENU_CHANGED:
+            if event.ui_element is self.d_rule:
+                s.set_rule(kind=event.text)
+            elif event.ui_element is self.d_engine:
+                s.set_engine(event.text)
+            elif event.ui_element is self.d_learn:
+                s.set_rule(learn=event.text)
+            elif event.ui_element is self.d_color:
+                self.color_mode = event.text
+            elif event.ui_element is self.d_scene:
+                self.open_scene(ROOT / "scenes" / event.text)
+        self._sync_labels()
+
+    def key(self, key) -> None:
+        s = self.session
+        if self.show_help and key in (pygame.K_ESCAPE, pygame.K_h, pygame.K_F1):
+            self.show_help = False
+            HELP_SEEN.touch(exist_ok=True) if not self.headless else None
+            return
+        if key == pygame.K_ESCAPE:
+            self.running = False
+        elif key in (pygame.K_h, pygame.K_F1):
+            self.show_help = True
+        elif key == pygame.K_SPACE:
+            s.paused = not s.paused
+            s.message = ""
+        elif key == pygame.K_s:
+            s.paused = True
+            s.frames.clear()
+            s.step_stage()
+        elif key == pygame.K_e:
+            s.paused = True
+            s.frames.clear()
+            s.step_example()
+        elif key == pygame.K_f:
+            s.fast = not s.fast
+            if s.fast:
+                s.paused = False
+                s.frames.clear()
+                s.set_engine("exact")
+        elif key == pygame.K_r:
+            s.reset()
+            self._build_ui()
+        elif key == pygame.K_m:
+            s.slow = 1 if s.slow > 1 else 4
+        elif key == pygame.K_p:
+            s.set_engine("exact" if s.engine_name == "physical" else "physical")
+            self._build_ui()
+        elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS):
+            s.set_rule(lr=s.rule.lr * 2)
+            self.s_lr.set_current_value(math.log10(s.rule.lr))
+        elif key in (pygame.K_MINUS, pygame.K_KP_MINUS):
+            s.set_rule(lr=s.rule.lr / 2)
+            self.s_lr.set_current_value(math.log10(s.rule.lr))
+        elif key == pygame.K_b:
+            s.set_rule(beta=min(1.0, s.rule.beta * 2))
+            self.s_beta.set_current_value(math.log10(s.rule.beta))
+        elif key == pygame.K_v:
+            s.set_rule(beta=s.rule.beta / 2)
+            self.s_beta.set_current_value(math.log10(s.rule.beta))
+        elif key == pygame.K_u:
+            kind = RULE_CYCLE[(RULE_CYCLE.index(s.rule.kind) + 1) % 3] if s.rule.kind in RULE_CYCLE else RULE_CYCLE[0]
+            s.set_rule(kind=kind)
+            self._build_ui()
+        elif key == pygame.K_k:
+            s.set_rule(learn=LEARNS[(LEARNS.index(s.rule.learn) + 1) % len(LEARNS)])
+            self._build_ui()
+        elif key == pygame.K_c:
+            self.color_mode = "change" if self.color_mode == "tension" else "tension"
+            self._build_ui()
+        elif key == pygame.K_l:
+            self.log_plot = not self.log_plot
+        elif key == pygame.K_o:
+            scenes = sorted((ROOT / "scenes").glob("*.yaml"))
+            if scenes:
+                names = [p.name for p in scenes]
+                i = names.index(s.source.name) + 1 if s.source.name in names else 0
+                self.open_scene(scenes[i % len(scenes)])
+        elif key == pygame.K_F12:
+            self.screenshot()
+        self._sync_labels()
+
+    def open_scene(self, path):
+        from .scene import SceneError
+
+        try:
+            self.session.open(path)
+        except SceneError as exc:
+            self.session.message = f"cannot open {Path(path).name}: {exc.problems[0]}"
+        self._build_ui()
+
+    def screenshot(self, folder: Path | None = None) -> Path:
+        """Save what the window shows as a PNG (atomically); returns its path."""
+        import io
+
+        folder = folder or (Path.cwd() / "screenshots")
+        path = folder / f"{self.session.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}.png"
+        buf = io.BytesIO()
+        pygame.image.save(self.screen, buf, "png")
+        write_atomic(path, buf.getvalue())
+        self.session.message = f"saved {path.name}"
+        return path
+
+    # ------------------------------------------------------------ drawing
+
+    def draw(self) -> None:
+        s = self.session
+        scr = self.screen
+        scr.fill(PALETTE["background"])
+        view = self.view_rect()
+        net = s.net
+        cam = Camera.fit(view, np.vstack([net.pos, s.x]), s.scene.spec.view.scale)
+        extra = Drawing(ghost=s.ghost, targets=target_markers(net, s.trainer.task, s.example, s.x),
+                        nudge=s.nudge_forces(), change=s.change, flash=s.flash,
+                        color_mode=self.color_mode if s.flash > 0 or self.color_mode == "tension" else "tension")
+        if self.color_mode == "change":
+            extra.color_mode, extra.flash = "change", 1.0
+        draw_network(scr, cam, net, s.x, s.k_ref, extra, s.scene.spec.view.colors and
+                     {k: tuple(v) for k, v in s.scene.spec.view.colors.items()})
+        self._draw_status()
+        self._draw_panel()
+        self._draw_legend(view)
+        self.ui.draw_ui(scr)
+        self._draw_plot()
+        if self.show_help:
+            self._draw_help()
+
+    def _text(self, text, pos, size=24, color=None):
+        surf = self.fonts[size].render(text, True, color or PALETTE["text"])
+        self.screen.blit(surf, pos)
+        return surf.get_width()
+
+    def _draw_status(self):
+        s = self.session
+        tr = s.trainer
+        w = self.view_rect().width
+        pygame.draw.rect(self.screen, (236, 236, 230), pygame.Rect(0, 0, w, STATUS_H))
+        loss = s.loss
+        status = (f"{s.scene.name}   |   epoch {tr.epochs_done}   step {tr.steps}   |   {s.rule.kind} EP"
+                  f"{'' if s.rule.kind != 'exact' else ''}   |   loss {loss:.3g}   |   {s.engine_name}"
+                  f"{'   |   slow motion' if s.slow > 1 else ''}{'   |   fast' if s.fast else ''}")
+        self._text(status, (12, 8), 24)
+        color = (200, 30, 30) if "diverged" in s.caption or "cannot" in s.caption else (20, 70, 160)
+        self._text(s.caption, (12, 36), 30, color)
+
+    def _draw_panel(self):
+        p = self.panel_rect()
+        pygame.draw.rect(self.screen, (242, 242, 238), p)
+        pygame.draw.line(self.screen, (200, 200, 200), p.topleft, p.bottomleft, 2)
+        s = self.session
+        y = self.info_y
+        x0 = p.x + 10
+        e_free, e_nudged = s.energies
+        lines = [f"example {s.example}: cost {s.step_costs[-1]:.3g}" if s.step_costs else "example cost: -",
+                 f"energy, free phase:   {e_free:.4g}",
+                 f"energy, nudged phase: {e_nudged:.4g}" if np.isfinite(e_nudged) else "energy, nudged phase: -",
+                 f"{s.net.n_nodes} nodes, {s.net.n_springs} springs"]
+        hist = s.trainer.history[-1] if s.trainer.history else {}
+        if np.isfinite(hist.get("accuracy", float("nan"))):
+            lines.append(f"accuracy train {hist['accuracy']:.0%}" + (
+                f", test {hist['test_accuracy']:.0%}" if np.isfinite(hist.get("test_accuracy", float("nan"))) else ""))
+        if np.isfinite(hist.get("test_loss", float("nan"))):
+            lines.append(f"test loss {hist['test_loss']:.3g}")
+        for line in lines:
+            self._text(line, (x0, y), 20)
+            y += 20
+        desc = s.scene.spec.description
+        if desc and s.scene.spec.view.panels.get("description", True):
+            y += 8
+            for line in _wrap(desc, self.fonts[20], PANEL_W - 20)[:8]:
+                self._text(line, (x0, y), 20, (90, 90, 90))
+                y += 19
+
+    def _draw_plot(self):
+        r = self.plot_rect
+        pygame.draw.rect(self.screen, (255, 255, 255), r)
+        pygame.draw.rect(self.screen, (190, 190, 190), r, 1)
+        s = self.session
+        series = [("train loss", [h["loss"] for h in s.trainer.history], (31, 119, 180)),
+                  ("test loss", [h["test_loss"] for h in s.trainer.history], (214, 39, 40)),
+                  ("example cost", s.step_costs[-300:], (160, 160, 160))]
+        vals = [v for _, ys, _ in series for v in ys if np.isfinite(v) and (v > 0 or not self.log_plot)]
+        self._text(("log " if self.log_plot else "") + "loss per epoch; grey: each example", (r.x + 4, r.y + 2), 20)
+        if len(vals) < 2:
+            return
+        f = (lambda v: math.log10(max(v, 1e-300))) if self.log_plot else (lambda v: v)
+        lo, hi = min(map(f, vals)), max(map(f, vals))
+        hi = hi if hi > lo else lo + 1
+        inner = r.inflate(-12, -30).move(0, 8)
+        for _name, ys, color in series:
+            pts = [(inner.x + inner.width * i / max(1, len(ys) - 1), inner.bottom - inner.height * (f(v) - lo) / (hi - lo))
+                   for i, v in enumerate(ys) if np.isfinite(v) and (v > 0 or not self.log_plot)]
+            if len(pts) >= 2:
+                pygame.draw.lines(self.screen, color, False, pts, 2)
+        self._text(f"{10 ** hi if self.log_plot else hi:.2g}", (inner.right - 50, inner.y - 4), 20, (120, 120, 120))
+        self._text(f"{10 ** lo if self.log_plot else lo:.2g}", (r.right - 60, r.bottom - 18), 20, (120, 120, 120))
+
+    def _draw_legend(self, view):
+        items = [("fixed", PALETTE["fixed"]), ("input", PALETTE["input"]), ("hidden", PALETTE["hidden"]),
+                 ("output", PALETTE["output"]), ("target", PALETTE["target"])]
+        if self.color_mode == "tension":
+            items += [("stretched", PALETTE["tension"]), ("compressed", PALETTE["compression"])]
+        else:
+            items += [("got stiffer", PALETTE["stiffer"]), ("got softer", PALETTE["softer"])]
+        x, y = view.x + 10, view.bottom - 26
+        for name, color in items:
+            pygame.draw.rect(self.screen, color, pygame.Rect(x, y + 4, 14, 14))
+            x += 20 + self._text(name, (x + 18, y + 2), 20) + 6
+        self._text("width = stiffness   ghost = free equilibrium   arrows = nudge   H = help",
+                   (view.x + 10, view.bottom - 46), 20, (110, 110, 110))
+
+    def _draw_help(self):
+        w, h = self.size
+        shade = pygame.Surface((w, h), pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 150))
+        self.screen.blit(shade, (0, 0))
+        box = pygame.Rect(0, 0, min(w - 40, 640), min(h - 40, 80 + 28 * len(KEYS)))
+        box.center = (w // 2, h // 2)
+        pygame.draw.rect(self.screen, (252, 252, 248), box, border_radius=10)
+        self._text("Keys (buttons and menus on the right do the same)", (box.x + 20, box.y + 16), 30)
+        y = box.y + 56
+        for k, what in KEYS:
+            self._text(k, (box.x + 24, y), 24, (20, 70, 160))
+            self._text(what, (box.x + 150, y), 24)
+            y += 28
+
+    # ------------------------------------------------------------ the loop
+
+    def tick(self, dt: float = 1 / 60) -> None:
+        """One frame: handle queued events, advance the session, draw."""
+        for event in pygame.event.get():
+            self.ui.process_events(event)
+            self.handle(event)
+        if not self.show_help:
+            self.session.tick()
+        self.ui.update(dt)
+        self.draw()
+        if not self.headless:
+            pygame.display.flip()
+
+    def run(self) -> None:
+        clock = pygame.time.Clock()
+        while self.running:
+            dt = clock.tick(60) / 1000.0
+            self.tick(dt)
+        pygame.quit()
+
+
+def _wrap(text: str, font, width: int) -> list[str]:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        trial = (line + " " + word).strip()
+        if font.size(trial)[0] > width and line:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
+
+
+__all__ = ["App", "KEYS", "ROLE_NAMES"]

@@ -1,0 +1,161 @@
+"""The window, driven headless by posted events: keys and buttons change what it shows, pixels
+follow the model, and training in the window is the same as training headless."""
+
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from sandbox.app import App
+from sandbox.network import FIXED, OUTPUT, Network
+from sandbox.render import PALETTE, Camera, Drawing, draw_network
+from sandbox.runner import train_scene
+from sandbox.scene import load_scene
+from sandbox.session import Session
+
+SCENES = Path(__file__).parent.parent / "scenes"
+
+
+@pytest.fixture
+def app():
+    a = App(load_scene(SCENES / "symmetrize.yaml"), size=(1100, 720), headless=True, show_help=False)
+    a.tick()
+    return a
+
+
+def press(app, key, frames=1):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
+    for _ in range(frames):
+        app.tick()
+
+
+def test_space_plays_and_pauses(app):
+    assert app.session.paused
+    press(app, pygame.K_SPACE, frames=450)
+    assert not app.session.paused
+    assert app.session.trainer.steps >= 1  # it trained while playing
+    press(app, pygame.K_SPACE)
+    assert app.session.paused
+
+
+def test_step_a_stage_goes_free_nudged_update_and_the_caption_says_so(app):
+    names = []
+    batch = app.session.scene.spec.learning.batch  # symmetrize: all three examples, one update
+    for _ in range(2 * batch + 1):
+        press(app, pygame.K_s)
+        names.append(app.session.stage.name)
+        assert app.session.caption.startswith({"free": "free phase", "nudged": "nudged phase",
+                                               "update": "update"}[names[-1]])
+    assert names == ["free", "nudged"] * batch + ["update"]
+    assert app.session.trainer.steps == 1
+    assert np.abs(app.session.change).max() > 0  # the springs changed and flash
+
+
+def test_the_picture_changes_between_stages(app):
+    before = pygame.surfarray.array3d(app.screen).copy()
+    press(app, pygame.K_s)
+    press(app, pygame.K_s, frames=200)  # let the nudged phase play out
+    after = pygame.surfarray.array3d(app.screen)
+    view = app.view_rect()
+    region = (slice(view.x, view.right), slice(view.y, view.bottom))
+    assert np.abs(after[region].astype(int) - before[region].astype(int)).sum() > 1000
+
+
+def test_reset_and_settings(app):
+    press(app, pygame.K_e)
+    assert app.session.trainer.steps == 1
+    lr = app.session.rule.lr
+    press(app, pygame.K_PLUS)
+    assert app.session.rule.lr == pytest.approx(2 * lr)
+    press(app, pygame.K_v)
+    assert app.session.rule.beta == pytest.approx(5e-4)
+    press(app, pygame.K_u)
+    assert app.session.rule.kind == "one-sided"
+    press(app, pygame.K_e)  # settings apply without resetting training
+    assert app.session.trainer.steps == 2
+    press(app, pygame.K_r)
+    assert app.session.trainer.steps == 0
+    assert app.session.rule.lr == pytest.approx(lr)
+
+
+def test_help_toggles_and_shows(app):
+    plain = pygame.surfarray.array3d(app.screen).copy()
+    press(app, pygame.K_h)
+    assert app.show_help
+    shaded = pygame.surfarray.array3d(app.screen)
+    assert shaded.mean() < plain.mean() - 10  # the overlay darkens the window
+    press(app, pygame.K_ESCAPE)
+    assert not app.show_help and app.running
+    press(app, pygame.K_ESCAPE)
+    assert not app.running
+
+
+def test_button_click_steps(app):
+    pos = app.b_stage.rect.center
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=pos))
+    app.tick()
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=pos))
+    app.tick()
+    app.tick()
+    assert app.session.stage is not None and app.session.stage.name == "free"
+
+
+def test_screenshot_key_writes_a_png(app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    press(app, pygame.K_F12)
+    shots = list((tmp_path / "screenshots").glob("*.png"))
+    assert len(shots) == 1
+    assert pygame.image.load(str(shots[0])).get_size() == app.size
+
+
+def _two_spring_picture(k, L):
+    net = Network([[0, 0], [1, 0], [0, 1]], [[0, 1], [0, 2]], k, L, [FIXED, OUTPUT, FIXED])
+    surf = pygame.Surface((400, 400))
+    surf.fill(PALETTE["background"])
+    cam = Camera(surf.get_rect(), np.array([0.5, 0.5]), 300.0)
+    draw_network(surf, cam, net, net.pos, 1.0, Drawing())
+    return pygame.surfarray.array3d(surf), cam
+
+
+def _column_thickness(img, x, y0, y1):
+    col = img[x, y0:y1].astype(int)
+    return int((np.abs(col - np.array(PALETTE["background"])).sum(axis=1) > 30).sum())
+
+
+def test_a_stiffer_spring_is_drawn_wider():
+    img, cam = _two_spring_picture([8.0, 0.5], [1.0, 1.0])
+    # spring 0 is horizontal (measure a column across it), spring 1 vertical (a row across it)
+    px, py = cam.to_screen(np.array([0.5, 0.0])).astype(int)
+    qx, qy = cam.to_screen(np.array([0.0, 0.5])).astype(int)
+    wide = _column_thickness(img, px, py - 20, py + 20)
+    narrow = _column_thickness(img.transpose(1, 0, 2), qy, qx - 20, qx + 20)
+    assert wide > narrow + 3
+
+
+def test_colours_follow_tension():
+    img, cam = _two_spring_picture([1.0, 1.0], [0.8, 1.2])  # spring 0 stretched, spring 1 compressed
+    px, py = cam.to_screen(np.array([0.5, 0.0])).astype(int)
+    qx, qy = cam.to_screen(np.array([0.0, 0.5])).astype(int)
+    r, g, b = img[px, py].astype(int)
+    assert r > b + 50  # stretched: red
+    r, g, b = img[qx, qy].astype(int)
+    assert b > r + 50  # compressed: blue
+
+
+def test_training_in_the_window_equals_training_headless():
+    epochs = 3
+    sc = load_scene(SCENES / "allostery.yaml")
+    train_scene(sc, epochs=epochs, progress=False)
+    window = Session(load_scene(SCENES / "allostery.yaml"), engine="exact")
+    window.run_epochs(epochs)
+    assert window.trainer.epochs_done == epochs
+    # the same batches and updates; only the solver's reused factorizations round differently
+    assert np.allclose(window.net.k, sc.net.k, rtol=1e-9, atol=0)
+    assert not np.allclose(window.net.k, 1.0)
+
+
+def test_open_another_scene_from_the_window(app):
+    press(app, pygame.K_o)
+    assert app.session.source.name != "symmetrize.yaml"
+    assert app.session.scene.name != "Symmetrize"
