@@ -118,7 +118,8 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         g = camera.to_screen(extra.ghost)
         for a, b in net.edges:
             pygame.draw.line(surface, pal["ghost"], g[a], g[b], 1)
-    widths = spring_widths(net.k, k_ref)
+    # thinner lines when the springs are only a few pixels long (large networks)
+    widths = np.maximum(1, np.round(spring_widths(net.k, k_ref) * float(np.clip(camera.scale / 60, 0.34, 1)))).astype(int)
     if extra.custom_colors is not None:
         colors = extra.custom_colors
     elif extra.color_mode == "change" and extra.change is not None:
