@@ -70,19 +70,13 @@ def spring_widths(k: np.ndarray, k_ref: float) -> np.ndarray:
     return np.clip(np.round(3 + 2 * np.log2(np.maximum(k, 1e-12) / k_ref)), 1, 14).astype(int)
 
 
-def _mix(a, b, t):
-    t = float(np.clip(t, 0, 1))
-    return tuple(int(round(a[i] + (b[i] - a[i]) * t)) for i in range(3))
-
-
 def spring_colors(values: np.ndarray, scale: float, pos_color, neg_color, neutral) -> list:
-    """A colour per spring: toward pos_color for positive values, neg_color for negative ones."""
-    scale = max(scale, 1e-15)
-    out = []
-    for v in values:
-        t = min(1.0, abs(v) / scale) ** 0.6
-        out.append(_mix(neutral, pos_color if v > 0 else neg_color, t))
-    return out
+    """A colour per spring (E values -> E [r, g, b] lists): toward pos_color for positive values,
+    toward neg_color for negative ones, neutral at zero; |value| >= scale is full colour."""
+    t = np.minimum(1.0, np.abs(values) / max(scale, 1e-15)) ** 0.6
+    end = np.where((values > 0)[:, None], np.array(pos_color, float), np.array(neg_color, float))
+    rgb = np.array(neutral, float) + (end - np.array(neutral, float)) * t[:, None]
+    return np.round(rgb).astype(int).tolist()  # pygame takes [r, g, b] lists as colours
 
 
 @dataclass
@@ -129,17 +123,20 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         d = x[net.edges[:, 1]] - x[net.edges[:, 0]]
         strain = (np.sqrt((d * d).sum(axis=1)) - net.L) / np.maximum(net.L, 1e-12)
         colors = spring_colors(strain, 0.05, pal["tension"], pal["compression"], pal["spring"])
-    for e, (a, b) in enumerate(net.edges):
-        if e == extra.highlight:
-            pygame.draw.line(surface, pal["highlight"], p[a], p[b], int(widths[e]) + 6)
-        pygame.draw.line(surface, colors[e], p[a], p[b], int(widths[e]))
+    pts = p.tolist()
+    if extra.highlight is not None and 0 <= extra.highlight < net.n_springs:
+        a, b = net.edges[extra.highlight]
+        pygame.draw.line(surface, pal["highlight"], pts[a], pts[b], int(widths[extra.highlight]) + 6)
+    line = pygame.draw.line
+    for (a, b), c, w in zip(net.edges.tolist(), colors, widths.tolist()):
+        line(surface, c, pts[a], pts[b], w)
     if extra.ghost is not None:
         for i in np.flatnonzero(net.roles == OUTPUT):
             pygame.draw.circle(surface, pal["ghost"], g[i], 7, 2)
     r = max(3, min(9, int(camera.scale * 0.08)))
-    for i in range(net.n_nodes):
-        c = p[i]
-        role = net.roles[i]
+    held = net.held
+    rail = ~held & ~net.axes.all(axis=1)
+    for i, (c, role) in enumerate(zip(pts, net.roles.tolist())):
         if role == FIXED:
             pygame.draw.rect(surface, pal["fixed"], pygame.Rect(c[0] - r, c[1] - r, 2 * r, 2 * r))
         elif role == INPUT:
@@ -149,8 +146,9 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
             pygame.draw.circle(surface, pal["output"], c, r + 2)
             pygame.draw.circle(surface, (255, 255, 255), c, max(2, r - 2))
         elif role == HIDDEN:
-            pygame.draw.circle(surface, pal["hidden"], c, max(2, r - 3))
-        if not net.held[i] and not net.axes[i].all():
+            if camera.scale >= 25:  # hidden nodes only where there is room to see them
+                pygame.draw.circle(surface, pal["hidden"], c, max(2, r - 3))
+        if rail[i]:
             horiz = net.axes[i, 0]
             dx, dy = (2.2 * r, 0) if horiz else (0, 2.2 * r)
             pygame.draw.line(surface, pal["fixed"], (c[0] - dx, c[1] - dy + (r + 4) * horiz),
@@ -201,7 +199,7 @@ def target_markers(net: Network, task, s: int, x: np.ndarray) -> np.ndarray:
     """(P, 2) world positions where example s wants its outputs: the targets of a position task;
     for a distance task, the two ends of each output pair at the target distance, centred on
     the pair's midpoint (2P points)."""
-    if task.kind == "position":
+    if task.kind in ("position", "margin"):
         t = net.pos[task.outputs] + task.targets[s]
         # an axis-only target leaves the other coordinate where the node is
         return np.where(task.mask, t, x[task.outputs])

@@ -91,7 +91,7 @@ class Generate(Strict):
     rows: int = Field(6, ge=2, le=400)
     cols: int = Field(6, ge=2, le=400)
     spacing: float = Field(1.0, gt=0)
-    nodes: int = Field(100, ge=4, le=MAX_NODES)
+    nodes: int = Field(100, ge=4, le=5000, description="disordered networks: at most 5,000 nodes")
     coordination: float = Field(4.6, ge=3.0, le=6.0)
     width: float | None = Field(None, gt=0)
     height: float | None = Field(None, gt=0)
@@ -127,6 +127,7 @@ class CsvSpec(Strict):
     label: str
     classes: list[str] | None = None
     scale: float = Field(0.3, gt=0)
+    bias: float | None = Field(None, description="one more input, held at this value in every example")
 
 
 class TaskSpec(Strict):
@@ -137,6 +138,7 @@ class TaskSpec(Strict):
     examples: list[Example] | None = None
     csv: CsvSpec | None = None
     classify: bool = False
+    classify_cost: Literal["squared", "margin"] = "squared"
     margin: float = Field(0.3, gt=0)
     test_fraction: float = Field(0.0, ge=0, lt=1)
 
@@ -290,12 +292,10 @@ class _Locator:
 
 
 def _explain(err: dict, raw, locate: _Locator) -> str:
-    # pydantic adds union branch names (e.g. 'float', 'list[...]') to the location: drop them
-    loc = tuple(p for p in err["loc"] if isinstance(p, int) or not any(c in p for c in "[],") and p not in ("float", "int", "str", "dict", "tuple"))
+    loc = _document_path(err["loc"], raw)
     msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        parent = loc[:-1]
-        model = _model_at(parent)
+    if err["type"] == "extra_forbidden" and loc:
+        model = _model_at(loc[:-1])
         known = list(model.model_fields) if model else []
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         msg = f"unknown key '{loc[-1]}'" + (f" (did you mean '{close[0]}'?)" if close else "")
@@ -306,6 +306,23 @@ def _explain(err: dict, raw, locate: _Locator) -> str:
     elif err["type"] == "literal_error":
         msg = f"got {err.get('input')!r}: {msg[0].lower() + msg[1:]}"
     return locate.at(loc) + msg
+
+
+def _document_path(loc, raw) -> tuple:
+    """pydantic's error location without its union-branch names: only the steps that really
+    lead through the document (a missing key, the last step, is kept)."""
+    out, node = [], raw
+    for i, step in enumerate(loc):
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        elif i == len(loc) - 1 and isinstance(node, dict) and not isinstance(step, int):
+            pass  # a required key that is missing
+        else:
+            continue
+        out.append(step)
+    return tuple(out)
 
 
 def _model_at(loc):
@@ -573,9 +590,12 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
     if len(train) == 0:
         problems.append(locate.at(("task", "test_fraction")) + "leaves no training examples")
         return None
-    return Task(inputs, np.array(clamps), "distance" if pair_out is not None else "position",
-                pair_out if pair_out is not None else outputs, np.array(targets), mask,
-                np.array(label_list) if ts.classify else None, axis, train, test)
+    kind = "distance" if pair_out is not None else "position"
+    if ts.classify and ts.classify_cost == "margin":
+        kind = "margin"
+    return Task(inputs, np.array(clamps), kind, pair_out if pair_out is not None else outputs,
+                np.array(targets), mask, np.array(label_list) if ts.classify else None, axis, train, test,
+                ts.margin)
 
 
 def _input_clamp(values, mode, inputs, net, where, problems):
@@ -684,6 +704,8 @@ def _read_csv(spec: CsvSpec, scene_path: Path, problems, locate):
         labels.append(classes.index(row[spec.label]))
     lo, hi = values.min(axis=0), values.max(axis=0)
     scaled = spec.scale * (2 * (values - lo) / np.where(hi > lo, hi - lo, 1) - 1)
+    if spec.bias is not None:  # a constant input: the network's bias, as in a neuron
+        scaled = np.column_stack([scaled, np.full(len(scaled), spec.bias)])
     return scaled, np.array(labels)
 
 

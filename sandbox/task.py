@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .energy import DistanceCost, PositionCost
+from .energy import DistanceCost, MarginCost, PositionCost
 from .network import Network
 
 
@@ -19,7 +19,7 @@ class Task:
 
     inputs:  (M,) int        clamped input nodes
     clamps:  (S, M, 2)       displacement of each input from its reference position
-    kind:    "position" or "distance"
+    kind:    "position", "distance" or "margin" (classification by a squared hinge)
     outputs: (P,) int        output nodes (position) or (P, 2) int output pairs (distance)
     targets: (S, P, 2)       target displacements of the outputs (position), or
              (S, P)          target distances of the pairs (distance)
@@ -39,6 +39,7 @@ class Task:
     axis: int = 0
     train: np.ndarray | None = None
     test: np.ndarray | None = None
+    margin: float = 0.3
 
     def __post_init__(self):
         s = len(self.clamps)
@@ -46,7 +47,7 @@ class Task:
             self.train = np.arange(s)
         if self.test is None:
             self.test = np.arange(0)
-        if self.kind == "position" and self.mask is None:
+        if self.kind in ("position", "margin") and self.mask is None:
             self.mask = np.ones((len(self.outputs), 2), dtype=bool)
 
     @property
@@ -68,6 +69,8 @@ class Task:
         """The cost of example s: a PositionCost or a DistanceCost."""
         if self.kind == "position":
             return PositionCost(self.outputs, net.pos[self.outputs] + self.targets[s], self.mask)
+        if self.kind == "margin":
+            return MarginCost(self.outputs, self.labels[s], self.margin, self.axis, net.pos)
         return DistanceCost(self.outputs, self.targets[s])
 
     def readout(self, net: Network, x: np.ndarray) -> np.ndarray:

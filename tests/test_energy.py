@@ -56,11 +56,15 @@ def test_psd_hessian_has_no_negative_eigenvalues_even_when_compressed():
     assert safe.min() > -1e-9
 
 
-@pytest.mark.parametrize("kind", ["position", "distance"])
+@pytest.mark.parametrize("kind", ["position", "distance", "margin"])
 def test_cost_gradient_and_hessian(kind):
     net = random_network(30, seed=4)
-    task = random_task(net, kind=kind)
-    cost = task.cost(net, 0)
+    if kind == "margin":
+        from sandbox.energy import MarginCost
+
+        cost = MarginCost(np.flatnonzero(net.roles == 2)[:3], 1, 0.3, 0, net.pos)
+    else:
+        cost = random_task(net, kind=kind).cost(net, 0)
     x = net.pos + 0.1 * np.random.default_rng(0).standard_normal(net.pos.shape)
     assert _rel(cost.gradient(x), _fd_gradient(cost.value, x)) < 1e-6
     free = np.ones(2 * net.n_nodes, bool)
