@@ -147,6 +147,30 @@ def frame_time(repeats: int) -> list[dict]:
     return rows
 
 
+def current_rss_mb() -> float:
+    """Resident memory now (Linux), in MB."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def long_run(steps: int) -> dict:
+    """Memory over a long training run on the 120-node allostery scene: growth after warm-up."""
+    from sandbox.runner import make_trainer
+    from sandbox.scene import ROOT, load_scene
+
+    tr = make_trainer(load_scene(ROOT / "scenes" / "allostery.yaml"))
+    warm = max(1, steps // 10)
+    t = time.perf_counter()
+    for i in range(steps):
+        tr.step([0])
+        if i + 1 == warm:
+            after_warmup = current_rss_mb()
+    end = current_rss_mb()
+    return dict(case=f"long run: {steps} EP steps, memory growth", nodes=tr.net.n_nodes,
+                seconds=time.perf_counter() - t, ratio=end / after_warmup,
+                rss_after_warmup_mb=after_warmup, rss_end_mb=end)
+
+
 def run(quick: bool = False) -> list[dict]:
     sizes = [100, 1000] if quick else [100, 1000, 10_000, 50_000]
     repeats = 3
@@ -154,7 +178,7 @@ def run(quick: bool = False) -> list[dict]:
     for n in sizes:
         net, task = lattice(n)
         x0 = task.start(net, 0)
-        t_newton, res = timed(lambda: relax_newton(net, x0), repeats)
+        t_newton, res = timed(lambda net=net, x0=x0: relax_newton(net, x0), repeats)
         rows.append(dict(case="relax: Newton (ours)", nodes=net.n_nodes, seconds=t_newton, residual=res, ratio=1.0))
         others = [("relax: L-BFGS-B (scipy)", relax_lbfgs, 10_000), ("relax: FIRE", relax_fire, 10_000),
                   ("relax: pymunk world", relax_world, 100 if quick else 1000)]
@@ -162,7 +186,7 @@ def run(quick: bool = False) -> list[dict]:
             if net.n_nodes > limit * 1.2:
                 continue
             slow = net.n_nodes > 2000 or (fn is relax_world and net.n_nodes > 200)
-            t, res = timed(lambda fn=fn: fn(net, x0), 1 if slow else repeats)
+            t, res = timed(lambda fn=fn, net=net, x0=x0: fn(net, x0), 1 if slow else repeats)
             rows.append(dict(case=name, nodes=net.n_nodes, seconds=t, residual=res, ratio=t / t_newton))
     newton = [r for r in rows if r["case"].startswith("relax: Newton")]
     if len(newton) >= 2:
@@ -171,6 +195,7 @@ def run(quick: bool = False) -> list[dict]:
                          ratio=float(slope)))
     rows.append(ep_step_vs_floor(1000 if quick else 10_000, repeats))
     rows.extend(frame_time(repeats))
+    rows.append(long_run(300 if quick else 10_000))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     rows.append(dict(case="peak memory (MB, whole run)", nodes=max(r["nodes"] for r in rows), seconds=0.0, ratio=peak))
     return rows
@@ -205,7 +230,8 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
         for r in rows:
             print(f"{r['case']:<36} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
         print("ratio: relax rows, time / Newton's; EP step, time / one factorization+solve; "
-              "growth row, fitted exponent p; draw row, time / 16.7 ms; memory row, MB")
+              "growth row, fitted exponent p; draw row, time / 16.7 ms; long run, memory end / after "
+              "warm-up; memory row, MB")
     if plot:
         globals()["plot"](rows, plot)
     return 0

@@ -209,13 +209,23 @@ class Trainer:
             gk += a / len(indices)
             gL += b / len(indices)
         backup = (self.net.k.copy(), self.net.L.copy())
+        pinned_before = self._pinned()
         dk, dL = apply_update(self.net, gk, gL, self.rule)
         if not (np.isfinite(self.net.k).all() and np.isfinite(self.net.L).all()):
             self.net.k, self.net.L = backup
             raise DivergenceError("the update gave non-finite stiffness or rest lengths; "
                                   "rolled back. Try a smaller learning rate.")
+        if self._pinned() - pinned_before > 0.25:
+            self.net.k, self.net.L = backup
+            raise DivergenceError("one update drove over a quarter of the springs to their stiffness "
+                                  "bounds; rolled back. Try a smaller learning rate.")
         self.steps += 1
         yield Stage("update", indices[-1], self._x[indices[-1]], dk=dk, dL=dL)
+
+    def _pinned(self) -> float:
+        """Fraction of springs at their stiffness bounds."""
+        k, r = self.net.k, self.rule
+        return float(np.mean((k <= r.k_min * (1 + 1e-9)) | (k >= r.k_max * (1 - 1e-9)))) if len(k) else 0.0
 
     def step(self, indices) -> None:
         for _ in self.batch_stages(list(indices)):

@@ -90,7 +90,7 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
                     frame_hook(trainer)
             trainer.epochs_done += 1
             row = trainer.record()
-            if row["loss"] > 1e6 * max(trainer.history[0]["loss"], 1e-300) and row["loss"] > 1.0:
+            if row["loss"] > 100 * max(trainer.history[0]["loss"], 1e-300):
                 raise DivergenceError(f"the loss grew from {trainer.history[0]['loss']:.3g} to {row['loss']:.3g}")
             good = (scene.net.k.copy(), scene.net.L.copy(), list(trainer.history))
             if bar:

@@ -6,7 +6,7 @@ import pytest
 from conftest import random_network, random_task
 
 from sandbox.equilibrium import NewtonSolver
-from sandbox.learning import Rule, Trainer, ep_gradient, ep_phases, exact_gradient, gradient_check
+from sandbox.learning import Rule, ep_gradient, ep_phases, exact_gradient, gradient_check
 
 
 def _rel(a, b):

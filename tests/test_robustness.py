@@ -1,0 +1,96 @@
+"""Nothing is lost: Ctrl+C keeps what was learned and a run resumes from it; a divergence rolls
+back to the last good state and says what to try; the window survives odd inputs."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+import yaml
+
+from sandbox.app import App
+from sandbox.learning import DivergenceError
+from sandbox.runner import make_trainer, train_scene
+from sandbox.scene import load_scene
+from sandbox.session import Session
+
+SCENES = Path(__file__).parent.parent / "scenes"
+
+
+def test_ctrl_c_saves_the_last_completed_epoch_and_a_run_resumes(tmp_path):
+    scene = load_scene(SCENES / "two_springs.yaml")
+    calls = {"n": 0}
+
+    def interrupt_in_epoch_11(trainer):
+        calls["n"] += 1
+        if trainer.epochs_done == 10:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    res = train_scene(scene, epochs=20, out_dir=out, progress=False, frame_hook=interrupt_in_epoch_11)
+    assert "interrupted" in res.stopped
+    saved = yaml.safe_load((out / "trained.yaml").read_text())
+    assert saved["origin"]["epochs"] == 10 and "interrupted" in saved["origin"]["stopped"]
+    rows = list(csv.DictReader(open(out / "history.csv")))
+    assert [int(r["epoch"]) for r in rows] == list(range(11))
+    # the saved network is the one after epoch 10, not the half-updated one of epoch 11
+    resumed = load_scene(out / "trained.yaml")
+    again = make_trainer(resumed).record()
+    assert again["loss"] == pytest.approx(float(rows[-1]["loss"]), rel=1e-9)
+    assert again["loss"] < 0.01 * float(rows[0]["loss"])  # it keeps what it learned
+
+
+def test_divergence_rolls_back_and_says_what_to_try(tmp_path):
+    scene = load_scene(SCENES / "allostery.yaml")
+    from dataclasses import replace
+
+    rule = replace(scene.rule(), lr=1e9, max_change=1.0, k_max=1e12)
+    res = train_scene(scene, epochs=30, rule=rule, out_dir=tmp_path, progress=False)
+    assert res.stopped and "smaller learning rate" in res.stopped
+    assert not res.met
+    saved = load_scene(tmp_path / "trained.yaml")
+    assert np.isfinite(saved.net.k).all() and np.isfinite(saved.net.L).all()
+    assert all(np.isfinite(r["loss"]) for r in res.history)
+
+
+def test_non_finite_update_is_refused_and_rolled_back():
+    scene = load_scene(SCENES / "two_springs.yaml")
+    tr = make_trainer(scene)
+    k0 = scene.net.k.copy()
+    tr.rule.lr, tr.rule.max_change = 1e12, 1.0  # every spring slammed to a bound
+    with pytest.raises(DivergenceError, match="smaller learning rate"):
+        tr.step([0])
+    assert np.array_equal(scene.net.k, k0)
+
+
+def test_window_shows_divergence_and_keeps_finite_values():
+    s = Session(load_scene(SCENES / "two_springs.yaml"), engine="exact")
+    s.set_rule(lr=1e12, max_change=1.0)
+    s.paused = False
+    s.step_example()
+    assert s.paused and "diverged" in s.caption
+    assert np.isfinite(s.net.k).all()
+
+
+@pytest.mark.parametrize("size", [(1, 1), (480, 360)])
+def test_window_survives_tiny_sizes_and_far_away_nodes(size):
+    app = App(load_scene(SCENES / "symmetrize.yaml"), size=size, headless=True, show_help=False)
+    app.session.x = app.session.x + 1e6  # a node dragged far outside the view
+    app.tick()
+    app.draw()
+
+
+def test_window_with_a_single_free_node(tmp_path):
+    p = tmp_path / "one.yaml"
+    p.write_text("""
+name: one
+network:
+  nodes: [{id: a, pos: [0, 0], role: fixed}, {id: b, pos: [1, 0], role: output, slide: x}]
+  springs: [{between: [a, b]}]
+task: {inputs: [], input: x, output: x, examples: [{inputs: [], targets: [0.1]}]}
+""")
+    app = App(load_scene(p), headless=True, show_help=False)
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_e, mod=0, unicode=""))
+    app.tick()
+    assert app.session.trainer.steps == 1
