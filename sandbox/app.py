@@ -22,7 +22,7 @@ from pygame_gui.elements import UIButton, UIDropDownMenu, UIHorizontalSlider, UI
 
 from .learning import LEARNS  # noqa: E402
 from .network import ROLE_NAMES  # noqa: E402
-from .render import PALETTE, Camera, Drawing, draw_network, target_markers  # noqa: E402
+from .render import PALETTE, Camera, Drawing, draw_network, spring_colors, target_markers  # noqa: E402
 from .scene import ROOT, Scene, write_atomic  # noqa: E402
 from .session import ENGINES, Session  # noqa: E402
 
@@ -42,10 +42,14 @@ KEYS = [
     ("B / V", "beta x2 / /2"),
     ("U", "rule: centered / one-sided / coupled"),
     ("K", "what learns: stiffness / rest length / both"),
-    ("C", "spring colours: tension / last change"),
+    ("C", "spring colours: tension / last change / EP vs exact"),
+    ("click", "drag a node (or a clamped input); click a spring to inspect it"),
+    ("X / D", "cut the selected spring / cut a random 10%"),
+    ("Z", "undo the last update or cut"),
     ("L", "loss plot: log / linear scale"),
     ("O", "open the next scene in scenes/"),
     ("F12", "screenshot (PNG in screenshots/)"),
+    ("W", "save the network as a new scene (in saved/)"),
     ("H or F1", "this help"),
     ("Esc", "close help, or quit"),
 ]
@@ -68,6 +72,9 @@ class App:
         self.log_plot = True
         self.show_help = (not HELP_SEEN.exists()) if show_help is None else show_help
         self.running = True
+        self.camera: Camera | None = None
+        self._agreement = None
+        self._info = None
         self.fonts = {s: pygame.font.Font(None, s) for s in (20, 24, 30, 40)}
         self._build_ui()
 
@@ -121,7 +128,7 @@ class App:
         self.d_engine = UIDropDownMenu(list(ENGINES), s.engine_name, pygame.Rect(x0 + half + 5, y, half, 30), self.ui)
         y += 34
         self.d_learn = UIDropDownMenu(list(LEARNS), s.rule.learn, pygame.Rect(x0, y, half, 30), self.ui)
-        self.d_color = UIDropDownMenu(["tension", "change"], self.color_mode, pygame.Rect(x0 + half + 5, y, half, 30), self.ui)
+        self.d_color = UIDropDownMenu(["tension", "change", "agreement"], self.color_mode, pygame.Rect(x0 + half + 5, y, half, 30), self.ui)
         y += 34
         scenes = sorted(p.name for p in (ROOT / "scenes").glob("*.yaml"))
         current = s.source.name if s.source.name in scenes else (scenes[0] if scenes else "")
@@ -151,6 +158,12 @@ class App:
             self._build_ui()
         elif event.type == pygame.KEYDOWN:
             self.key(event.key)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.view_rect().collidepoint(event.pos):
+            self.click(event.pos)
+        elif event.type == pygame.MOUSEMOTION and s.dragging is not None:
+            s.drag_to(self.camera.to_world(event.pos))
+        elif event.type == pygame.MOUSEBUTTONUP and event.button == 1 and s.dragging is not None:
+            s.release()
         elif event.type == pygame_gui.UI_BUTTON_PRESSED:
             action = {self.b_play: pygame.K_SPACE, self.b_stage: pygame.K_s, self.b_example: pygame.K_e,
                       self.b_fast: pygame.K_f, self.b_reset: pygame.K_r, self.b_help: pygame.K_h}.get(event.ui_element)
@@ -172,6 +185,7 @@ class App:
                 s.set_rule(learn=event.text)
             elif event.ui_element is self.d_color:
                 self.color_mode = event.text
+                self._agreement = None
             elif event.ui_element is self.d_scene:
                 self.open_scene(ROOT / "scenes" / event.text)
         self._sync_labels()
@@ -231,8 +245,17 @@ class App:
             s.set_rule(learn=LEARNS[(LEARNS.index(s.rule.learn) + 1) % len(LEARNS)])
             self._build_ui()
         elif key == pygame.K_c:
-            self.color_mode = "change" if self.color_mode == "tension" else "tension"
+            modes = ["tension", "change", "agreement"]
+            self.color_mode = modes[(modes.index(self.color_mode) + 1) % 3]
+            self._agreement = None
             self._build_ui()
+        elif key in (pygame.K_x, pygame.K_DELETE) and s.selected is not None:
+            s.cut([s.selected])
+        elif key == pygame.K_d:
+            s.damage(0.1)
+        elif key == pygame.K_z:
+            if not s.undo():
+                s.message = "nothing to undo"
         elif key == pygame.K_l:
             self.log_plot = not self.log_plot
         elif key == pygame.K_o:
@@ -243,7 +266,26 @@ class App:
                 self.open_scene(scenes[i % len(scenes)])
         elif key == pygame.K_F12:
             self.screenshot()
+        elif key == pygame.K_w:
+            self.save_copy()
         self._sync_labels()
+
+    def click(self, pos) -> None:
+        """Grab the node under the mouse, or select the spring under it."""
+        s = self.session
+        p = self.camera.to_screen(s.x)
+        d = np.hypot(*(p - np.asarray(pos, float)).T)
+        i = int(np.argmin(d))
+        if d[i] < 14 and s.net.roles[i] != 0:  # fixed nodes stay fixed
+            s.grab(i, self.camera.to_world(pos))
+            return
+        a, b = p[s.net.edges[:, 0]], p[s.net.edges[:, 1]]
+        ab = b - a
+        t = np.clip(((np.asarray(pos) - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-9), 0, 1)
+        dist = np.hypot(*(a + t[:, None] * ab - np.asarray(pos)).T)
+        e = int(np.argmin(dist)) if len(dist) else -1
+        s.selected = e if e >= 0 and dist[e] < 8 else None
+        self._info = s.spring_info(e) if s.selected is not None else None
 
     def open_scene(self, path):
         from .scene import SceneError
@@ -253,6 +295,18 @@ class App:
         except SceneError as exc:
             self.session.message = f"cannot open {Path(path).name}: {exc.problems[0]}"
         self._build_ui()
+
+    def save_copy(self, folder: Path | None = None) -> Path:
+        """Save the network as it is now as a new scene file (never over the source)."""
+        from .scene import save_scene
+
+        s = self.session
+        folder = folder or (Path.cwd() / "saved")
+        path = folder / f"{s.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}.yaml"
+        save_scene(s.scene, path, origin={"scene": s.source.name, "epochs": s.trainer.epochs_done,
+                                          "steps": s.trainer.steps, "rule": s.rule.kind})
+        s.message = f"saved {path.name}"
+        return path
 
     def screenshot(self, folder: Path | None = None) -> Path:
         """Save what the window shows as a PNG (atomically); returns its path."""
@@ -274,12 +328,24 @@ class App:
         scr.fill(PALETTE["background"])
         view = self.view_rect()
         net = s.net
-        cam = Camera.fit(view, np.vstack([net.pos, s.x]), s.scene.spec.view.scale)
+        if s.dragging is None or self.camera is None:  # hold the view still while dragging
+            cam = Camera.fit(view, np.vstack([net.pos, s.x]), s.scene.spec.view.scale)
+        else:
+            cam = self.camera
+        self.camera = cam
         extra = Drawing(ghost=s.ghost, targets=target_markers(net, s.trainer.task, s.example, s.x),
                         nudge=s.nudge_forces(), change=s.change, flash=s.flash,
                         color_mode=self.color_mode if s.flash > 0 or self.color_mode == "tension" else "tension")
         if self.color_mode == "change":
             extra.color_mode, extra.flash = "change", 1.0
+        elif self.color_mode == "agreement":
+            key = (s.trainer.steps, s.rule.beta, s.rule.kind, net.n_springs, s.example)
+            if self._agreement is None or self._agreement[0] != key:
+                self._agreement = (key, s.agreement())
+            # green where EP is within 1e-6 of the exact gradient, orange where it is 1e-2 off
+            extra.custom_colors = spring_colors(-np.log10(np.maximum(self._agreement[1], 1e-12)) - 4, 2,
+                                                PALETTE["stiffer"], PALETTE["softer"], PALETTE["spring"])
+        extra.highlight = s.selected
         draw_network(scr, cam, net, s.x, s.k_ref, extra, s.scene.spec.view.colors and
                      {k: tuple(v) for k, v in s.scene.spec.view.colors.items()})
         self._draw_status()
@@ -326,6 +392,11 @@ class App:
                 f", test {hist['test_accuracy']:.0%}" if np.isfinite(hist.get("test_accuracy", float("nan"))) else ""))
         if np.isfinite(hist.get("test_loss", float("nan"))):
             lines.append(f"test loss {hist['test_loss']:.3g}")
+        if s.selected is not None and self._info and self._info["spring"] == s.selected and s.selected < s.net.n_springs:
+            i = self._info
+            lines += [f"spring {s.selected}: k {i['k']:.4g}, L {i['L']:.4g}",
+                      f"  extension free {i['extension_free']:.3g}, nudged {i['extension_nudged']:.3g}",
+                      f"  dC/dk: EP {i['ep_grad']:.4g}, exact {i['exact_grad']:.4g}"]
         for line in lines:
             self._text(line, (x0, y), 20)
             y += 20
@@ -348,6 +419,12 @@ class App:
         self._text(("log " if self.log_plot else "") + "loss per epoch; grey: each example", (r.x + 4, r.y + 2), 20)
         if len(vals) < 2:
             return
+        n_hist = max(1, len(s.trainer.history) - 1)
+        inner0 = r.inflate(-12, -30).move(0, 8)
+        for at, label in s.events:  # cuts and damage, marked where they happened
+            ex = inner0.x + inner0.width * max(0, at) / n_hist
+            pygame.draw.line(self.screen, (200, 0, 0), (ex, inner0.y), (ex, inner0.bottom), 1)
+            self._text(label, (ex + 2, inner0.bottom - 14), 20, (200, 0, 0))
         f = (lambda v: math.log10(max(v, 1e-300))) if self.log_plot else (lambda v: v)
         lo, hi = min(map(f, vals)), max(map(f, vals))
         hi = hi if hi > lo else lo + 1
@@ -365,8 +442,10 @@ class App:
                  ("output", PALETTE["output"]), ("target", PALETTE["target"])]
         if self.color_mode == "tension":
             items += [("stretched", PALETTE["tension"]), ("compressed", PALETTE["compression"])]
-        else:
+        elif self.color_mode == "change":
             items += [("got stiffer", PALETTE["stiffer"]), ("got softer", PALETTE["softer"])]
+        else:
+            items += [("EP = exact (green) ... off (orange)", PALETTE["stiffer"])]
         x, y = view.x + 10, view.bottom - 26
         for name, color in items:
             pygame.draw.rect(self.screen, color, pygame.Rect(x, y + 4, 14, 14))

@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="output folder (default: runs/<scene>-<time>/)")
     tr.add_argument("--seed", type=int, help="shuffling seed (default: the scene's)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--gif", help="also record the network learning, one frame per epoch, into this GIF")
 
     ck = sub.add_parser("check", help="gradient check: EP against the exact gradient",
                         description="For beta over five decades, the relative error and cosine "
@@ -176,7 +177,7 @@ def cmd_train(args) -> int:
         print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
         return 2
     res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene), args.seed, out,
-                      progress=not args.quiet)
+                      progress=not args.quiet, gif=args.gif)
     first, last = res.history[0], res.history[-1]
     print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {args.engine}")
     print(f"  train loss {first['loss']:.4g} -> {last['loss']:.4g}", end="")
@@ -191,7 +192,7 @@ def cmd_train(args) -> int:
         print(f"  warning: {w}")
     if res.stopped:
         print(f"  stopped: {res.stopped}")
-    print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png")
+    print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png" + (f", {args.gif}" if args.gif else ""))
     print(res.verdict)
     return 0 if res.met else 1
 

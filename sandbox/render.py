@@ -182,6 +182,12 @@ def _arrow(surface, color, start, tip, width=3):
 def render_png(path, net: Network, x: np.ndarray, size=(900, 700), title: str = "",
                extra: Drawing | None = None, k_ref: float | None = None) -> None:
     """Draw a network state into a PNG file, as the window draws it (no display needed)."""
+    pygame.image.save(render_surface(net, x, size, title, extra, k_ref), str(path))
+
+
+def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = "",
+                   extra: Drawing | None = None, k_ref: float | None = None) -> pygame.Surface:
+    """A network state drawn on a new off-screen surface of `size`, with an optional title."""
     pygame.font.init()
     surf = pygame.Surface(size)
     surf.fill(PALETTE["background"])
@@ -192,7 +198,7 @@ def render_png(path, net: Network, x: np.ndarray, size=(900, 700), title: str = 
         surf.blit(font.render(title, True, PALETTE["text"]), (12, 10))
     cam = Camera.fit(rect, x)
     draw_network(surf, cam, net, x, k_ref or float(np.median(net.k)), extra)
-    pygame.image.save(surf, str(path))
+    return surf
 
 
 def target_markers(net: Network, task, s: int, x: np.ndarray) -> np.ndarray:

@@ -68,11 +68,11 @@ def make_trainer(scene: Scene, rule: Rule | None = None, engine=None, seed: int 
 
 def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = None, engine=None,
                 seed: int | None = None, out_dir: Path | None = None, progress: bool = True,
-                trainer: Trainer | None = None, frame_hook=None) -> RunResult:
+                trainer: Trainer | None = None, frame_hook=None, gif=None) -> RunResult:
     """Train for `epochs` (default: the scene's), writing outputs into out_dir if given.
 
     Stops early, keeping the last good state, on Ctrl+C or divergence. frame_hook(trainer) is
-    called after every update (used to record GIF frames).
+    called after every update; gif (a path) records one frame per epoch into a GIF.
     """
     epochs = scene.spec.learning.epochs if epochs is None else epochs
     trainer = trainer or make_trainer(scene, rule, engine, seed)
@@ -80,6 +80,9 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
     stopped = ""
     if not trainer.history:
         trainer.record()
+    recorder = GifRecorder(scene) if gif else None
+    if recorder:
+        recorder(trainer)
     good = (scene.net.k.copy(), scene.net.L.copy(), list(trainer.history))
     bar = _progress(epochs, progress, scene.name)
     try:
@@ -93,6 +96,8 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
             if row["loss"] > 100 * max(trainer.history[0]["loss"], 1e-300):
                 raise DivergenceError(f"the loss grew from {trainer.history[0]['loss']:.3g} to {row['loss']:.3g}")
             good = (scene.net.k.copy(), scene.net.L.copy(), list(trainer.history))
+            if recorder:
+                recorder(trainer)
             if bar:
                 bar.set_postfix_str(f"loss {row['loss']:.3g}")
                 bar.update(1)
@@ -110,7 +115,34 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
     result = RunResult(trainer.history, met and not stopped, verdict, stopped, out_dir, list(trainer.warnings))
     if out_dir is not None:
         write_outputs(scene, trainer, Path(out_dir), k_ref, stopped)
+    if recorder:
+        recorder.save(gif)
     return result
+
+
+class GifRecorder:
+    """Collects one picture of the network per call (as the window draws it) and writes a GIF."""
+
+    def __init__(self, scene: Scene, size=(640, 480)):
+        self.scene, self.size, self.frames = scene, size, []
+        self.k_ref = float(np.median(scene.net.k))
+
+    def __call__(self, trainer: Trainer) -> None:
+        import pygame
+        from PIL import Image
+
+        from .render import drawing_for, render_surface
+
+        s = int(trainer.task.train[0])
+        x = trainer.free_state(s).x
+        surf = render_surface(self.scene.net, x, self.size, f"{self.scene.name}: epoch {trainer.epochs_done}",
+                              drawing_for(self.scene.net, trainer.task, s, x), self.k_ref)
+        self.frames.append(Image.frombytes("RGB", self.size, pygame.image.tobytes(surf, "RGB")))
+
+    def save(self, path) -> None:
+        buf = io.BytesIO()
+        self.frames[0].save(buf, format="GIF", save_all=True, append_images=self.frames[1:], duration=120, loop=0)
+        write_atomic(path, buf.getvalue())
 
 
 def _progress(total, enabled, name):

@@ -13,12 +13,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from .energy import energy
-from .equilibrium import NewtonSolver
-from .learning import DivergenceError, Stage
+from .energy import energy, extensions
+from .equilibrium import FloppyNetworkError, NewtonSolver
+from .learning import DivergenceError, Stage, ep_gradient, ep_phases, exact_gradient
 from .runner import make_trainer
 from .scene import Scene, load_scene
-from .world import WorldEngine
+from .world import World, WorldEngine
+
+UNDO_DEPTH = 50
 
 CAPTIONS = {
     "free": "free phase: relaxing with the inputs clamped",
@@ -66,6 +68,11 @@ class Session:
         self.message = ""
         self._stages = None
         self._batches: deque = deque()
+        self.selected: int | None = None
+        self.events: list[tuple[int, str]] = []  # (index into history, label): marks on the plot
+        self.undo_stack: list = []
+        self.world: World | None = None  # the live world while a node is dragged or settles
+        self.dragging: int | None = None
 
     def _engine(self):
         if self.engine_name == "physical":
@@ -103,8 +110,15 @@ class Session:
 
     def tick(self, budget_s: float = 0.012) -> None:
         """Advance one frame: show the next pending frame, or, when running, the next stage.
-        In fast mode, train for up to budget_s of wall time and show where it got."""
+        In fast mode, train for up to budget_s of wall time and show where it got. While a node
+        is dragged (or the network settles after), the live world moves instead."""
         self.flash = max(0.0, self.flash - 0.02)
+        if self.world is not None:
+            self.world.step(max(20, min(2000, 40_000 // max(1, self.net.n_nodes))))
+            self.x = self.world.positions()
+            if self.dragging is None and self.world.residual(self.x) < 1e-7:
+                self.world = None
+            return
         if self.frames:
             self.x = self.frames.popleft()
             return
@@ -151,7 +165,12 @@ class Session:
                 return self._advance(animate)
         except DivergenceError as exc:
             self.paused = True
-            self.message = f"learning diverged: {exc}"
+            self.message = f"learning diverged: {exc} Z undoes further."
+            self._stages = None
+            return None
+        except FloppyNetworkError:
+            self.paused = True
+            self.message = "the network became floppy (a part can move freely): press Z to undo"
             self._stages = None
             return None
         self._show(st, animate)
@@ -197,9 +216,109 @@ class Session:
             self.energies = (energy(self.net, st.x_free),
                              energy(self.net, st.x) + self.rule.beta * ph.cost.value(st.x))
         elif st.name == "update":
+            self._push_undo(before=(self.net.k - st.dk, self.net.L - st.dL))
             self.ghost = None
             self.change = st.dk if self.rule.learn != "rest_length" else st.dL
             self.flash = 1.0
+
+    # ------------------------------------------------------------ hands on
+
+    def grab(self, i: int, p) -> None:
+        """Take node i with the mouse at world point p: the live world follows the drag."""
+        self.paused = True
+        self.frames.clear()
+        self.world = World(self.net, self.x, self.scene.spec.physics.drag)
+        self.dragging = i
+        if self.net.held[i]:
+            self.world.hold(i, p)
+        else:
+            self.world.grab(i, p)
+
+    def drag_to(self, p) -> None:
+        if self.world is None or self.dragging is None:
+            return
+        if self.net.held[self.dragging]:
+            self.world.hold(self.dragging, p)  # a clamped input moves to a new clamp position
+        else:
+            self.world.drag_to(p)
+
+    def release(self) -> None:
+        """Let go: the network relaxes (to the input's new clamp position, if it was an input)."""
+        if self.world is not None:
+            self.world.release()
+        self.dragging = None
+
+    def _push_undo(self, before=None):
+        k, L = before if before is not None else (self.net.k, self.net.L)
+        self.undo_stack.append((self.net.edges.copy(), np.array(k, float), np.array(L, float),
+                                self.change.copy(), len(self.trainer.history)))
+        del self.undo_stack[:-UNDO_DEPTH]
+
+    def undo(self) -> bool:
+        """Back to the network before the last update or cut, exactly. False if none is left."""
+        if not self.undo_stack:
+            return False
+        edges, k, L, change, _ = self.undo_stack.pop()
+        self.net.edges, self.net.k, self.net.L = edges, k, L
+        self.change = change if len(change) == len(k) else np.zeros(len(k))
+        self._structure_changed()
+        self.message = "undone"
+        return True
+
+    def cut(self, springs) -> None:
+        """Remove springs (indices) from the model, the world and the picture; undoable."""
+        springs = sorted({int(e) for e in np.atleast_1d(springs)})
+        if not springs:
+            return
+        self._push_undo()
+        keep = np.ones(self.net.n_springs, bool)
+        keep[springs] = False
+        self.net.edges, self.net.k, self.net.L = self.net.edges[keep], self.net.k[keep], self.net.L[keep]
+        self.change = np.zeros(self.net.n_springs)
+        self.events.append((len(self.trainer.history) - 1, f"cut {len(springs)}"))
+        self.message = f"cut {len(springs)} spring{'s' if len(springs) > 1 else ''}: Z undoes"
+        self._structure_changed()
+
+    def damage(self, fraction: float = 0.1, seed: int | None = None) -> None:
+        """Cut a random fraction of the springs."""
+        rng = np.random.default_rng(seed)
+        n = max(1, int(round(fraction * self.net.n_springs)))
+        self.cut(rng.choice(self.net.n_springs, size=n, replace=False))
+
+    def _structure_changed(self):
+        self.selected = None
+        self._stages = None
+        self.frames.clear()
+        if hasattr(self.trainer.engine, "forget"):
+            self.trainer.engine.forget()
+        self.trainer._x.clear()
+        try:
+            self.x = self.trainer.free_state(self.example).x
+        except FloppyNetworkError:
+            self.message = "the network is floppy now (a part can move freely): press Z to undo"
+
+    def _gradients(self):
+        """EP's and the exact dC/dk (E,) for the shown example, with its free and nudged states."""
+        cost = self.trainer.task.cost(self.net, self.example)
+        x0 = self.trainer.free_state(self.example).x
+        rule = self.rule if self.rule.kind in ("one-sided", "centered") else replace(self.rule, kind="centered")
+        ph = ep_phases(NewtonSolver(tol=1e-12), self.net, x0, cost, rule)
+        return ep_gradient(self.net, ph)[0], exact_gradient(self.net, x0, cost)[0], x0, ph.x_b
+
+    def spring_info(self, e: int) -> dict:
+        """What the window says about spring e: k, L, its extension in the free and nudged states
+        of the shown example, and its EP gradient beside the exact one."""
+        gk, ek, x0, xb = self._gradients()
+        return dict(spring=e, k=float(self.net.k[e]), L=float(self.net.L[e]),
+                    extension_free=float(extensions(self.net, x0)[e]),
+                    extension_nudged=float(extensions(self.net, xb)[e]),
+                    ep_grad=float(gk[e]), exact_grad=float(ek[e]))
+
+    def agreement(self) -> np.ndarray:
+        """(E,) disagreement of EP's dC/dk with the exact one, spring by spring, relative to the
+        largest exact component: 0 where EP is exact."""
+        gk, ek, _, _ = self._gradients()
+        return np.abs(gk - ek) / (np.abs(ek).max() + 1e-300)
 
     # ------------------------------------------------------------ what to draw
 

@@ -1,0 +1,127 @@
+"""Hands on: dragging, cutting, undoing, saving, recording, and the EP-vs-exact view."""
+
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+from PIL import Image
+
+from sandbox.app import App
+from sandbox.runner import train_scene
+from sandbox.scene import load_scene
+
+SCENES = Path(__file__).parent.parent / "scenes"
+
+
+@pytest.fixture
+def app():
+    a = App(load_scene(SCENES / "symmetrize.yaml"), size=(1100, 720), headless=True, show_help=False)
+    a.tick()
+    return a
+
+
+def mouse(app, kind, pos, frames=1):
+    extra = {"button": 1} if kind != pygame.MOUSEMOTION else {"buttons": (1, 0, 0), "rel": (0, 0)}
+    pygame.event.post(pygame.event.Event(kind, pos=tuple(int(v) for v in pos), **extra))
+    for _ in range(frames):
+        app.tick()
+
+
+def key(app, k, frames=1):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
+    for _ in range(frames):
+        app.tick()
+
+
+def test_dragging_a_node_moves_it_and_the_network_relaxes_when_released(app):
+    s = app.session
+    p = int(np.flatnonzero(s.net.roles == 3)[0])  # an output mass
+    rest = s.x.copy()
+    start = app.camera.to_screen(s.x[p])
+    mouse(app, pygame.MOUSEBUTTONDOWN, start)
+    assert s.dragging == p
+    for t in np.linspace(0, 1, 10):
+        mouse(app, pygame.MOUSEMOTION, start + t * np.array([80, -60]), frames=3)
+    mouse(app, pygame.MOUSEMOTION, start + np.array([80, -60]), frames=60)
+    held_at = s.x[p].copy()
+    goal = app.camera.to_world(start + np.array([80, -60]))
+    assert np.linalg.norm(held_at - goal) < 0.05 * np.ptp(s.net.pos, axis=0).max()
+    assert np.linalg.norm(held_at - rest[p]) > 0.2
+    mouse(app, pygame.MOUSEBUTTONUP, start + np.array([80, -60]), frames=400)
+    assert s.world is None  # settled
+    assert np.abs(s.x - rest).max() < 1e-4  # back to its equilibrium
+
+
+def test_clicking_a_spring_inspects_it_and_x_cuts_it_everywhere(app):
+    s = app.session
+    a, b = s.net.edges[2]
+    mid = app.camera.to_screen((s.x[a] + s.x[b]) / 2)
+    mouse(app, pygame.MOUSEBUTTONDOWN, mid)
+    mouse(app, pygame.MOUSEBUTTONUP, mid)
+    assert s.selected == 2
+    info = s.spring_info(2)
+    assert info["ep_grad"] == pytest.approx(info["exact_grad"], rel=1e-3, abs=1e-9)
+    before = pygame.surfarray.array3d(app.screen).copy()
+    n = s.net.n_springs
+    key(app, pygame.K_x, frames=2)
+    assert s.net.n_springs == n - 1
+    assert not any({int(a), int(b)} == set(e) for e in s.net.edges.tolist())
+    after = pygame.surfarray.array3d(app.screen)
+    assert np.abs(after.astype(int) - before.astype(int)).sum() > 1000  # the picture lost it
+    assert s.events and s.events[-1][1] == "cut 1"
+
+
+def test_undo_restores_the_network_exactly(app):
+    s = app.session
+    edges, k, L = s.net.edges.copy(), s.net.k.copy(), s.net.L.copy()
+    key(app, pygame.K_e)  # one update
+    assert not np.array_equal(s.net.k, k)
+    key(app, pygame.K_d)  # damage: cut 10%
+    assert s.net.n_springs < len(edges)
+    key(app, pygame.K_z)
+    key(app, pygame.K_z)
+    assert np.array_equal(s.net.edges, edges) and np.array_equal(s.net.k, k) and np.array_equal(s.net.L, L)
+
+
+def test_divergence_banner_and_undo_to_finite_values(app):
+    s = app.session
+    k = s.net.k.copy()
+    s.set_rule(lr=1e12, max_change=1.0)
+    key(app, pygame.K_e)
+    assert "diverged" in s.caption
+    assert np.isfinite(s.net.k).all() and np.array_equal(s.net.k, k)
+
+
+def test_edit_then_save_writes_a_scene_that_loads_back(app, tmp_path):
+    s = app.session
+    s.cut([0])
+    path = app.save_copy(tmp_path)
+    again = load_scene(path)
+    assert again.net.n_springs == s.net.n_springs
+    assert np.array_equal(again.net.k, s.net.k)
+    assert (SCENES / "symmetrize.yaml").read_text().count("between") == 5  # source untouched
+
+
+def test_recorded_gif_has_a_frame_per_epoch_and_they_differ(tmp_path):
+    gif = tmp_path / "learning.gif"
+    train_scene(load_scene(SCENES / "allostery.yaml"), epochs=6, progress=False, gif=gif)
+    im = Image.open(gif)
+    assert im.n_frames == 7
+    frames = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        frames.append(np.asarray(im.convert("RGB"), dtype=int))
+    assert np.abs(frames[-1] - frames[0]).sum() > 0
+
+
+def test_agreement_view_turns_green_as_beta_shrinks(app):
+    s = app.session
+    s.set_rule(beta=1e-1)
+    coarse = s.agreement().max()
+    s.set_rule(beta=1e-4)
+    fine = s.agreement().max()
+    assert fine < 1e-3 * coarse
+    key(app, pygame.K_c)
+    key(app, pygame.K_c)
+    assert app.color_mode == "agreement"
