@@ -171,6 +171,19 @@ def long_run(steps: int) -> dict:
                 rss_after_warmup_mb=after_warmup, rss_end_mb=end)
 
 
+def world_frame(repeats: int) -> dict:
+    """How many pymunk steps fit in a 60 fps frame on a network of about 2,000 springs."""
+    from sandbox.world import World
+
+    net, task = lattice(700)  # ~700 nodes, ~2,000 springs
+    world = World(net, task.start(net, 0))
+    steps = 100
+    t, _ = timed(lambda: world.step(steps), repeats)
+    per_step = t / steps
+    return dict(case="pymunk world: one step", nodes=net.n_nodes, springs=net.n_springs, seconds=per_step,
+                ratio=(1 / 60) / per_step, substeps_per_frame_at_60fps=int((1 / 60) / per_step))
+
+
 def run(quick: bool = False) -> list[dict]:
     sizes = [100, 1000] if quick else [100, 1000, 10_000, 50_000]
     repeats = 3
@@ -195,6 +208,7 @@ def run(quick: bool = False) -> list[dict]:
                          ratio=float(slope)))
     rows.append(ep_step_vs_floor(1000 if quick else 10_000, repeats))
     rows.extend(frame_time(repeats))
+    rows.append(world_frame(repeats))
     rows.append(long_run(300 if quick else 10_000))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     rows.append(dict(case="peak memory (MB, whole run)", nodes=max(r["nodes"] for r in rows), seconds=0.0, ratio=peak))
@@ -230,7 +244,7 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
         for r in rows:
             print(f"{r['case']:<36} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
         print("ratio: relax rows, time / Newton's; EP step, time / one factorization+solve; "
-              "growth row, fitted exponent p; draw row, time / 16.7 ms; long run, memory end / after "
+              "growth row, fitted exponent p; draw row, time / 16.7 ms; world step row, steps per 60 fps frame; long run, memory end / after "
               "warm-up; memory row, MB")
     if plot:
         globals()["plot"](rows, plot)

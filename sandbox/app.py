@@ -44,6 +44,7 @@ KEYS = [
     ("K", "what learns: stiffness / rest length / both"),
     ("C", "spring colours: tension / last change / EP vs exact"),
     ("click", "drag a node (or a clamped input); click a spring to inspect it"),
+    ("N", "show the next example (its clamp and target)"),
     ("X / D", "cut the selected spring / cut a random 10%"),
     ("Z", "undo the last update or cut"),
     ("L", "loss plot: log / linear scale"),
@@ -253,6 +254,8 @@ class App:
             s.cut([s.selected])
         elif key == pygame.K_d:
             s.damage(0.1)
+        elif key == pygame.K_n:
+            s.show_example(s.example + 1)
         elif key == pygame.K_z:
             if not s.undo():
                 s.message = "nothing to undo"

@@ -73,17 +73,27 @@ class Physics(Strict):
     mass: float = Field(1.0, gt=0, description="mass of each node in the live world")
 
 
+LIMIT = 1e6  # largest coordinate or length a scene may use
+
+
 class NodeSpec(Strict):
     id: Union[str, int]
     pos: Pair
+
+    @field_validator("pos")
+    @classmethod
+    def _bounded(cls, v):
+        if any(abs(c) > LIMIT for c in v):
+            raise ValueError(f"coordinates must lie within +-{LIMIT:g}")
+        return v
     role: Literal["fixed", "input", "hidden", "output"] = "hidden"
     slide: Literal["x", "y"] | None = None
 
 
 class SpringSpec(Strict):
     between: tuple[Union[str, int], Union[str, int]]
-    k: float = Field(1.0, gt=0)
-    rest: float | None = Field(None, gt=0)
+    k: float = Field(1.0, gt=0, le=1e9)
+    rest: float | None = Field(None, gt=0, le=LIMIT)
 
 
 class Generate(Strict):
@@ -782,6 +792,9 @@ def write_atomic(path, text: str | bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a saved scene is an ordinary file
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8") if isinstance(text, str) else text)

@@ -223,6 +223,16 @@ class Session:
 
     # ------------------------------------------------------------ hands on
 
+    def show_example(self, s: int) -> None:
+        """Clamp example s (any example, train or test) and show its free equilibrium and target."""
+        self.example = int(s) % self.trainer.task.n_examples
+        self.frames.clear()
+        self.world = None
+        self.ghost = None
+        self.x = self.trainer.free_state(self.example).x
+        split = "test" if self.example in set(self.trainer.task.test.tolist()) else "train"
+        self.message = f"showing example {self.example} ({split})"
+
     def grab(self, i: int, p) -> None:
         """Take node i with the mouse at world point p: the live world follows the drag."""
         self.paused = True

@@ -94,3 +94,24 @@ task: {inputs: [], input: x, output: x, examples: [{inputs: [], targets: [0.1]}]
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_e, mod=0, unicode=""))
     app.tick()
     assert app.session.trainer.steps == 1
+
+
+def test_a_crash_mid_save_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch):
+    import os
+
+    from sandbox.scene import save_scene
+
+    scene = load_scene(SCENES / "two_springs.yaml")
+    out = tmp_path / "trained.yaml"
+    save_scene(scene, out)
+    before = out.read_bytes()
+    scene.net.k = scene.net.k * 2
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        save_scene(scene, out)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["trained.yaml"]
