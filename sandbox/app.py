@@ -21,7 +21,6 @@ import pygame_gui  # noqa: E402
 from pygame_gui.elements import UIButton, UIDropDownMenu, UIHorizontalSlider, UILabel  # noqa: E402
 
 from .learning import LEARNS  # noqa: E402
-from .network import ROLE_NAMES  # noqa: E402
 from .render import PALETTE, Camera, Drawing, draw_network, spring_colors, target_markers  # noqa: E402
 from .scene import ROOT, Scene, write_atomic  # noqa: E402
 from .session import ENGINES, Session  # noqa: E402
@@ -336,12 +335,13 @@ class App:
         else:
             cam = self.camera
         self.camera = cam
+        # in tension colours, an update still flashes the springs by how much they changed
+        flashing = s.flash > 0 and s.stage is not None and s.stage.name == "update"
         extra = Drawing(ghost=s.ghost, targets=target_markers(net, s.trainer.task, s.example, s.x),
-                        nudge=s.nudge_forces(), change=s.change, flash=s.flash,
-                        color_mode=self.color_mode if s.flash > 0 or self.color_mode == "tension" else "tension")
-        if self.color_mode == "change":
-            extra.color_mode, extra.flash = "change", 1.0
-        elif self.color_mode == "agreement":
+                        nudge=s.nudge_forces(), change=s.change,
+                        flash=1.0 if self.color_mode == "change" else s.flash,
+                        color_mode="change" if self.color_mode == "change" or flashing else "tension")
+        if self.color_mode == "agreement":
             key = (s.trainer.steps, s.rule.beta, s.rule.kind, net.n_springs, s.example)
             if self._agreement is None or self._agreement[0] != key:
                 self._agreement = (key, s.agreement())
@@ -504,5 +504,3 @@ def _wrap(text: str, font, width: int) -> list[str]:
             line = trial
     return lines + ([line] if line else [])
 
-
-__all__ = ["App", "KEYS", "ROLE_NAMES"]

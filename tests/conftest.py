@@ -48,3 +48,17 @@ def random_task(net, examples=3, seed=0, kind="position"):
 @pytest.fixture
 def net():
     return random_network()
+
+
+@pytest.fixture
+def app():
+    """The window, headless, on the Symmetrize scene, after its first frame."""
+    from pathlib import Path
+
+    from sandbox.app import App
+    from sandbox.scene import load_scene
+
+    a = App(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), size=(1100, 720),
+            headless=True, show_help=False)
+    a.tick()
+    return a

@@ -7,7 +7,6 @@ import numpy as np
 import pygame
 import pytest
 
-from sandbox.app import App
 from sandbox.network import FIXED, OUTPUT, Network
 from sandbox.render import PALETTE, Camera, Drawing, draw_network
 from sandbox.runner import train_scene
@@ -15,13 +14,6 @@ from sandbox.scene import load_scene
 from sandbox.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
-
-
-@pytest.fixture
-def app():
-    a = App(load_scene(SCENES / "symmetrize.yaml"), size=(1100, 720), headless=True, show_help=False)
-    a.tick()
-    return a
 
 
 def press(app, key, frames=1):

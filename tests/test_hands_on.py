@@ -7,18 +7,10 @@ import pygame
 import pytest
 from PIL import Image
 
-from sandbox.app import App
 from sandbox.runner import train_scene
 from sandbox.scene import load_scene
 
 SCENES = Path(__file__).parent.parent / "scenes"
-
-
-@pytest.fixture
-def app():
-    a = App(load_scene(SCENES / "symmetrize.yaml"), size=(1100, 720), headless=True, show_help=False)
-    a.tick()
-    return a
 
 
 def mouse(app, kind, pos, frames=1):
