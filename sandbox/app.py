@@ -371,7 +371,7 @@ class App:
         pygame.draw.rect(self.screen, (236, 236, 230), pygame.Rect(0, 0, w, STATUS_H))
         loss = s.loss
         status = (f"{s.scene.name}   |   epoch {tr.epochs_done}   step {tr.steps}   |   {s.rule.kind} EP"
-                  f"{'' if s.rule.kind != 'exact' else ''}   |   loss {loss:.3g}   |   {s.engine_name}"
+                  f"   |   loss {loss:.3g}   |   {s.engine_name}"
                   f"{'   |   slow motion' if s.slow > 1 else ''}{'   |   fast' if s.fast else ''}")
         self._text(status, (12, 8), 24)
         color = (200, 30, 30) if "diverged" in s.caption or "cannot" in s.caption else (20, 70, 160)

@@ -182,8 +182,3 @@ class NewtonSolver:
             alpha *= 0.5
         return None
 
-
-def relax(net: Network, x_start: np.ndarray, cost=None, beta: float = 0.0, tol: float = 1e-10,
-          free=None) -> Equilibrium:
-    """One-off relaxation (see NewtonSolver.relax)."""
-    return NewtonSolver(tol=tol).relax(net, x_start, cost, beta, free)

@@ -57,7 +57,7 @@ class DivergenceError(RuntimeError):
 class Phases:
     """The equilibria of one EP step: x_free (N, 2), and the pair (x_a, x_b) whose difference in
     dE/dtheta, divided by `scale`, estimates the gradient. `warning` is set when a phase was not
-    trustworthy (e.g. a negative nudge that flipped the network), `nudge_cost` is the cost object."""
+    trustworthy (e.g. a negative nudge that flipped the network); `cost` is the example's cost."""
 
     x_free: np.ndarray
     x_a: np.ndarray
@@ -177,6 +177,10 @@ class Trainer:
         self.steps = 0
         self.epochs_done = 0
         self._x = {}  # last free equilibrium of each example: warm starts
+
+    def forget_states(self) -> None:
+        """Drop the remembered equilibria (after the network's structure changed)."""
+        self._x.clear()
 
     def _start(self, s: int):
         return self.task.start(self.net, s, self._x.get(s) if self.warm_start else None)

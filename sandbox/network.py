@@ -80,12 +80,11 @@ class Network:
         return Network(self.pos.copy(), self.edges.copy(), self.k.copy(), self.L.copy(),
                        self.roles.copy(), self.axes.copy(), list(self.ids))
 
-    def without_springs(self, cut: np.ndarray) -> "Network":
-        """A copy with the springs at indices `cut` removed."""
+    def remove_springs(self, cut) -> None:
+        """Remove the springs at indices `cut`, in place (whoever holds this network sees it)."""
         keep = np.ones(self.n_springs, dtype=bool)
         keep[np.asarray(cut, dtype=int)] = False
-        return Network(self.pos.copy(), self.edges[keep], self.k[keep], self.L[keep],
-                       self.roles.copy(), self.axes.copy(), list(self.ids))
+        self.edges, self.k, self.L = self.edges[keep], self.k[keep], self.L[keep]
 
 
 def unanchored_nodes(net: Network) -> list[list[int]]:

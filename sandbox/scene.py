@@ -52,7 +52,6 @@ class SceneError(Exception):
 
 # ---------------------------------------------------------------- the schema
 
-Finite = float
 Pair = tuple[float, float]
 
 

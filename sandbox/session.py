@@ -281,9 +281,7 @@ class Session:
         if not springs:
             return
         self._push_undo()
-        keep = np.ones(self.net.n_springs, bool)
-        keep[springs] = False
-        self.net.edges, self.net.k, self.net.L = self.net.edges[keep], self.net.k[keep], self.net.L[keep]
+        self.net.remove_springs(springs)
         self.change = np.zeros(self.net.n_springs)
         self.events.append((len(self.trainer.history) - 1, f"cut {len(springs)}"))
         self.message = f"cut {len(springs)} spring{'s' if len(springs) > 1 else ''}: Z undoes"
@@ -301,7 +299,7 @@ class Session:
         self.frames.clear()
         if hasattr(self.trainer.engine, "forget"):
             self.trainer.engine.forget()
-        self.trainer._x.clear()
+        self.trainer.forget_states()
         try:
             self.x = self.trainer.free_state(self.example).x
         except FloppyNetworkError:

@@ -121,11 +121,6 @@ class World:
         b.position = (float(p[0]), float(p[1]))
         b.velocity = (0.0, 0.0)
 
-    def speed(self) -> float:
-        """Largest speed of a free node, in length per unit of physical time."""
-        v = max((abs(b.velocity) for b in self.bodies if b.body_type == pymunk.Body.DYNAMIC), default=0.0)
-        return v / self.dt
-
     # ------------------------------------------------------------ motion
 
     def step(self, n: int = 1, extra: np.ndarray | None = None):
