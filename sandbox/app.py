@@ -21,9 +21,14 @@ import pygame_gui  # noqa: E402
 from pygame_gui.elements import UIButton, UIDropDownMenu, UIHorizontalSlider, UILabel  # noqa: E402
 
 from .learning import LEARNS  # noqa: E402
-from .render import PALETTE, Camera, Drawing, draw_network, spring_colors, target_markers  # noqa: E402
+from .render import PALETTE, Camera, Drawing, draw_network, spring_colors  # noqa: E402
 from .scene import ROOT, Scene, write_atomic  # noqa: E402
 from .session import ENGINES, Session  # noqa: E402
+
+ROLE_KEYS = {pygame.K_1: "fixed", pygame.K_2: "input", pygame.K_3: "hidden", pygame.K_4: "output"}
+TRAINING_KEYS = (pygame.K_SPACE, pygame.K_s, pygame.K_e, pygame.K_f)
+RECORD_EVERY = 6  # window frames per GIF frame: 10 per second at 60 fps
+RECORD_MAX_S = 60
 
 PANEL_W = 320
 PHYSICAL_MAX_NODES = 60  # above this the window opens on the exact engine (P switches)
@@ -43,12 +48,14 @@ KEYS = [
     ("K", "what learns: stiffness / rest length / both"),
     ("C", "spring colours: tension / last change / EP vs exact"),
     ("click", "drag a node (or a clamped input); click a spring to inspect it"),
+    ("Tab", "edit: click adds a node, drag node to node adds a spring, right-drag moves"),
+    ("1-4, A", "while editing: role of the picked node (fixed/input/hidden/output); new example"),
     ("N", "show the next example (its clamp and target)"),
     ("X / D", "cut the selected spring / cut a random 10%"),
     ("Z", "undo the last update or cut"),
     ("L", "loss plot: log / linear scale"),
     ("O", "open the next scene in scenes/"),
-    ("F12", "screenshot (PNG in screenshots/)"),
+    ("F12 / G", "screenshot (PNG) / record a GIF, G again stops (recordings/)"),
     ("W", "save the network as a new scene (in saved/)"),
     ("H or F1", "this help"),
     ("Esc", "close help, or quit"),
@@ -76,6 +83,8 @@ class App:
         self._agreement = None
         self._info = None
         self.fonts = {s: pygame.font.Font(None, s) for s in (20, 24, 30, 40)}
+        self.film = None  # a GIF being recorded
+        self._press = None  # where an edit click went down (screen)
         self._build_ui()
 
     # ------------------------------------------------------------ layout and widgets
@@ -107,6 +116,10 @@ class App:
         self.b_fast = button("Fast", 0, y)
         self.b_reset = button("Reset", 1, y)
         self.b_help = button("Help", 2, y)
+        y += 38
+        self.b_edit = button("Edit", 0, y)
+        self.b_record = button("Record", 1, y)
+        self.b_save = button("Save", 2, y)
         y += 44
         s = self.session
         self.l_lr = UILabel(pygame.Rect(x0, y, PANEL_W - 20, 22), "", self.ui)
@@ -145,6 +158,8 @@ class App:
         self.l_drag.set_text(f"drag (viscosity)  {s.scene.spec.physics.drag:.3g}")
         self.b_play.set_text("Pause" if not s.paused else "Play")
         self.b_fast.set_text("Fast: on" if s.fast else "Fast")
+        self.b_edit.set_text("Editing" if s.editing else "Edit")
+        self.b_record.set_text("Stop rec" if self.film else "Record")
 
     # ------------------------------------------------------------ input
 
@@ -158,15 +173,25 @@ class App:
             self._build_ui()
         elif event.type == pygame.KEYDOWN:
             self.key(event.key)
+        elif event.type == pygame.MOUSEBUTTONDOWN and s.editing and self.view_rect().collidepoint(event.pos):
+            # right button (or shift) moves a node; left draws springs, moves markers, adds nodes
+            move = event.button == 3 or bool(pygame.key.get_mods() & pygame.KMOD_SHIFT)
+            self.edit_press(event.pos, move) if event.button in (1, 3) else None
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.view_rect().collidepoint(event.pos):
             self.click(event.pos)
         elif event.type == pygame.MOUSEMOTION and s.dragging is not None:
             s.drag_to(self.camera.to_world(event.pos))
+        elif event.type == pygame.MOUSEMOTION and s.grip is not None:
+            if np.hypot(*np.subtract(event.pos, self._press)) > 4:  # a click that wobbles is a click
+                s.move_to(self.camera.to_world(event.pos))
         elif event.type == pygame.MOUSEBUTTONUP and event.button == 1 and s.dragging is not None:
             s.release()
+        elif event.type == pygame.MOUSEBUTTONUP and event.button in (1, 3) and s.grip is not None:
+            s.let_go(self._node_at(event.pos))
         elif event.type == pygame_gui.UI_BUTTON_PRESSED:
             action = {self.b_play: pygame.K_SPACE, self.b_stage: pygame.K_s, self.b_example: pygame.K_e,
-                      self.b_fast: pygame.K_f, self.b_reset: pygame.K_r, self.b_help: pygame.K_h}.get(event.ui_element)
+                      self.b_fast: pygame.K_f, self.b_reset: pygame.K_r, self.b_help: pygame.K_h,
+                      self.b_edit: pygame.K_TAB, self.b_record: pygame.K_g, self.b_save: pygame.K_w}.get(event.ui_element)
             if action:
                 self.key(action)
         elif event.type == pygame_gui.UI_HORIZONTAL_SLIDER_MOVED:
@@ -196,8 +221,14 @@ class App:
             self.show_help = False
             HELP_SEEN.touch(exist_ok=True) if not self.headless else None
             return
+        if s.editing and key in TRAINING_KEYS and not s.stop_editing():
+            return
+        if s.editing and self.edit_key(key):
+            return
         if key == pygame.K_ESCAPE:
             self.running = False
+        elif key == pygame.K_TAB:
+            s.start_editing()
         elif key in (pygame.K_h, pygame.K_F1):
             self.show_help = True
         elif key == pygame.K_SPACE:
@@ -268,6 +299,8 @@ class App:
                 self.open_scene(scenes[i % len(scenes)])
         elif key == pygame.K_F12:
             self.screenshot()
+        elif key == pygame.K_g:
+            self.record()
         elif key == pygame.K_w:
             self.save_copy()
         self._sync_labels()
@@ -281,13 +314,83 @@ class App:
         if d[i] < 14 and s.net.roles[i] != 0:  # fixed nodes stay fixed
             s.grab(i, self.camera.to_world(pos))
             return
+        s.selected = self._spring_at(pos)
+        self._info = s.spring_info(s.selected) if s.selected is not None else None
+
+    def edit_key(self, key) -> bool:
+        """Keys that mean something else while editing; True if the key was used."""
+        s = self.session
+        if key in ROLE_KEYS and s.picked is not None:
+            s.set_role(ROLE_KEYS[key])
+        elif key in (pygame.K_x, pygame.K_DELETE, pygame.K_BACKSPACE) and s.picked is not None:
+            s.remove_picked()
+        elif key == pygame.K_a:
+            s.add_example()
+        elif key == pygame.K_ESCAPE and s.picked is not None:
+            s.picked = None
+        elif key in (pygame.K_TAB, pygame.K_ESCAPE):
+            s.stop_editing()
+        else:
+            return False
+        return True
+
+    def edit_press(self, pos, move: bool = False) -> None:
+        """A button goes down while editing. On a marker: drag it. On a node: draw a spring out
+        of it (or move it, if `move`); a click without a drag picks it. On a spring: select it.
+        On empty space: a new node (right button: unpick)."""
+        s = self.session
+        self._press = pos
+        world = self.camera.to_world(pos)
+        targets, clamps = s.markers()
+        for what, points in (("target", targets), ("clamp", clamps)):
+            if len(points) and not move:
+                d = np.hypot(*(self.camera.to_screen(points) - np.asarray(pos, float)).T)
+                if d.min() < 10:
+                    s.take(what, int(np.argmin(d)), world)
+                    return
+        i = self._node_at(pos)
+        if i is not None:
+            s.take("node" if move else "link", i, world)
+        elif move:
+            s.picked = None
+        elif (e := self._spring_at(pos)) is not None:
+            s.selected = e
+        else:
+            s.click_empty(world)
+
+    def _node_at(self, pos) -> int | None:
+        """The node within 14 pixels of a screen point, if any."""
+        d = np.hypot(*(self.camera.to_screen(self.session.x) - np.asarray(pos, float)).T)
+        return int(np.argmin(d)) if len(d) and d.min() < 14 else None
+
+    def _spring_at(self, pos) -> int | None:
+        """The spring within 8 pixels of a screen point, if any."""
+        s = self.session
+        p = self.camera.to_screen(s.x)
         a, b = p[s.net.edges[:, 0]], p[s.net.edges[:, 1]]
         ab = b - a
         t = np.clip(((np.asarray(pos) - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-9), 0, 1)
         dist = np.hypot(*(a + t[:, None] * ab - np.asarray(pos)).T)
         e = int(np.argmin(dist)) if len(dist) else -1
-        s.selected = e if e >= 0 and dist[e] < 8 else None
-        self._info = s.spring_info(e) if s.selected is not None else None
+        return e if e >= 0 and dist[e] < 8 else None
+
+    def record(self, folder: Path | None = None) -> Path | None:
+        """Start recording the window into a GIF, or stop and save it (returns its path)."""
+        from .film import Film
+
+        if self.film is None:
+            self.film = Film(every=RECORD_EVERY, scale=0.5, max_frames=RECORD_MAX_S * 60 // RECORD_EVERY,
+                             frame_ms=1000 * RECORD_EVERY // 60)
+            self.session.message = "recording: G stops"
+            return None
+        film, self.film = self.film, None
+        if not len(film):
+            return None
+        folder = folder or (Path.cwd() / "recordings")
+        path = folder / f"{self.session.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}.gif"
+        film.save(path)
+        self.session.message = f"saved {path.name} ({len(film)} frames, {film.seconds:.0f} s)"
+        return path
 
     def open_scene(self, path):
         from .scene import SceneError
@@ -298,11 +401,14 @@ class App:
             self.session.message = f"cannot open {Path(path).name}: {exc.problems[0]}"
         self._build_ui()
 
-    def save_copy(self, folder: Path | None = None) -> Path:
+    def save_copy(self, folder: Path | None = None) -> Path | None:
         """Save the network as it is now as a new scene file (never over the source)."""
         from .scene import save_scene
 
         s = self.session
+        if s.editing and s.loose:
+            s.message = f"not saved: {s._names(s.loose)} can move freely; add springs or hold them"
+            return None
         folder = folder or (Path.cwd() / "saved")
         path = folder / f"{s.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}.yaml"
         save_scene(s.scene, path, origin={"scene": s.source.name, "epochs": s.trainer.epochs_done,
@@ -330,17 +436,22 @@ class App:
         scr.fill(PALETTE["background"])
         view = self.view_rect()
         net = s.net
-        if s.dragging is None or self.camera is None:  # hold the view still while dragging
+        if (s.dragging is None and s.grip is None) or self.camera is None:  # hold the view still while dragging
             cam = Camera.fit(view, np.vstack([net.pos, s.x]), s.scene.spec.view.scale)
         else:
             cam = self.camera
         self.camera = cam
         # in tension colours, an update still flashes the springs by how much they changed
         flashing = s.flash > 0 and s.stage is not None and s.stage.name == "update"
-        extra = Drawing(ghost=s.ghost, targets=target_markers(net, s.trainer.task, s.example, s.x),
+        extra = Drawing(ghost=s.ghost, targets=s.trainer.task.target_points(net, s.example, s.x),
                         nudge=s.nudge_forces(), change=s.change,
                         flash=1.0 if self.color_mode == "change" else s.flash,
                         color_mode="change" if self.color_mode == "change" or flashing else "tension")
+        if s.editing:
+            extra.targets, extra.clamps = s.markers()
+            extra.rings = [(i, PALETTE["tension"]) for i in s.loose]
+            if s.picked is not None:
+                extra.rings.append((s.picked, PALETTE["highlight"]))
         if self.color_mode == "agreement":
             key = (s.trainer.steps, s.rule.beta, s.rule.kind, net.n_springs, s.example)
             if self._agreement is None or self._agreement[0] != key:
@@ -351,9 +462,11 @@ class App:
         extra.highlight = s.selected
         draw_network(scr, cam, net, s.x, s.k_ref, extra, s.scene.spec.view.colors and
                      {k: tuple(v) for k, v in s.scene.spec.view.colors.items()})
+        if s.grip is not None and s.grip["what"] == "link" and s.grip["moved"]:  # the spring being drawn
+            pygame.draw.line(scr, PALETTE["highlight"], *cam.to_screen(np.array([s.x[s.grip["index"]], s.grip["at"]])), 3)
         self._draw_status()
         self._draw_panel()
-        self._draw_legend(view)
+        self._draw_legend(view, extra.color_mode if extra.custom_colors is None else "agreement")
         self.ui.draw_ui(scr)
         self._draw_plot()
         if self.show_help:
@@ -372,8 +485,13 @@ class App:
         loss = s.loss
         status = (f"{s.scene.name}   |   epoch {tr.epochs_done}   step {tr.steps}   |   {s.rule.kind} EP"
                   f"   |   loss {loss:.3g}   |   {s.engine_name}"
-                  f"{'   |   slow motion' if s.slow > 1 else ''}{'   |   fast' if s.fast else ''}")
-        self._text(status, (12, 8), 24)
+                  f"{'   |   slow motion' if s.slow > 1 else ''}{'   |   fast' if s.fast else ''}"
+                  f"{'   |   EDITING' if s.editing else ''}")
+        x = 12
+        if self.film is not None:
+            pygame.draw.circle(self.screen, (220, 0, 0), (x + 7, 17), 7)
+            x += 18 + self._text(f"REC {self.film.seconds:.0f} s", (x + 18, 8), 24, (220, 0, 0))
+        self._text(status, (x, 8), 24)
         color = (200, 30, 30) if "diverged" in s.caption or "cannot" in s.caption else (20, 70, 160)
         self._text(s.caption, (12, 36), 30, color)
 
@@ -440,12 +558,13 @@ class App:
         self._text(f"{10 ** hi if self.log_plot else hi:.2g}", (inner.right - 50, inner.y - 4), 20, (120, 120, 120))
         self._text(f"{10 ** lo if self.log_plot else lo:.2g}", (r.right - 60, r.bottom - 18), 20, (120, 120, 120))
 
-    def _draw_legend(self, view):
+    def _draw_legend(self, view, mode: str):
+        """Roles and what the spring colours mean now (mode: tension, change or agreement)."""
         items = [("fixed", PALETTE["fixed"]), ("input", PALETTE["input"]), ("hidden", PALETTE["hidden"]),
                  ("output", PALETTE["output"]), ("target", PALETTE["target"])]
-        if self.color_mode == "tension":
+        if mode == "tension":
             items += [("stretched", PALETTE["tension"]), ("compressed", PALETTE["compression"])]
-        elif self.color_mode == "change":
+        elif mode == "change":
             items += [("got stiffer", PALETTE["stiffer"]), ("got softer", PALETTE["softer"])]
         else:
             items += [("EP = exact (green) ... off (orange)", PALETTE["stiffer"])]
@@ -453,8 +572,12 @@ class App:
         for name, color in items:
             pygame.draw.rect(self.screen, color, pygame.Rect(x, y + 4, 14, 14))
             x += 20 + self._text(name, (x + 18, y + 2), 20) + 6
-        self._text("width = stiffness   ghost = free equilibrium   arrows = nudge   H = help",
-                   (view.x + 10, view.bottom - 46), 20, (110, 110, 110))
+        hint = ("editing: click = new node, drag node to node = spring, right-drag = move, click node then "
+                "1-4 = role, X = remove, A = new example, Tab = done" if self.session.editing else
+                "width = stiffness   ghost = free equilibrium   arrows = nudge   H = help")
+        lines = _wrap(hint, self.fonts[20], view.width - 20)
+        for j, line in enumerate(lines):
+            self._text(line, (view.x + 10, view.bottom - 46 - 19 * (len(lines) - 1 - j)), 20, (110, 110, 110))
 
     def _draw_help(self):
         w, h = self.size
@@ -482,6 +605,10 @@ class App:
             self.session.tick()
         self.ui.update(dt)
         self.draw()
+        if self.film is not None:
+            self.film.offer(self.screen)
+            if self.film.full:
+                self.record()  # a recording stops by itself after RECORD_MAX_S
         if not self.headless:
             pygame.display.flip()
 

@@ -9,7 +9,7 @@ crosses; nudge forces are arrows on the outputs; a ghost shows the free equilibr
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -87,7 +87,8 @@ class Drawing:
     targets: (P, 2) world positions of output targets; pairs: (P, 2) node pairs of a distance task
     with target distances `pair_targets` (P,); nudge: (N, 2) forces drawn as arrows;
     change: (E,) last change of k (colour mode "change"); flash: 0..1 fades the change colours;
-    highlight: index of a selected spring.
+    highlight: index of a selected spring; clamps: (M, 2) world positions an example holds its
+    inputs at (drawn as hollow diamonds, while editing); rings: (node index, colour) pairs.
     """
 
     ghost: np.ndarray | None = None
@@ -98,6 +99,8 @@ class Drawing:
     flash: float = 1.0
     highlight: int | None = None
     custom_colors: list | None = None
+    clamps: np.ndarray | None = None
+    rings: list = field(default_factory=list)
 
 
 def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.ndarray,
@@ -140,8 +143,8 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         if role == FIXED:
             pygame.draw.rect(surface, pal["fixed"], pygame.Rect(c[0] - r, c[1] - r, 2 * r, 2 * r))
         elif role == INPUT:
-            pts = [(c[0], c[1] - r - 3), (c[0] + r + 3, c[1]), (c[0], c[1] + r + 3), (c[0] - r - 3, c[1])]
-            pygame.draw.polygon(surface, pal["input"], pts)
+            diamond = [(c[0], c[1] - r - 3), (c[0] + r + 3, c[1]), (c[0], c[1] + r + 3), (c[0] - r - 3, c[1])]
+            pygame.draw.polygon(surface, pal["input"], diamond)
         elif role == OUTPUT:
             pygame.draw.circle(surface, pal["output"], c, r + 2)
             pygame.draw.circle(surface, (255, 255, 255), c, max(2, r - 2))
@@ -153,6 +156,12 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
             dx, dy = (2.2 * r, 0) if horiz else (0, 2.2 * r)
             pygame.draw.line(surface, pal["fixed"], (c[0] - dx, c[1] - dy + (r + 4) * horiz),
                              (c[0] + dx, c[1] + dy + (r + 4) * horiz), 2)
+    for i, color in extra.rings:
+        pygame.draw.circle(surface, color, pts[i], r + 7, 3)
+    if extra.clamps is not None:
+        for c in camera.to_screen(extra.clamps):
+            s = r + 5
+            pygame.draw.polygon(surface, pal["input"], [(c[0], c[1] - s), (c[0] + s, c[1]), (c[0], c[1] + s), (c[0] - s, c[1])], 2)
     if extra.targets is not None:
         for t in camera.to_screen(extra.targets):
             s = r + 3
@@ -201,21 +210,6 @@ def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = ""
     return surf
 
 
-def target_markers(net: Network, task, s: int, x: np.ndarray) -> np.ndarray:
-    """(P, 2) world positions where example s wants its outputs: the targets of a position task;
-    for a distance task, the two ends of each output pair at the target distance, centred on
-    the pair's midpoint (2P points)."""
-    if task.kind in ("position", "margin"):
-        t = net.pos[task.outputs] + task.targets[s]
-        # an axis-only target leaves the other coordinate where the node is
-        return np.where(task.mask, t, x[task.outputs])
-    a, b = x[task.outputs[:, 0]], x[task.outputs[:, 1]]
-    mid, d = (a + b) / 2, b - a
-    u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
-    half = 0.5 * task.targets[s][:, None] * u
-    return np.concatenate([mid - half, mid + half])
-
-
 def drawing_for(net: Network, task, s: int, x: np.ndarray, **kw) -> Drawing:
     """A Drawing with example s's targets marked."""
-    return Drawing(targets=target_markers(net, task, s, x), **kw)
+    return Drawing(targets=task.target_points(net, s, x), **kw)

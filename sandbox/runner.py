@@ -121,28 +121,24 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
 
 
 class GifRecorder:
-    """Collects one picture of the network per call (as the window draws it) and writes a GIF."""
+    """One picture of the network per call (as the window draws it), kept on a Film."""
 
     def __init__(self, scene: Scene, size=(640, 480)):
-        self.scene, self.size, self.frames = scene, size, []
+        from .film import Film
+
+        self.scene, self.size, self.film = scene, size, Film(frame_ms=120)
         self.k_ref = float(np.median(scene.net.k))
 
     def __call__(self, trainer: Trainer) -> None:
-        import pygame
-        from PIL import Image
-
         from .render import drawing_for, render_surface
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
-        surf = render_surface(self.scene.net, x, self.size, f"{self.scene.name}: epoch {trainer.epochs_done}",
-                              drawing_for(self.scene.net, trainer.task, s, x), self.k_ref)
-        self.frames.append(Image.frombytes("RGB", self.size, pygame.image.tobytes(surf, "RGB")))
+        self.film.add(render_surface(self.scene.net, x, self.size, f"{self.scene.name}: epoch {trainer.epochs_done}",
+                                     drawing_for(self.scene.net, trainer.task, s, x), self.k_ref))
 
     def save(self, path) -> None:
-        buf = io.BytesIO()
-        self.frames[0].save(buf, format="GIF", save_all=True, append_images=self.frames[1:], duration=120, loop=0)
-        write_atomic(path, buf.getvalue())
+        self.film.save(path)
 
 
 def _progress(total, enabled, name):

@@ -216,14 +216,21 @@ class Scene:
 def load_scene(path) -> Scene:
     """Read, validate and build a scene; raises SceneError listing every problem found."""
     path = Path(path)
-    raw = _read_yaml(path)
-    locate = _Locator(path)
+    return build_scene(_read_yaml(path), path, _Locator(path))
+
+
+def build_scene(raw: dict, path, locate: _Locator | None = None, lenient: bool = False) -> Scene:
+    """Validate and build a scene from its document (the YAML as data). `path` is where it lives
+    (data files resolve next to it). lenient=True lets nodes float or flop (the editor builds
+    half-made networks and marks those nodes instead)."""
+    path = Path(path)
+    locate = locate or _Locator(None)
     try:
         spec = SceneSpec.model_validate(raw)
     except ValidationError as exc:
         raise SceneError(path, [_explain(err, raw, locate) for err in exc.errors()]) from None
     problems: list[str] = []
-    net, ids, order = _build_network(spec, problems, locate)
+    net, ids, order = _build_network(spec, problems, locate, lenient)
     task = _build_task(spec, net, ids, order, path, problems, locate) if net is not None else None
     if spec.learning.k_min >= spec.learning.k_max:
         problems.append(locate.at(("learning", "k_max")) + "k_max must be larger than k_min")
@@ -273,9 +280,11 @@ def _read_yaml(path: Path):
 class _Locator:
     """Finds the line and column of a key path in the YAML file, for messages."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | None):
         self.path = path
         self._root = None
+        if path is None:  # a document built in memory: key paths without lines
+            return
         try:
             self._root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
         except Exception:  # noqa: BLE001 - positions are a nicety; the message stands without
@@ -368,7 +377,7 @@ def _flatten_types(ann):
 _ROLE = {"fixed": FIXED, "input": INPUT, "hidden": HIDDEN, "output": OUTPUT}
 
 
-def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
+def _build_network(spec: SceneSpec, problems: list, locate: _Locator, lenient: bool = False):
     ns = spec.network
     if (ns.generate is None) == (ns.nodes is None):
         problems.append(locate.at(("network",)) + "give either 'nodes' (with 'springs') or 'generate'")
@@ -460,7 +469,7 @@ def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
         order[role_name] = np.array(listed + rest, dtype=np.int64)
     if not (net.roles == OUTPUT).any():
         problems.append(locate.at(("network",)) + "no output nodes: give some node the role 'output'")
-    if len(edges) and not problems:
+    if len(edges) and not problems and not lenient:
         for cluster in unanchored_nodes(net):
             names = ", ".join(ids[i] for i in cluster[:8]) + (" ..." if len(cluster) > 8 else "")
             problems.append(locate.at(("network",)) + f"nothing holds node(s) {names}: no spring path "
@@ -472,7 +481,7 @@ def _build_network(spec: SceneSpec, problems: list, locate: _Locator):
                 problems.append(locate.at(("network",)) + f"floppy: node(s) {names} can move at no cost "
                                 "(too few springs, or springs in a straight line); add springs, hold "
                                 "them, or put them on a rail with 'slide'")
-    elif not len(edges):
+    elif not len(edges) and not lenient:
         problems.append(locate.at(("network",)) + "the network has no springs")
     return net, ids, order
 

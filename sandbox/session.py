@@ -13,11 +13,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from . import editor
 from .energy import energy, extensions
 from .equilibrium import FloppyNetworkError, NewtonSolver
 from .learning import DivergenceError, Stage, ep_gradient, ep_phases, exact_gradient
 from .runner import make_trainer
-from .scene import Scene, load_scene
+from .scene import Scene, SceneError, build_scene, load_scene
 from .world import World, WorldEngine
 
 UNDO_DEPTH = 50
@@ -73,6 +74,11 @@ class Session:
         self.undo_stack: list = []
         self.world: World | None = None  # the live world while a node is dragged or settles
         self.dragging: int | None = None
+        self.editing = False
+        self.edits = 0  # edits made since editing began
+        self.picked: int | None = None  # the node an edit works on (and new springs start from)
+        self.grip: dict | None = None  # what an edit drag holds: a node, a target or a clamp
+        self.loose: list[int] = []  # nodes nothing holds yet (marked while editing)
 
     def _engine(self):
         if self.engine_name == "physical":
@@ -258,20 +264,29 @@ class Session:
             self.world.release()
         self.dragging = None
 
-    def _push_undo(self, before=None):
-        k, L = before if before is not None else (self.net.k, self.net.L)
-        self.undo_stack.append((self.net.edges.copy(), np.array(k, float), np.array(L, float),
-                                self.change.copy(), len(self.trainer.history)))
+    def _push_undo(self, before=None, scene: Scene | None = None):
+        """Remember the network before an update or a cut (its springs), or before an edit (the
+        whole scene, which the edit replaces)."""
+        if scene is not None:
+            self.undo_stack.append(scene)
+        else:
+            k, L = before if before is not None else (self.net.k, self.net.L)
+            self.undo_stack.append((self.net.edges.copy(), np.array(k, float), np.array(L, float),
+                                    self.change.copy()))
         del self.undo_stack[:-UNDO_DEPTH]
 
     def undo(self) -> bool:
-        """Back to the network before the last update or cut, exactly. False if none is left."""
+        """Back to the network before the last update, cut or edit, exactly. False if none is left."""
         if not self.undo_stack:
             return False
-        edges, k, L, change, _ = self.undo_stack.pop()
-        self.net.edges, self.net.k, self.net.L = edges, k, L
-        self.change = change if len(change) == len(k) else np.zeros(len(k))
-        self._structure_changed()
+        last = self.undo_stack.pop()
+        if isinstance(last, Scene):
+            self._adopt(last)
+        else:
+            edges, k, L, change = last
+            self.net.edges, self.net.k, self.net.L = edges, k, L
+            self.change = change if len(change) == len(k) else np.zeros(len(k))
+            self._structure_changed()
         self.message = "undone"
         return True
 
@@ -300,6 +315,10 @@ class Session:
         if hasattr(self.trainer.engine, "forget"):
             self.trainer.engine.forget()
         self.trainer.forget_states()
+        if self.editing:
+            self.loose = editor.loose_nodes(self.net)
+            self.x = self.net.pos.copy()
+            return
         try:
             self.x = self.trainer.free_state(self.example).x
         except FloppyNetworkError:
@@ -327,6 +346,164 @@ class Session:
         largest exact component: 0 where EP is exact."""
         gk, ek, _, _ = self._gradients()
         return np.abs(gk - ek) / (np.abs(ek).max() + 1e-300)
+
+    # ------------------------------------------------------------ editing
+
+    def start_editing(self) -> None:
+        """Edit mode: the network is shown as drawn (its reference positions), with the shown
+        example's clamps and targets as markers; training waits until editing ends."""
+        self.paused, self.editing, self.edits = True, True, 0
+        self.frames.clear()
+        self.world, self.dragging, self.ghost, self.stage = None, None, None, None
+        self._stages = None
+        self.x = self.net.pos.copy()
+        self.loose = editor.loose_nodes(self.net)
+        self.message = "editing: click adds a node, drag from a node draws a spring; Tab ends"
+
+    def stop_editing(self) -> bool:
+        """Back to training, if every node is held in place; else say which are not (False)."""
+        if not self.editing:
+            return True
+        self.loose = editor.loose_nodes(self.net)
+        if self.loose:
+            self.message = f"cannot leave editing: {self._names(self.loose)} can move freely; add springs or hold them"
+            return False
+        self.editing, self.picked, self.grip = False, None, None
+        self.message = ""
+        try:
+            x = self.trainer.free_state(self.example).x
+        except FloppyNetworkError:
+            self.editing = True
+            self.message = "cannot leave editing: the network is floppy (a part moves freely); add springs"
+            return False
+        self.frames.extend(self.x + (x - self.x) * t for t in np.linspace(0, 1, 20)[1:])
+        if self.edits:  # the loss of the edited scene, marked on the plot
+            self.trainer.record()
+            self.events.append((len(self.trainer.history) - 1, "edit"))
+        return True
+
+    def _names(self, nodes) -> str:
+        ids = [self.net.ids[i] for i in nodes]
+        return "node" + ("s " if len(ids) > 1 else " ") + ", ".join(ids[:6]) + (" ..." if len(ids) > 6 else "")
+
+    def edit(self, change, *args) -> bool:
+        """Apply change(document, *args) (a function of sandbox.editor) to the scene. The new
+        document is built as a file would be; if it does not build, nothing changes and the
+        message says why (False). Undoable."""
+        doc = editor.document(self.scene)
+        try:
+            change(doc, *args)
+            scene = build_scene(doc, self.source, lenient=True)
+        except editor.EditError as exc:
+            self.message = f"cannot: {exc}"
+            return False
+        except SceneError as exc:
+            self.message = f"cannot: {exc.problems[0]}"
+            return False
+        self._push_undo(scene=self.scene)
+        self._adopt(scene)
+        self.edits += 1
+        self.message = ""
+        return True
+
+    def _adopt(self, scene: Scene) -> None:
+        """Carry on with another version of the scene: same rule, engine, history and marks."""
+        old = self.trainer
+        self.scene, self.net = scene, scene.net
+        self.trainer = make_trainer(scene, old.rule, old.engine)
+        self.trainer.history, self.trainer.steps, self.trainer.epochs_done = old.history, old.steps, old.epochs_done
+        self._batches.clear()
+        self.example = min(self.example, self.trainer.task.n_examples - 1)
+        self.change = np.zeros(self.net.n_springs)
+        self.picked = self.picked if self.picked is not None and self.picked < self.net.n_nodes else None
+        self._structure_changed()
+
+    def node_id(self, i: int):
+        return self.net.ids[i]
+
+    def set_role(self, role: str) -> None:
+        """Give the picked node a role (fixed, input, hidden or output)."""
+        if self.picked is not None and self.edit(editor.set_role, self.node_id(self.picked), role):
+            self.message = f"node {self.node_id(self.picked)} is {role} now"
+
+    def link(self, a: int, b: int | None, p=None) -> None:
+        """Add (or remove) the spring between nodes a and b; with b None, a new node at world
+        point p joined to a. The far end is picked, so a chain goes on from it."""
+        if b is None:
+            if self.edit(editor.add_node, p, self.node_id(a)):
+                self.picked = self.net.n_nodes - 1  # new nodes go last
+            return
+        before = self.net.n_springs
+        if self.edit(editor.toggle_spring, self.node_id(a), self.node_id(b)):
+            added = self.net.n_springs > before
+            self.message = f"spring {self.node_id(a)}-{self.node_id(b)} {'added' if added else 'removed'}"
+            self.picked = b
+
+    def click_empty(self, p) -> None:
+        """An edit click on empty space at world point p: a new node there, picked."""
+        if self.edit(editor.add_node, p):
+            self.picked = self.net.n_nodes - 1
+
+    def remove_picked(self) -> None:
+        if self.picked is not None and self.edit(editor.remove_node, self.node_id(self.picked)):
+            self.picked = None
+
+    def add_example(self) -> None:
+        if self.edit(editor.add_example, self.example):
+            self.example = self.trainer.task.n_examples - 1  # new examples go last
+            self.message = f"example {self.example} added (a copy of the shown one): drag its markers"
+
+    def markers(self) -> tuple[np.ndarray, np.ndarray]:
+        """World positions of the shown example's targets (P', 2) and input clamps (M, 2)."""
+        task = self.trainer.task
+        targets = task.target_points(self.net, self.example, self.x)
+        clamps = self.net.pos[task.inputs] + task.clamps[self.example]
+        g = self.grip
+        if g is not None and g["what"] == "target":
+            targets[g["index"]] = g["at"]
+        elif g is not None and g["what"] == "clamp":
+            clamps[g["index"]] = g["at"]
+        return targets, clamps
+
+    def take(self, what: str, index: int, p) -> None:
+        """Start an edit drag at world point p: "link" draws a spring out of node `index`,
+        "node" moves it, "target" and "clamp" move the shown example's marker of output or
+        input `index`."""
+        self.grip = {"what": what, "index": int(index), "at": np.asarray(p, float), "moved": False}
+
+    def move_to(self, p) -> None:
+        if self.grip is None:
+            return
+        self.grip["at"] = np.asarray(p, float)
+        self.grip["moved"] = True
+        if self.grip["what"] == "node":
+            self.x[self.grip["index"]] = p
+
+    def let_go(self, onto: int | None = None) -> None:
+        """End an edit drag over node `onto` (or none), committing it as one edit. A link that
+        did not move is a click: it picks the node (or unpicks it)."""
+        g, self.grip = self.grip, None
+        if g is None:
+            return
+        i, at, task = g["index"], g["at"], self.trainer.task
+        if g["what"] == "link":
+            if not g["moved"] or onto == i:
+                self.picked = None if self.picked == i else i
+            else:
+                self.link(i, onto, at)
+        elif g["what"] == "node" and g["moved"]:
+            self.edit(editor.move_node, self.node_id(i), at)
+        elif g["what"] == "target" and g["moved"]:
+            if task.kind == "distance":
+                self.message = "cannot: this scene's targets are strains between pairs: change them in the file"
+            else:
+                o = int(task.outputs[i])
+                self.edit(editor.set_target, self.example, self.node_id(o), at - self.net.pos[o])
+        elif g["what"] == "clamp" and g["moved"]:
+            m = int(task.inputs[i])
+            self.edit(editor.set_clamp, self.example, self.node_id(m), at - self.net.pos[m])
+        if self.editing:
+            self.x = self.net.pos.copy()
 
     # ------------------------------------------------------------ what to draw
 

@@ -65,6 +65,21 @@ class Task:
         y[self.inputs] = net.pos[self.inputs] + self.clamps[s]
         return y
 
+    def target_points(self, net: Network, s: int, x: np.ndarray) -> np.ndarray:
+        """(P, 2) world points where example s wants its outputs (the network at x (N, 2)): the
+        targets of a position task; for a distance task, the two ends of each output pair at the
+        target distance, centred on the pair's midpoint (2P points: all first ends, then all
+        second ends)."""
+        if self.kind in ("position", "margin"):
+            t = net.pos[self.outputs] + self.targets[s]
+            # an axis-only target leaves the other coordinate where the node is
+            return np.where(self.mask, t, x[self.outputs])
+        a, b = x[self.outputs[:, 0]], x[self.outputs[:, 1]]
+        mid, d = (a + b) / 2, b - a
+        u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+        half = 0.5 * self.targets[s][:, None] * u
+        return np.concatenate([mid - half, mid + half])
+
     def cost(self, net: Network, s: int):
         """The cost of example s: a PositionCost or a DistanceCost."""
         if self.kind == "position":

@@ -1,0 +1,197 @@
+"""Editing scenes: document edits keep the task consistent, the window edits with the mouse,
+everything is undoable, and what is saved loads back as it was shown. Recording a GIF from the window."""
+
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+from PIL import Image
+
+from sandbox import editor
+from sandbox.scene import build_scene, load_scene, save_scene
+
+SCENES = Path(__file__).parent.parent / "scenes"
+
+
+def key(app, k, frames=1):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
+    for _ in range(frames):
+        app.tick()
+
+
+def mouse(app, kind, pos, button=1):
+    extra = {"button": button} if kind != pygame.MOUSEMOTION else {"buttons": (1, 0, 0), "rel": (0, 0)}
+    pygame.event.post(pygame.event.Event(kind, pos=tuple(int(v) for v in pos), **extra))
+    app.tick()
+
+
+def drag(app, start, end, button=1):
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    mouse(app, pygame.MOUSEBUTTONDOWN, start, button)
+    for t in np.linspace(0, 1, 6):
+        mouse(app, pygame.MOUSEMOTION, start + t * (end - start))
+    mouse(app, pygame.MOUSEBUTTONUP, end, button)
+
+
+def click(app, pos):
+    mouse(app, pygame.MOUSEBUTTONDOWN, pos)
+    mouse(app, pygame.MOUSEBUTTONUP, pos)
+
+
+def test_a_new_output_node_with_a_target_saves_and_loads_back(tmp_path):
+    scene = load_scene(SCENES / "symmetrize.yaml")
+    doc = editor.document(scene)
+    new = editor.add_node(doc, (1.5, 1.75), connect_to="P")
+    editor.toggle_spring(doc, new, "Q")
+    editor.set_role(doc, new, "output")
+    editor.set_target(doc, 1, new, (0.0, 0.2))
+    edited = build_scene(doc, scene.path)  # strict: the new node is held by two springs
+    assert edited.net.n_nodes == scene.net.n_nodes + 1
+    assert edited.net.n_springs == scene.net.n_springs + 2
+    out = list(edited.task.outputs)
+    assert edited.net.ids[out[-1]] == str(new)
+    path = save_scene(edited, tmp_path / "edited.yaml")
+    again = load_scene(path)
+    o = again.net.ids.index(str(new))
+    assert again.net.roles[o] == 3 and o == again.task.outputs[-1]
+    # the scene's outputs move along y: the target keeps its y, and other examples get zero
+    assert again.task.targets[1, -1, 1] == pytest.approx(0.2)
+    assert np.all(again.task.targets[[0, 2], -1] == 0)
+    np.testing.assert_array_equal(again.task.targets[:, :-1], scene.task.targets)
+    np.testing.assert_array_equal(again.net.k[: scene.net.n_springs], scene.net.k)
+
+
+def test_a_new_input_gets_a_zero_clamp_and_takes_it_away_again():
+    scene = load_scene(SCENES / "regression.yaml")  # inputs move along x
+    doc = editor.document(scene)
+    hidden = next(i for i, r in enumerate(scene.net.roles) if r == 2)
+    nid = scene.net.ids[hidden]
+    editor.set_role(doc, nid, "input")
+    grown = build_scene(doc, scene.path)
+    m = scene.task.clamps.shape[1]
+    assert grown.task.clamps.shape == (scene.task.n_examples, m + 1, 2)
+    assert np.all(grown.task.clamps[:, -1] == 0)
+    np.testing.assert_array_equal(grown.task.clamps[:, :m], scene.task.clamps)
+    editor.remove_node(doc, nid)
+    shrunk = build_scene(doc, scene.path, lenient=True)
+    np.testing.assert_array_equal(shrunk.task.clamps, scene.task.clamps)
+    assert shrunk.net.n_nodes == scene.net.n_nodes - 1
+    assert not any(nid in (shrunk.net.ids[a], shrunk.net.ids[b]) for a, b in shrunk.net.edges)
+
+
+def test_loose_nodes_until_two_springs_hold_a_new_node():
+    scene = load_scene(SCENES / "symmetrize.yaml")
+    doc = editor.document(scene)
+    new = editor.add_node(doc, (1.5, 1.75))
+    idx = len(doc["network"]["nodes"]) - 1
+
+    def loose():
+        return editor.loose_nodes(build_scene(doc, scene.path, lenient=True).net)
+
+    assert loose() == [idx]  # no spring: it would float away
+    editor.toggle_spring(doc, new, "P")
+    assert loose() == [idx]  # one spring: it swings freely
+    editor.toggle_spring(doc, new, "Q")
+    assert loose() == []
+    editor.toggle_spring(doc, new, "Q")  # the same pair again takes the spring away
+    assert loose() == [idx]
+
+
+def test_refused_edits_change_nothing_and_say_why(app):
+    s = app.session
+    edges, roles = s.net.edges.copy(), s.net.roles.copy()
+    outputs = [s.net.ids[i] for i in s.trainer.task.outputs]
+    s.start_editing()
+    s.picked = s.net.ids.index(outputs[0])
+    s.set_role("hidden")
+    s.picked = s.net.ids.index(outputs[1])
+    s.set_role("hidden")  # the last output: a scene needs one
+    assert "cannot" in s.caption and "output" in s.caption
+    assert list(s.trainer.task.outputs) == [s.net.ids.index(outputs[1])]
+    s.undo()
+    np.testing.assert_array_equal(s.net.edges, edges)
+    np.testing.assert_array_equal(s.net.roles, roles)
+
+
+def test_a_csv_scene_refuses_a_new_input_naming_its_file():
+    from sandbox.session import Session
+
+    s = Session(load_scene(SCENES / "iris.yaml"), engine="exact")
+    s.start_editing()
+    s.picked = int(np.flatnonzero(s.net.roles == 2)[0])
+    n_inputs = len(s.trainer.task.inputs)
+    s.set_role("input")
+    assert "iris.csv" in s.caption
+    assert len(s.trainer.task.inputs) == n_inputs and not s.undo_stack
+
+
+def test_editing_in_the_window_with_the_mouse_then_save_and_undo(app, tmp_path):
+    s = app.session
+    before = (s.net.pos.copy(), s.net.edges.copy(), s.net.k.copy(), s.net.L.copy(), s.net.roles.copy())
+    picture = pygame.surfarray.array3d(app.screen).copy()
+    key(app, pygame.K_TAB)
+    assert s.editing
+    assert np.abs(pygame.surfarray.array3d(app.screen).astype(int) - picture).sum() > 1000  # markers shown
+
+    def at(i):
+        return app.camera.to_screen(s.x[i])
+
+    P, Q = s.net.ids.index("P"), s.net.ids.index("Q")
+    drag(app, at(P), (at(P) + at(Q)) / 2 + np.array([0, -120]))  # a spring out of P to a new node
+    new = s.net.n_nodes - 1
+    assert s.net.n_nodes == len(before[0]) + 1 and s.net.n_springs == len(before[1]) + 1
+    assert s.loose == [new]
+    key(app, pygame.K_TAB)
+    assert s.editing and "move freely" in s.caption  # cannot leave with a node that swings
+    drag(app, at(new), at(Q))  # and one to Q: now it holds
+    assert s.loose == []
+    click(app, at(new))
+    assert s.picked == new
+    key(app, pygame.K_4)
+    assert s.net.roles[new] == 3 and s.trainer.task.outputs[-1] == new
+    targets, _ = s.markers()
+    old_target = s.trainer.task.targets[s.example, -1].copy()
+    drag(app, app.camera.to_screen(targets[-1]), app.camera.to_screen(targets[-1]) + np.array([0, -40]))
+    assert s.trainer.task.targets[s.example, -1, 1] > old_target[1] + 0.05  # up on screen is up
+    rest_before = s.net.pos[new].copy()
+    drag(app, at(new), at(new) + np.array([20, 0]), button=3)  # right-drag moves it
+    assert s.net.pos[new, 0] > rest_before[0] + 0.05
+    n_history = len(s.trainer.history)
+    key(app, pygame.K_TAB, frames=25)
+    assert not s.editing
+    assert len(s.trainer.history) == n_history + 1 and s.events[-1][1] == "edit"
+    key(app, pygame.K_e)  # it trains
+    assert s.trainer.steps == 1
+
+    path = app.save_copy(tmp_path)
+    again = load_scene(path)
+    assert again.net.n_nodes == s.net.n_nodes and again.net.roles[new] == 3
+    np.testing.assert_allclose(again.net.pos[new], s.net.pos[new])
+    np.testing.assert_array_equal(again.task.targets, s.trainer.task.targets)
+
+    while s.undo():
+        pass
+    for was, now in zip(before, (s.net.pos, s.net.edges, s.net.k, s.net.L, s.net.roles)):
+        np.testing.assert_array_equal(was, now)
+
+
+def test_recording_the_window_makes_a_gif_of_what_it_showed(app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    key(app, pygame.K_g)
+    assert app.film is not None
+    key(app, pygame.K_SPACE, frames=60)  # train while recording: one GIF frame per 6 window frames
+    key(app, pygame.K_g)
+    assert app.film is None
+    gifs = list((tmp_path / "recordings").glob("*.gif"))
+    assert len(gifs) == 1
+    im = Image.open(gifs[0])
+    assert im.size == (app.size[0] // 2, app.size[1] // 2)
+    frames, total_ms = [], 0
+    for i in range(im.n_frames):
+        im.seek(i)
+        total_ms += im.info["duration"]
+        frames.append(np.asarray(im.convert("RGB"), dtype=int))
+    # window frames 1, 7, ..., 61 since G, 100 ms each (the GIF merges repeats into longer frames)
+    assert total_ms == (61 // 6 + 1) * 100
+    assert im.n_frames >= 3 and np.abs(frames[-1] - frames[0]).sum() > 1000
