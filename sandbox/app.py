@@ -48,17 +48,17 @@ KEYS = [
     ("K", "what learns: stiffness / rest length / both"),
     ("C", "spring colours: tension / last change / EP vs exact"),
     ("click", "drag a node (or a clamped input); click a spring to inspect it"),
-    ("Tab", "edit: click adds a node, drag node to node adds a spring, right-drag moves"),
-    ("1-4, A", "while editing: role of the picked node (fixed/input/hidden/output); new example"),
+    ("Tab", "edit: click adds a node, drag node to node a spring, right-drag moves"),
+    ("1-4 / A", "(editing) role of the picked node: fixed, input, hidden, output / new example"),
     ("N", "show the next example (its clamp and target)"),
     ("X / D", "cut the selected spring / cut a random 10%"),
-    ("Z", "undo the last update or cut"),
+    ("Z", "undo the last update, cut or edit"),
     ("L", "loss plot: log / linear scale"),
     ("O", "open the next scene in scenes/"),
     ("F12 / G", "screenshot (PNG) / record a GIF, G again stops (recordings/)"),
     ("W", "save the network as a new scene (in saved/)"),
     ("H or F1", "this help"),
-    ("Esc", "close help, or quit"),
+    ("Esc", "stop editing, or quit"),
 ]
 RULE_CYCLE = ("centered", "one-sided", "coupled")
 
@@ -173,6 +173,8 @@ class App:
             self._build_ui()
         elif event.type == pygame.KEYDOWN:
             self.key(event.key)
+        elif self.show_help and event.type == pygame.MOUSEBUTTONDOWN:  # so does a click
+            self.close_help()
         elif event.type == pygame.MOUSEBUTTONDOWN and s.editing and self.view_rect().collidepoint(event.pos):
             # right button (or shift) moves a node; left draws springs, moves markers, adds nodes
             move = event.button == 3 or bool(pygame.key.get_mods() & pygame.KMOD_SHIFT)
@@ -217,9 +219,8 @@ class App:
 
     def key(self, key) -> None:
         s = self.session
-        if self.show_help and key in (pygame.K_ESCAPE, pygame.K_h, pygame.K_F1):
-            self.show_help = False
-            HELP_SEEN.touch(exist_ok=True) if not self.headless else None
+        if self.show_help:  # any key closes the help
+            self.close_help()
             return
         if s.editing and key in TRAINING_KEYS and not s.stop_editing():
             return
@@ -316,6 +317,10 @@ class App:
             return
         s.selected = self._spring_at(pos)
         self._info = s.spring_info(s.selected) if s.selected is not None else None
+
+    def close_help(self) -> None:
+        self.show_help = False
+        HELP_SEEN.touch(exist_ok=True) if not self.headless else None
 
     def edit_key(self, key) -> bool:
         """Keys that mean something else while editing; True if the key was used."""
@@ -436,10 +441,13 @@ class App:
         scr.fill(PALETTE["background"])
         view = self.view_rect()
         net = s.net
-        if (s.dragging is None and s.grip is None) or self.camera is None:  # hold the view still while dragging
-            cam = Camera.fit(view, np.vstack([net.pos, s.x]), s.scene.spec.view.scale)
-        else:
+        # the view holds still while a node is dragged, and all through editing (nodes stay put
+        # under the mouse); otherwise it fits the network
+        held = s.dragging is not None or s.editing
+        if held and self.camera is not None and self.camera.rect == view:
             cam = self.camera
+        else:
+            cam = Camera.fit(view, np.vstack([net.pos, s.x]), s.scene.spec.view.scale)
         self.camera = cam
         # in tension colours, an update still flashes the springs by how much they changed
         flashing = s.flash > 0 and s.stage is not None and s.stage.name == "update"
@@ -490,7 +498,7 @@ class App:
         x = 12
         if self.film is not None:
             pygame.draw.circle(self.screen, (220, 0, 0), (x + 7, 17), 7)
-            x += 18 + self._text(f"REC {self.film.seconds:.0f} s", (x + 18, 8), 24, (220, 0, 0))
+            x += 36 + self._text(f"REC {self.film.seconds:.0f} s", (x + 18, 8), 24, (220, 0, 0))
         self._text(status, (x, 8), 24)
         color = (200, 30, 30) if "diverged" in s.caption or "cannot" in s.caption else (20, 70, 160)
         self._text(s.caption, (12, 36), 30, color)
@@ -584,10 +592,10 @@ class App:
         shade = pygame.Surface((w, h), pygame.SRCALPHA)
         shade.fill((0, 0, 0, 150))
         self.screen.blit(shade, (0, 0))
-        box = pygame.Rect(0, 0, min(w - 40, 640), min(h - 40, 80 + 28 * len(KEYS)))
+        box = pygame.Rect(0, 0, min(w - 40, 800), min(h - 40, 80 + 28 * len(KEYS)))
         box.center = (w // 2, h // 2)
         pygame.draw.rect(self.screen, (252, 252, 248), box, border_radius=10)
-        self._text("Keys (buttons and menus on the right do the same)", (box.x + 20, box.y + 16), 30)
+        self._text("Keys (buttons and menus on the right do the same; any key closes this)", (box.x + 20, box.y + 16), 30)
         y = box.y + 56
         for k, what in KEYS:
             self._text(k, (box.x + 24, y), 24, (20, 70, 160))
@@ -599,7 +607,8 @@ class App:
     def tick(self, dt: float = 1 / 60) -> None:
         """One frame: handle queued events, advance the session, draw."""
         for event in pygame.event.get():
-            self.ui.process_events(event)
+            if not (self.show_help and event.type == pygame.MOUSEBUTTONDOWN):  # a click on help only closes it
+                self.ui.process_events(event)
             self.handle(event)
         if not self.show_help:
             self.session.tick()

@@ -29,6 +29,7 @@ CAPTIONS = {
     "update": "update: springs that stretched more when nudged got softer",
 }
 ENGINES = ("physical", "exact")
+EDITING = "editing: click adds a node, drag from a node draws a spring; Tab ends"
 
 
 class Session:
@@ -358,7 +359,7 @@ class Session:
         self._stages = None
         self.x = self.net.pos.copy()
         self.loose = editor.loose_nodes(self.net)
-        self.message = "editing: click adds a node, drag from a node draws a spring; Tab ends"
+        self.message = ""
 
     def stop_editing(self) -> bool:
         """Back to training, if every node is held in place; else say which are not (False)."""
@@ -511,6 +512,8 @@ class Session:
     def caption(self) -> str:
         if self.message:
             return self.message
+        if self.editing:
+            return EDITING
         if self.stage is None:
             return "paused: press Space to train, S to step one stage"
         if self.stage.name == "nudged" and self.magnify > 1:

@@ -79,6 +79,15 @@ def test_help_toggles_and_shows(app):
     assert shaded.mean() < plain.mean() - 10  # the overlay darkens the window
     press(app, pygame.K_ESCAPE)
     assert not app.show_help and app.running
+    press(app, pygame.K_h)
+    press(app, pygame.K_TAB)  # any key closes the help, and does nothing else
+    assert not app.show_help and not app.session.editing
+    press(app, pygame.K_h)
+    pos = app.b_stage.rect.center  # so does a click, even on a button
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=pos))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=pos))
+    app.tick()
+    assert not app.show_help and app.session.stage is None
     press(app, pygame.K_ESCAPE)
     assert not app.running
 
