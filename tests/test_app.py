@@ -160,3 +160,13 @@ def test_open_another_scene_from_the_window(app):
     press(app, pygame.K_o)
     assert app.session.source.name != "symmetrize.yaml"
     assert app.session.scene.name != "Symmetrize"
+
+
+def test_the_numeric_core_and_the_session_never_import_pygame():
+    import subprocess
+    import sys
+
+    code = ("import sys; import sandbox.session, sandbox.editor, sandbox.runner, sandbox.cli; "
+            "sys.exit('pygame' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
