@@ -23,7 +23,7 @@ from pygame_gui.elements import UIButton, UIDropDownMenu, UIHorizontalSlider, UI
 from .learning import LEARNS  # noqa: E402
 from .render import PALETTE, Camera, Drawing, draw_network, spring_colors  # noqa: E402
 from .scene import ROOT, Scene, write_atomic  # noqa: E402
-from .session import ENGINES, Session  # noqa: E402
+from .session import ENGINES, Session, settles_quickly  # noqa: E402
 
 ROLE_KEYS = {pygame.K_1: "fixed", pygame.K_2: "input", pygame.K_3: "hidden", pygame.K_4: "output"}
 TRAINING_KEYS = (pygame.K_SPACE, pygame.K_s, pygame.K_e, pygame.K_f)
@@ -31,7 +31,6 @@ RECORD_EVERY = 6  # window frames per GIF frame: 10 per second at 60 fps
 RECORD_MAX_S = 60
 
 PANEL_W = 320
-PHYSICAL_MAX_NODES = 60  # above this the window opens on the exact engine (P switches)
 STATUS_H = 72
 HELP_SEEN = Path.home() / ".spring_sandbox_help_seen"
 KEYS = [
@@ -73,8 +72,8 @@ class App:
         flags = 0 if headless else pygame.RESIZABLE
         self.screen = pygame.display.set_mode(size, flags)
         pygame.display.set_caption("Spring sandbox: equilibrium propagation")
-        # the physical world settles in a blink on small networks; larger ones start exact
-        self.session = Session(scene, engine="physical" if scene.net.n_nodes <= PHYSICAL_MAX_NODES else "exact")
+        # the physical world settles in a blink on small, well-conditioned networks; others start exact
+        self.session = Session(scene, engine="physical" if settles_quickly(scene) else "exact")
         self.color_mode = scene.spec.view.panels.get("color_by_change", False) and "change" or "tension"
         self.log_plot = True
         self.show_help = (not HELP_SEEN.exists()) if show_help is None else show_help

@@ -32,6 +32,21 @@ ENGINES = ("physical", "exact")
 EDITING = "editing: click adds a node, drag from a node draws a spring; Tab ends"
 
 
+QUICK_STEPS = 20_000  # pymunk steps a free phase may take for the window to open on the physical engine
+
+
+def settles_quickly(scene: Scene, steps: int = QUICK_STEPS) -> bool:
+    """Whether the pymunk world settles the scene's first example within `steps` steps (a
+    fraction of a second): small, well-conditioned networks do; slow ones open on exact."""
+    if scene.net.n_nodes > 60:
+        return False
+    engine = WorldEngine(scene.spec.physics, tol=1e-9, max_steps=steps)
+    try:
+        return engine.relax(scene.net, scene.task.start(scene.net, int(scene.task.train[0]))).converged
+    except (FloppyNetworkError, NotImplementedError):
+        return False
+
+
 class Session:
     """A training session for the window.
 
@@ -107,11 +122,13 @@ class Session:
     def set_engine(self, name: str):
         self.engine_name = name
         self.trainer.engine = self._engine() or NewtonSolver()
+        if name == "physical" and not settles_quickly(self.scene):
+            self.message = "physical engine: this network settles slowly (seconds a phase); F or P for exact"
 
     def set_drag(self, drag: float):
         self.scene.spec.physics.drag = drag
         if self.engine_name == "physical":
-            self.set_engine("physical")
+            self.trainer.engine = self._engine()
 
     # ------------------------------------------------------------ time
 

@@ -159,15 +159,24 @@ class World:
                 n = min(check_every, max_steps - steps)
                 if cost is None or springs:
                     self.step(n)
-                else:  # the nudge follows the outputs: read only their bodies each step
-                    nodes = cost.nodes
-                    for _ in range(n):
-                        x[nodes] = [tuple(self.bodies[i].position) for i in nodes]
-                        self.step(1, extra=-beta * cost.gradient(x))
+                else:
+                    self._step_following(n, x, cost, beta)
                 steps += n
         finally:
             if springs:
                 self.space.remove(*springs)
+
+    def _step_following(self, n: int, x: np.ndarray, cost, beta: float) -> None:
+        """n steps with the nudge -beta dC/dx recomputed each step from where the cost's nodes
+        are (x (N, 2) is scratch space); only their bodies are read and pushed."""
+        nodes = np.union1d(cost.nodes, np.flatnonzero(np.abs(self.nudge).sum(axis=1)))
+        bodies = [self.bodies[i] for i in nodes]
+        for _ in range(n):
+            x[nodes] = [tuple(b.position) for b in bodies]
+            f = (self.nudge[nodes] - beta * cost.gradient(x)[nodes]) * MEMORY  # damped like the springs' kicks
+            for b, force in zip(bodies, f.tolist()):
+                b.force = force
+            self.space.step(1.0)
 
     def _nudge_springs(self, cost, beta: float):
         """The nudge of a cost as pymunk springs of stiffness beta, where it is one: a distance

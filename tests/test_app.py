@@ -170,3 +170,12 @@ def test_the_numeric_core_and_the_session_never_import_pygame():
             "sys.exit('pygame' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_the_window_opens_on_the_physical_engine_only_where_it_settles_quickly():
+    from sandbox.scene import load_scene
+    from sandbox.session import settles_quickly
+
+    scenes = Path(__file__).parent.parent / "scenes"
+    assert settles_quickly(load_scene(scenes / "symmetrize.yaml"))
+    assert not settles_quickly(load_scene(scenes / "regression.yaml"))  # 40 nodes, but ill-conditioned
