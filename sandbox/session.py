@@ -8,7 +8,11 @@ motion as it settles; in the exact engine a short glide to each new equilibrium.
 
 from __future__ import annotations
 
+import functools
+import threading
+import time
 from collections import deque
+from concurrent.futures import Future, wait
 from dataclasses import replace
 
 import numpy as np
@@ -47,6 +51,32 @@ def settles_quickly(scene: Scene, steps: int = QUICK_STEPS) -> bool:
         return False
 
 
+def _in_background(compute) -> Future:
+    """Run compute() in a daemon thread (quitting never waits for it); its Future."""
+    job = Future()
+
+    def run():
+        try:
+            job.set_result(compute())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever collects the job
+            job.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return job
+
+
+def _exclusive(method):
+    """Let a stage computing in the background finish first, so the method works on a network
+    that nothing else is changing."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        self._finish_job()
+        return method(self, *args, **kwargs)
+
+    return run
+
+
 class Session:
     """A training session for the window.
 
@@ -62,6 +92,8 @@ class Session:
         self.fast = False
         self.slow = 1
         self.engine_name = engine
+        self._job: Future | None = None  # a stage computing in the background
+        self._job_started = 0.0
         self._start(scene)
 
     # ------------------------------------------------------------ life cycle
@@ -101,10 +133,12 @@ class Session:
             return WorldEngine(self.scene.spec.physics, tol=1e-9, record=90)
         return None
 
+    @_exclusive
     def reset(self):
         """Back to the scene as loaded (same seed, same settings as the file)."""
         self._start(load_scene(self.source))
 
+    @_exclusive
     def open(self, path):
         self.source = path
         self._start(load_scene(path))
@@ -119,12 +153,14 @@ class Session:
         """Change learning settings (kind, beta, lr, learn) without resetting training."""
         self.trainer.rule = replace(self.trainer.rule, **changes)
 
+    @_exclusive
     def set_engine(self, name: str):
         self.engine_name = name
         self.trainer.engine = self._engine() or NewtonSolver()
         if name == "physical" and not settles_quickly(self.scene):
             self.message = "physical engine: this network settles slowly (seconds a phase); F or P for exact"
 
+    @_exclusive
     def set_drag(self, drag: float):
         self.scene.spec.physics.drag = drag
         if self.engine_name == "physical":
@@ -135,8 +171,20 @@ class Session:
     def tick(self, budget_s: float = 0.012) -> None:
         """Advance one frame: show the next pending frame, or, when running, the next stage.
         In fast mode, train for up to budget_s of wall time and show where it got. While a node
-        is dragged (or the network settles after), the live world moves instead."""
+        is dragged (or the network settles after), the live world moves instead. On the
+        physical engine a stage is computed in a worker thread, and the window shows the world
+        settling while it waits."""
         self.flash = max(0.0, self.flash - 0.02)
+        if self._job is not None:
+            # give the worker the frame's budget: a busy drawing thread would starve it of the GIL
+            wait([self._job], timeout=budget_s)
+            if self._job.done():
+                self._collect()
+            else:
+                traj = getattr(self.trainer.engine, "trajectory", None)
+                if traj:
+                    self.x = traj[-1]
+            return
         if self.world is not None:
             self.world.step(max(20, min(2000, 40_000 // max(1, self.net.n_nodes))))
             self.x = self.world.positions()
@@ -149,19 +197,40 @@ class Session:
         if self.paused:
             return
         if self.fast:
-            import time
-
             t0 = time.perf_counter()
             while time.perf_counter() - t0 < budget_s:
                 if self._advance(animate=False) is None:
                     break
             return
+        if self.engine_name == "physical":
+            self._job, self._job_started = _in_background(self._next_stage), time.perf_counter()
+            return
         self._advance(animate=True)
 
+    @property
+    def busy(self) -> bool:
+        """A stage is being computed in the background."""
+        return self._job is not None and not self._job.done()
+
+    def _collect(self) -> None:
+        """Show the stage the worker computed (waiting for it if need be). A stage that took
+        long was watched live: it is shown at once instead of replayed."""
+        job, self._job = self._job, None
+        quick = time.perf_counter() - self._job_started < 0.5
+        st = self._guarded(job.result)
+        if st is not None:
+            self._show(st, animate=quick)
+
+    def _finish_job(self) -> None:
+        if self._job is not None:
+            self._collect()
+
+    @_exclusive
     def step_stage(self) -> Stage | None:
         """One stage (free, nudged or update), animated."""
         return self._advance(animate=True)
 
+    @_exclusive
     def step_example(self) -> None:
         """Through the next update (one mini-batch), without animation."""
         while True:
@@ -169,6 +238,7 @@ class Session:
             if st is None or st.name == "update":
                 return
 
+    @_exclusive
     def run_epochs(self, n: int) -> None:
         """Train n whole epochs at once, as headless training does."""
         for _ in range(n):
@@ -178,27 +248,23 @@ class Session:
                     break
 
     def _advance(self, animate: bool) -> Stage | None:
-        try:
-            if self._stages is None:
-                if not self._batches:
-                    self._batches.extend(self.trainer.epoch_batches())
-                self._stages = self.trainer.batch_stages(self._batches.popleft())
-            st = next(self._stages, None)
-            if st is None:
-                self._stages = None
-                return self._advance(animate)
-        except DivergenceError as exc:
-            self.paused = True
-            self.message = f"learning diverged: {exc} Z undoes further."
+        st = self._guarded(self._next_stage)
+        if st is not None:
+            self._show(st, animate)
+        return st
+
+    def _next_stage(self) -> Stage:
+        """Compute the next stage of training (in the worker thread on the physical engine);
+        after an epoch's last update, record the epoch's losses."""
+        if self._stages is None:
+            if not self._batches:
+                self._batches.extend(self.trainer.epoch_batches())
+            self._stages = self.trainer.batch_stages(self._batches.popleft())
+        st = next(self._stages, None)
+        if st is None:
             self._stages = None
-            return None
-        except FloppyNetworkError:
-            self.paused = True
-            self.message = "the network became floppy (a part can move freely): press Z to undo"
-            self._stages = None
-            return None
-        self._show(st, animate)
-        if st.name == "update" and self._stages is not None:
+            return self._next_stage()
+        if st.name == "update":
             # the generator ends after its update: close it so the next call starts a batch
             if next(self._stages, None) is None:
                 self._stages = None
@@ -206,6 +272,18 @@ class Session:
                 self.trainer.epochs_done += 1
                 self.trainer.record()
         return st
+
+    def _guarded(self, compute) -> Stage | None:
+        """compute(), or None with the reason on screen if learning diverged or went floppy."""
+        try:
+            return compute()
+        except DivergenceError as exc:
+            self.message = f"learning diverged: {exc} Z undoes further."
+        except FloppyNetworkError:
+            self.message = "the network became floppy (a part can move freely): press Z to undo"
+        self.paused = True
+        self._stages = None
+        return None
 
     def _show(self, st: Stage, animate: bool):
         self.stage = st
@@ -247,6 +325,7 @@ class Session:
 
     # ------------------------------------------------------------ hands on
 
+    @_exclusive
     def show_example(self, s: int) -> None:
         """Clamp example s (any example, train or test) and show its free equilibrium and target."""
         self.example = int(s) % self.trainer.task.n_examples
@@ -257,6 +336,7 @@ class Session:
         split = "test" if self.example in set(self.trainer.task.test.tolist()) else "train"
         self.message = f"showing example {self.example} ({split})"
 
+    @_exclusive
     def grab(self, i: int, p) -> None:
         """Take node i with the mouse at world point p: the live world follows the drag."""
         self.paused = True
@@ -293,6 +373,7 @@ class Session:
                                     self.change.copy()))
         del self.undo_stack[:-UNDO_DEPTH]
 
+    @_exclusive
     def undo(self) -> bool:
         """Back to the network before the last update, cut or edit, exactly. False if none is left."""
         if not self.undo_stack:
@@ -308,6 +389,7 @@ class Session:
         self.message = "undone"
         return True
 
+    @_exclusive
     def cut(self, springs) -> None:
         """Remove springs (indices) from the model, the world and the picture; undoable."""
         springs = sorted({int(e) for e in np.atleast_1d(springs)})
@@ -342,6 +424,7 @@ class Session:
         except FloppyNetworkError:
             self.message = "the network is floppy now (a part can move freely): press Z to undo"
 
+    @_exclusive
     def _gradients(self):
         """EP's and the exact dC/dk (E,) for the shown example, with its free and nudged states."""
         cost = self.trainer.task.cost(self.net, self.example)
@@ -367,6 +450,7 @@ class Session:
 
     # ------------------------------------------------------------ editing
 
+    @_exclusive
     def start_editing(self) -> None:
         """Edit mode: the network is shown as drawn (its reference positions), with the shown
         example's clamps and targets as markers; training waits until editing ends."""
@@ -378,6 +462,7 @@ class Session:
         self.loose = editor.loose_nodes(self.net)
         self.message = ""
 
+    @_exclusive
     def stop_editing(self) -> bool:
         """Back to training, if every node is held in place; else say which are not (False)."""
         if not self.editing:
@@ -404,6 +489,7 @@ class Session:
         ids = [self.net.ids[i] for i in nodes]
         return "node" + ("s " if len(ids) > 1 else " ") + ", ".join(ids[:6]) + (" ..." if len(ids) > 6 else "")
 
+    @_exclusive
     def edit(self, change, *args) -> bool:
         """Apply change(document, *args) (a function of sandbox.editor) to the scene. The new
         document is built as a file would be; if it does not build, nothing changes and the
@@ -531,6 +617,8 @@ class Session:
             return self.message
         if self.editing:
             return EDITING
+        if self.busy:
+            return "the pymunk world is settling (shown live as it moves)"
         if self.stage is None:
             return "paused: press Space to train, S to step one stage"
         if self.stage.name == "nudged" and self.magnify > 1:

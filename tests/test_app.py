@@ -179,3 +179,24 @@ def test_the_window_opens_on_the_physical_engine_only_where_it_settles_quickly()
     scenes = Path(__file__).parent.parent / "scenes"
     assert settles_quickly(load_scene(scenes / "symmetrize.yaml"))
     assert not settles_quickly(load_scene(scenes / "regression.yaml"))  # 40 nodes, but ill-conditioned
+
+
+def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
+    from sandbox.scene import load_scene
+    from sandbox.session import Session
+
+    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml"), engine="physical")
+    s.paused = False
+    x0 = s.x.copy()
+    s.tick()
+    assert s.busy and "settling" in s.caption  # a free phase of 120 nodes takes pymunk seconds
+    seen = []
+    for _ in range(10):
+        s.tick(0.01)  # each frame returns after its budget, the stage still computing
+        seen.append(s.x.copy())
+    assert s.busy
+    assert any(np.abs(x - x0).max() > 1e-6 for x in seen)  # the world's motion, as it happens
+    n = s.net.n_springs
+    s.cut([0])  # waits for the stage, then cuts
+    assert not s.busy and s.stage is not None and s.stage.name == "free"
+    assert s.net.n_springs == n - 1
