@@ -55,7 +55,7 @@ KEYS = [
     ("L", "loss plot: log / linear scale"),
     ("O", "open the next scene in scenes/"),
     ("F12 / G", "screenshot (PNG) / record a GIF, G again stops (recordings/)"),
-    ("W", "save the network as a new scene (in saved/)"),
+    ("W", "save the network as a new scene (in saved/); Shift+W twice: over the source"),
     ("H or F1", "this help"),
     ("Esc", "stop editing, or quit"),
 ]
@@ -84,6 +84,7 @@ class App:
         self.fonts = {s: pygame.font.Font(None, s) for s in (20, 24, 30, 40)}
         self.film = None  # a GIF being recorded
         self._press = None  # where an edit click went down (screen)
+        self._confirm = None  # a question waiting for the same key again
         self._build_ui()
 
     # ------------------------------------------------------------ layout and widgets
@@ -171,7 +172,7 @@ class App:
             self.screen = pygame.display.set_mode((max(event.w, 480), max(event.h, 360)), pygame.RESIZABLE)
             self._build_ui()
         elif event.type == pygame.KEYDOWN:
-            self.key(event.key)
+            self.key(event.key, getattr(event, "mod", 0))
         elif self.show_help and event.type == pygame.MOUSEBUTTONDOWN:  # so does a click
             self.close_help()
         elif event.type == pygame.MOUSEBUTTONDOWN and s.editing and self.view_rect().collidepoint(event.pos):
@@ -216,8 +217,10 @@ class App:
                 self.open_scene(ROOT / "scenes" / event.text)
         self._sync_labels()
 
-    def key(self, key) -> None:
+    def key(self, key, mod: int = 0) -> None:
         s = self.session
+        if key != pygame.K_w:
+            self._confirm = None  # a question asked by the last key is answered no
         if self.show_help:  # any key closes the help
             self.close_help()
             return
@@ -302,7 +305,7 @@ class App:
         elif key == pygame.K_g:
             self.record()
         elif key == pygame.K_w:
-            self.save_copy()
+            self.save_copy(over_source=bool(mod & pygame.KMOD_SHIFT))
         self._sync_labels()
 
     def click(self, pos) -> None:
@@ -390,10 +393,9 @@ class App:
         film, self.film = self.film, None
         if not len(film):
             return None
-        folder = folder or (Path.cwd() / "recordings")
-        path = folder / f"{self.session.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}.gif"
-        film.save(path)
-        self.session.message = f"saved {path.name} ({len(film)} frames, {film.seconds:.0f} s)"
+        path = self._write(_fresh(folder or (Path.cwd() / "recordings"), self.session.source.stem, ".gif"), film.gif())
+        if path is not None:
+            self.session.message += f" ({len(film)} frames, {film.seconds:.0f} s)"
         return path
 
     def open_scene(self, path):
@@ -405,30 +407,47 @@ class App:
             self.session.message = f"cannot open {Path(path).name}: {exc.problems[0]}"
         self._build_ui()
 
-    def save_copy(self, folder: Path | None = None) -> Path | None:
-        """Save the network as it is now as a new scene file (never over the source)."""
-        from .scene import save_scene
+    def save_copy(self, folder: Path | None = None, over_source: bool = False) -> Path | None:
+        """Save the network as it is now: as a new scene in saved/ (W), or over the scene it was
+        opened from (Shift+W, asked twice: the file's comments and layout are not kept)."""
+        from .scene import SceneError, save_scene
 
         s = self.session
         if s.editing and s.loose:
             s.message = f"not saved: {s._names(s.loose)} can move freely; add springs or hold them"
             return None
-        folder = folder or (Path.cwd() / "saved")
-        path = folder / f"{s.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}.yaml"
-        save_scene(s.scene, path, origin={"scene": s.source.name, "epochs": s.trainer.epochs_done,
-                                          "steps": s.trainer.steps, "rule": s.rule.kind})
+        if over_source and self._confirm != "overwrite":
+            self._confirm = "overwrite"
+            s.message = (f"Shift+W again overwrites {s.source.name} (its comments and layout are not kept); "
+                         "any other key keeps it")
+            return None
+        self._confirm = None
+        path = s.source if over_source else _fresh(folder or (Path.cwd() / "saved"), s.source.stem, ".yaml")
+        try:
+            save_scene(s.scene, path, origin={"scene": s.source.name, "epochs": s.trainer.epochs_done,
+                                              "steps": s.trainer.steps, "rule": s.rule.kind},
+                       overwrite_source=over_source)
+        except (OSError, SceneError) as exc:
+            s.message = f"not saved: {getattr(exc, 'problems', [exc])[0]}"
+            return None
         s.message = f"saved {path.name}"
         return path
 
-    def screenshot(self, folder: Path | None = None) -> Path:
+    def screenshot(self, folder: Path | None = None) -> Path | None:
         """Save what the window shows as a PNG (atomically); returns its path."""
         import io
 
-        folder = folder or (Path.cwd() / "screenshots")
-        path = folder / f"{self.session.source.stem}-{time.strftime('%Y%m%d-%H%M%S')}.png"
+        path = _fresh(folder or (Path.cwd() / "screenshots"), self.session.source.stem, ".png")
         buf = io.BytesIO()
         pygame.image.save(self.screen, buf, "png")
-        write_atomic(path, buf.getvalue())
+        return self._write(path, buf.getvalue())
+
+    def _write(self, path: Path, data: bytes) -> Path | None:
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            self.session.message = f"not saved: {exc}"
+            return None
         self.session.message = f"saved {path.name}"
         return path
 
@@ -626,6 +645,15 @@ class App:
             dt = clock.tick(60) / 1000.0
             self.tick(dt)
         pygame.quit()
+
+
+def _fresh(folder: Path, stem: str, suffix: str) -> Path:
+    """folder/stem-<date-time>suffix, numbered on if that file exists (nothing is overwritten)."""
+    base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{base}{suffix}", 2
+    while path.exists():
+        path, n = folder / f"{base}-{n}{suffix}", n + 1
+    return path
 
 
 def _wrap(text: str, font, width: int) -> list[str]:

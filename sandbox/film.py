@@ -49,11 +49,15 @@ class Film:
         im = Image.frombytes("RGB", surface.get_size(), pygame.image.tobytes(surface, "RGB"))
         self.frames.append(im.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE))
 
-    def save(self, path) -> None:
-        """Write the frames as a looping GIF (atomically). Needs at least one frame."""
+    def gif(self) -> bytes:
+        """The frames as a looping GIF. Needs at least one frame."""
         if not self.frames:
             raise ValueError("no frames to save")
         buf = io.BytesIO()
         self.frames[0].save(buf, format="GIF", save_all=True, append_images=self.frames[1:],
                             duration=self.frame_ms, loop=0, optimize=False)
-        write_atomic(path, buf.getvalue())
+        return buf.getvalue()
+
+    def save(self, path) -> None:
+        """Write the GIF atomically."""
+        write_atomic(path, self.gif())

@@ -195,3 +195,36 @@ def test_recording_the_window_makes_a_gif_of_what_it_showed(app, tmp_path, monke
     # window frames 1, 7, ..., 61 since G, 100 ms each (the GIF merges repeats into longer frames)
     assert total_ms == (61 // 6 + 1) * 100
     assert im.n_frames >= 3 and np.abs(frames[-1] - frames[0]).sum() > 1000
+
+
+def test_shift_w_twice_saves_over_the_source_and_anything_else_keeps_it(tmp_path):
+    import shutil
+
+    from sandbox.app import App
+
+    src = tmp_path / "mine.yaml"
+    shutil.copy(SCENES / "symmetrize.yaml", src)
+    text = src.read_text()
+    app = App(load_scene(src), size=(900, 600), headless=True, show_help=False)
+    app.tick()
+    app.session.cut([0])
+
+    def shift_w():
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_w, mod=pygame.KMOD_LSHIFT, unicode="W"))
+        app.tick()
+
+    shift_w()
+    assert src.read_text() == text and "again" in app.session.caption
+    key(app, pygame.K_l)  # any other key: the answer is no
+    shift_w()
+    assert src.read_text() == text
+    shift_w()
+    assert load_scene(src).net.n_springs == 4  # saved over the source, with the cut
+
+
+def test_a_save_that_cannot_be_written_says_so_instead_of_crashing(app, tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the folder should be")
+    assert app.save_copy(blocker) is None
+    assert app.screenshot(blocker) is None
+    assert "not saved" in app.session.caption
