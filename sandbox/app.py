@@ -479,12 +479,13 @@ class App:
             if s.picked is not None:
                 extra.rings.append((s.picked, PALETTE["highlight"]))
         if self.color_mode == "agreement":
-            key = (s.trainer.steps, s.rule.beta, s.rule.kind, net.n_springs, s.example)
+            key = (s.trainer.steps, s.rule.beta, s.rule.kind, s.version, s.example)
             if self._agreement is None or self._agreement[0] != key:
                 self._agreement = (key, s.agreement())
-            # green where EP is within 1e-6 of the exact gradient, orange where it is 1e-2 off
-            extra.custom_colors = spring_colors(-np.log10(np.maximum(self._agreement[1], 1e-12)) - 4, 2,
-                                                PALETTE["stiffer"], PALETTE["softer"], PALETTE["spring"])
+            if self._agreement[1] is not None:  # (None while the network is floppy)
+                # green where EP is within 1e-6 of the exact gradient, orange where it is 1e-2 off
+                extra.custom_colors = spring_colors(-np.log10(np.maximum(self._agreement[1], 1e-12)) - 4, 2,
+                                                    PALETTE["stiffer"], PALETTE["softer"], PALETTE["spring"])
         extra.highlight = s.selected
         draw_network(scr, cam, net, s.x, s.k_ref, extra, s.scene.spec.view.colors and
                      {k: tuple(v) for k, v in s.scene.spec.view.colors.items()})

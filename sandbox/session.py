@@ -94,6 +94,7 @@ class Session:
         self.engine_name = engine
         self._job: Future | None = None  # a stage computing in the background
         self._job_started = 0.0
+        self.version = 0
         self._start(scene)
 
     # ------------------------------------------------------------ life cycle
@@ -123,6 +124,7 @@ class Session:
         self.world: World | None = None  # the live world while a node is dragged or settles
         self.dragging: int | None = None
         self.editing = False
+        self.version += 1  # counts changes of the network (new scene, cuts, edits, undos)
         self.edits = 0  # edits made since editing began
         self.picked: int | None = None  # the node an edit works on (and new springs start from)
         self.grip: dict | None = None  # what an edit drag holds: a node, a target or a clamp
@@ -332,9 +334,14 @@ class Session:
         self.frames.clear()
         self.world = None
         self.ghost = None
-        self.x = self.trainer.free_state(self.example).x
         split = "test" if self.example in set(self.trainer.task.test.tolist()) else "train"
         self.message = f"showing example {self.example} ({split})"
+        if self.editing:  # the drawing stays; its markers are this example's
+            return
+        try:
+            self.x = self.trainer.free_state(self.example).x
+        except FloppyNetworkError:
+            self.message = "the network is floppy (a part can move freely): press Z to undo"
 
     @_exclusive
     def grab(self, i: int, p) -> None:
@@ -409,6 +416,7 @@ class Session:
         self.cut(rng.choice(self.net.n_springs, size=n, replace=False))
 
     def _structure_changed(self):
+        self.version += 1
         self.selected = None
         self._stages = None
         self.frames.clear()
@@ -433,19 +441,26 @@ class Session:
         ph = ep_phases(NewtonSolver(tol=1e-12), self.net, x0, cost, rule)
         return ep_gradient(self.net, ph)[0], exact_gradient(self.net, x0, cost)[0], x0, ph.x_b
 
-    def spring_info(self, e: int) -> dict:
+    def spring_info(self, e: int) -> dict | None:
         """What the window says about spring e: k, L, its extension in the free and nudged states
-        of the shown example, and its EP gradient beside the exact one."""
-        gk, ek, x0, xb = self._gradients()
+        of the shown example, and its EP gradient beside the exact one. None while the network
+        cannot be relaxed (floppy)."""
+        try:
+            gk, ek, x0, xb = self._gradients()
+        except FloppyNetworkError:
+            return None
         return dict(spring=e, k=float(self.net.k[e]), L=float(self.net.L[e]),
                     extension_free=float(extensions(self.net, x0)[e]),
                     extension_nudged=float(extensions(self.net, xb)[e]),
                     ep_grad=float(gk[e]), exact_grad=float(ek[e]))
 
-    def agreement(self) -> np.ndarray:
+    def agreement(self) -> np.ndarray | None:
         """(E,) disagreement of EP's dC/dk with the exact one, spring by spring, relative to the
-        largest exact component: 0 where EP is exact."""
-        gk, ek, _, _ = self._gradients()
+        largest exact component: 0 where EP is exact. None while the network is floppy."""
+        try:
+            gk, ek, _, _ = self._gradients()
+        except FloppyNetworkError:
+            return None
         return np.abs(gk - ek) / (np.abs(ek).max() + 1e-300)
 
     # ------------------------------------------------------------ editing

@@ -228,3 +228,16 @@ def test_a_save_that_cannot_be_written_says_so_instead_of_crashing(app, tmp_path
     assert app.save_copy(blocker) is None
     assert app.screenshot(blocker) is None
     assert "not saved" in app.session.caption
+
+
+def test_while_a_node_is_loose_the_views_that_need_equilibria_wait(app):
+    s = app.session
+    key(app, pygame.K_TAB)
+    click(app, app.view_rect().move(40, 40).topleft)  # a lone node: the network cannot relax
+    assert s.loose
+    key(app, pygame.K_n)  # the next example's markers, on the same drawing
+    assert s.editing and s.example == 1
+    np.testing.assert_array_equal(s.x, s.net.pos)
+    app.color_mode = "agreement"
+    app.tick()  # no equilibrium, so no agreement colours: the drawing carries on
+    assert s.agreement() is None and s.spring_info(0) is None
