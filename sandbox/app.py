@@ -143,9 +143,9 @@ class App:
         self.d_learn = UIDropDownMenu(list(LEARNS), s.rule.learn, pygame.Rect(x0, y, half, 30), self.ui)
         self.d_color = UIDropDownMenu(["tension", "change", "agreement"], self.color_mode, pygame.Rect(x0 + half + 5, y, half, 30), self.ui)
         y += 34
-        scenes = sorted(p.name for p in (ROOT / "scenes").glob("*.yaml"))
-        current = s.source.name if s.source.name in scenes else (scenes[0] if scenes else "")
-        self.d_scene = UIDropDownMenu(scenes or ["(none)"], current or "(none)", pygame.Rect(x0, y, PANEL_W - 20, 30), self.ui)
+        self.scenes = scene_choices(s.source)
+        current = next(label for label, path in self.scenes.items() if _same(path, s.source))
+        self.d_scene = UIDropDownMenu(list(self.scenes), current, pygame.Rect(x0, y, PANEL_W - 20, 30), self.ui)
         y += 40
         self.plot_rect = pygame.Rect(x0, y, PANEL_W - 20, 170)
         self.info_y = y + 180
@@ -214,7 +214,7 @@ class App:
                 self.color_mode = event.text
                 self._agreement = None
             elif event.ui_element is self.d_scene:
-                self.open_scene(ROOT / "scenes" / event.text)
+                self.open_scene(self.scenes[event.text])
         self._sync_labels()
 
     def key(self, key, mod: int = 0) -> None:
@@ -295,11 +295,9 @@ class App:
         elif key == pygame.K_l:
             self.log_plot = not self.log_plot
         elif key == pygame.K_o:
-            scenes = sorted((ROOT / "scenes").glob("*.yaml"))
-            if scenes:
-                names = [p.name for p in scenes]
-                i = names.index(s.source.name) + 1 if s.source.name in names else 0
-                self.open_scene(scenes[i % len(scenes)])
+            paths = list(self.scenes.values())
+            i = next(j for j, path in enumerate(paths) if _same(path, s.source))
+            self.open_scene(paths[(i + 1) % len(paths)])
         elif key == pygame.K_F12:
             self.screenshot()
         elif key == pygame.K_g:
@@ -431,6 +429,7 @@ class App:
             s.message = f"not saved: {getattr(exc, 'problems', [exc])[0]}"
             return None
         s.message = f"saved {path.name}"
+        self._build_ui()  # the copy joins the scene menu
         return path
 
     def screenshot(self, folder: Path | None = None) -> Path | None:
@@ -646,6 +645,20 @@ class App:
             dt = clock.tick(60) / 1000.0
             self.tick(dt)
         pygame.quit()
+
+
+def scene_choices(current: Path) -> dict[str, Path]:
+    """What the scene menu offers, label -> path: the library in scenes/, the copies saved in
+    saved/ (of the folder the window runs in), and the scene open now if it is neither."""
+    choices = {p.name: p for p in sorted((ROOT / "scenes").glob("*.yaml"))}
+    choices.update({f"saved/{p.name}": p for p in sorted((Path.cwd() / "saved").glob("*.yaml"))})
+    if not any(_same(p, current) for p in choices.values()):
+        choices[current.name] = current
+    return choices
+
+
+def _same(a: Path, b: Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def _fresh(folder: Path, stem: str, suffix: str) -> Path:

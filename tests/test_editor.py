@@ -241,3 +241,19 @@ def test_while_a_node_is_loose_the_views_that_need_equilibria_wait(app):
     app.color_mode = "agreement"
     app.tick()  # no equilibrium, so no agreement colours: the drawing carries on
     assert s.agreement() is None and s.spring_info(0) is None
+
+
+def test_a_saved_copy_joins_the_scene_menu_and_opens_from_it(app, tmp_path, monkeypatch):
+    import pygame_gui
+
+    monkeypatch.chdir(tmp_path)
+    s = app.session
+    s.cut([0])
+    path = app.save_copy()
+    label = f"saved/{path.name}"
+    assert app.scenes[label] == path
+    key(app, pygame.K_r)  # back to the library scene, uncut
+    assert s.net.n_springs == 5
+    app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.d_scene, text=label))
+    assert app.session.source == path and app.session.net.n_springs == 4
+    assert app.d_scene.selected_option[0] == label  # the menu names what is open
