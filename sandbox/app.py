@@ -474,6 +474,7 @@ class App:
                         color_mode="change" if self.color_mode == "change" or flashing else "tension")
         if s.editing:
             extra.targets, extra.clamps = s.markers()
+            extra.every_node = True
             extra.rings = [(i, PALETTE["tension"]) for i in s.loose]
             if s.picked is not None:
                 extra.rings.append((s.picked, PALETTE["highlight"]))

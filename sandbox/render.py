@@ -88,7 +88,8 @@ class Drawing:
     with target distances `pair_targets` (P,); nudge: (N, 2) forces drawn as arrows;
     change: (E,) last change of k (colour mode "change"); flash: 0..1 fades the change colours;
     highlight: index of a selected spring; clamps: (M, 2) world positions an example holds its
-    inputs at (drawn as hollow diamonds, while editing); rings: (node index, colour) pairs.
+    inputs at (drawn as hollow diamonds, while editing); rings: (node index, colour) pairs;
+    every_node: draw hidden nodes even on a crowded network.
     """
 
     ghost: np.ndarray | None = None
@@ -101,6 +102,7 @@ class Drawing:
     custom_colors: list | None = None
     clamps: np.ndarray | None = None
     rings: list = field(default_factory=list)
+    every_node: bool = False
 
 
 def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.ndarray,
@@ -149,7 +151,9 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
             pygame.draw.circle(surface, pal["output"], c, r + 2)
             pygame.draw.circle(surface, (255, 255, 255), c, max(2, r - 2))
         elif role == HIDDEN:
-            if camera.scale >= 25:  # hidden nodes only where there is room to see them
+            if extra.every_node:  # something to click on
+                pygame.draw.circle(surface, pal["text"], c, max(3, r - 1), 1)
+            elif camera.scale >= 25:  # hidden nodes only where there is room to see them
                 pygame.draw.circle(surface, pal["hidden"], c, max(2, r - 3))
         if rail[i]:
             horiz = net.axes[i, 0]
