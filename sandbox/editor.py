@@ -215,6 +215,19 @@ def set_target(doc, s: int, node_id, d) -> None:
     _set_entry(doc, s, "targets", _task(doc).get("output", "position"), j, d)
 
 
+def set_strain(doc, s: int, key: str, value: float, pair: int = 0) -> None:
+    """Example s's strain: of the input pair (key "inputs") or of output pair `pair` (key
+    "targets"), the relative change of the pair's distance."""
+    mode_key = "input" if key == "inputs" else "output"
+    if _task(doc).get(mode_key) != "strain":
+        raise EditError(f"this scene's {key} are not strains")
+    examples = _examples(doc, f"edit its {key}")
+    if key == "inputs":
+        examples[s]["inputs"] = float(value)
+    else:
+        _entries(examples[s], "targets")[pair] = float(value)
+
+
 def add_example(doc, s: int) -> int:
     """A copy of example s appended to the examples; returns its index."""
     examples = _examples(doc, "add examples")

@@ -613,14 +613,24 @@ class Session:
         elif g["what"] == "node" and g["moved"]:
             self.edit(editor.move_node, self.node_id(i), at)
         elif g["what"] == "target" and g["moved"]:
-            if task.kind == "distance":
-                self.message = "cannot: this scene's targets are strains between pairs: change them in the file"
+            if task.kind == "distance":  # the pair's target distance is where its two ends are
+                n_pairs = len(task.outputs)
+                other = self.markers()[0][(i + n_pairs) % (2 * n_pairs)]
+                a, b = task.outputs[i % n_pairs]
+                d0 = np.linalg.norm(self.net.pos[b] - self.net.pos[a])
+                self.edit(editor.set_strain, self.example, "targets", np.linalg.norm(at - other) / d0 - 1, i % n_pairs)
             else:
                 o = int(task.outputs[i])
                 self.edit(editor.set_target, self.example, self.node_id(o), at - self.net.pos[o])
         elif g["what"] == "clamp" and g["moved"]:
             m = int(task.inputs[i])
-            self.edit(editor.set_clamp, self.example, self.node_id(m), at - self.net.pos[m])
+            if self.scene.spec.task.input == "strain":  # the pair stretches along itself, both ends alike
+                a, b = task.inputs
+                d = self.net.pos[b] - self.net.pos[a]
+                along = 2 * float((at - self.net.pos[m]) @ d) / float(d @ d)
+                self.edit(editor.set_strain, self.example, "inputs", along if i == 1 else -along)
+            else:
+                self.edit(editor.set_clamp, self.example, self.node_id(m), at - self.net.pos[m])
         if self.editing:
             self.x = self.net.pos.copy()
 

@@ -257,3 +257,26 @@ def test_a_saved_copy_joins_the_scene_menu_and_opens_from_it(app, tmp_path, monk
     app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.d_scene, text=label))
     assert app.session.source == path and app.session.net.n_springs == 4
     assert app.d_scene.selected_option[0] == label  # the menu names what is open
+
+
+def test_dragging_the_markers_of_a_strain_scene_sets_its_strains():
+    from sandbox.session import Session
+
+    s = Session(load_scene(SCENES / "allostery.yaml"), engine="exact")
+    s.start_editing()
+    task = s.trainer.task
+    a, b = task.outputs[0]
+    d0 = np.linalg.norm(s.net.pos[b] - s.net.pos[a])
+    targets, clamps = s.markers()
+    pull = targets[1] + 0.2 * d0 * (targets[1] - targets[0]) / np.linalg.norm(targets[1] - targets[0])
+    s.take("target", 1, targets[1])
+    s.move_to(pull)
+    s.let_go()
+    wanted = np.linalg.norm(pull - targets[0])  # the pair's ends: where they were dropped
+    assert s.trainer.task.targets[s.example, 0] == pytest.approx(wanted)
+    i0, i1 = s.trainer.task.inputs
+    gap = s.net.pos[i1] - s.net.pos[i0]
+    s.take("clamp", 1, clamps[1])
+    s.move_to(s.net.pos[i1] + 0.15 * gap)  # the second input dragged out to 30% strain
+    s.let_go()
+    np.testing.assert_allclose(s.trainer.task.clamps[s.example], [-0.15 * gap, 0.15 * gap], atol=1e-12)
