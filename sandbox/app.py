@@ -412,7 +412,7 @@ class App:
 
         s = self.session
         if s.editing and s.loose:
-            s.message = f"not saved: {s._names(s.loose)} can move freely; add springs or hold them"
+            s.message = f"not saved: {s.names(s.loose)} can move freely; add springs or hold them"
             return None
         if over_source and self._confirm != "overwrite":
             self._confirm = "overwrite"

@@ -3,13 +3,12 @@ stepped a stage or an example at a time, run fast, reset, and retuned while it r
 
 It drives the very Trainer that headless training uses (same batches, same seed, same updates),
 and turns its stages into frames: in the physical engine the frames are the pymunk world's own
-motion as it settles; in the exact engine a short glide to each new equilibrium.
+motion as it settles (computed off the window's thread); in the exact engine a short glide to
+each new equilibrium. Its edit mode is in sandbox/edit_mode.py.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
 import time
 from collections import deque
 from concurrent.futures import Future, wait
@@ -18,11 +17,13 @@ from dataclasses import replace
 import numpy as np
 
 from . import editor
+from .background import exclusive, in_background
+from .edit_mode import EDITING, EditMode
 from .energy import energy, extensions
 from .equilibrium import FloppyNetworkError, NewtonSolver
 from .learning import DivergenceError, Stage, ep_gradient, ep_phases, exact_gradient
 from .runner import make_trainer
-from .scene import Scene, SceneError, build_scene, load_scene
+from .scene import Scene, load_scene
 from .world import World, WorldEngine
 
 UNDO_DEPTH = 50
@@ -33,7 +34,6 @@ CAPTIONS = {
     "update": "update: springs that stretched more when nudged got softer",
 }
 ENGINES = ("physical", "exact")
-EDITING = "editing: click adds a node, drag from a node draws a spring; Tab ends"
 
 
 QUICK_STEPS = 20_000  # pymunk steps a free phase may take for the window to open on the physical engine
@@ -51,33 +51,7 @@ def settles_quickly(scene: Scene, steps: int = QUICK_STEPS) -> bool:
         return False
 
 
-def _in_background(compute) -> Future:
-    """Run compute() in a daemon thread (quitting never waits for it); its Future."""
-    job = Future()
-
-    def run():
-        try:
-            job.set_result(compute())
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever collects the job
-            job.set_exception(exc)
-
-    threading.Thread(target=run, daemon=True).start()
-    return job
-
-
-def _exclusive(method):
-    """Let a stage computing in the background finish first, so the method works on a network
-    that nothing else is changing."""
-
-    @functools.wraps(method)
-    def run(self, *args, **kwargs):
-        self._finish_job()
-        return method(self, *args, **kwargs)
-
-    return run
-
-
-class Session:
+class Session(EditMode):
     """A training session for the window.
 
     x (N, 2): positions shown now; ghost (N, 2) or None: the free equilibrium, shown during the
@@ -135,12 +109,12 @@ class Session:
             return WorldEngine(self.scene.spec.physics, tol=1e-9, record=90)
         return None
 
-    @_exclusive
+    @exclusive
     def reset(self):
         """Back to the scene as loaded (same seed, same settings as the file)."""
         self._start(load_scene(self.source))
 
-    @_exclusive
+    @exclusive
     def open(self, path):
         self.source = path
         self._start(load_scene(path))
@@ -155,14 +129,14 @@ class Session:
         """Change learning settings (kind, beta, lr, learn) without resetting training."""
         self.trainer.rule = replace(self.trainer.rule, **changes)
 
-    @_exclusive
+    @exclusive
     def set_engine(self, name: str):
         self.engine_name = name
         self.trainer.engine = self._engine() or NewtonSolver()
         if name == "physical" and not settles_quickly(self.scene):
             self.message = "physical engine: this network settles slowly (seconds a phase); F or P for exact"
 
-    @_exclusive
+    @exclusive
     def set_drag(self, drag: float):
         self.scene.spec.physics.drag = drag
         if self.engine_name == "physical":
@@ -205,7 +179,7 @@ class Session:
                     break
             return
         if self.engine_name == "physical":
-            self._job, self._job_started = _in_background(self._next_stage), time.perf_counter()
+            self._job, self._job_started = in_background(self._next_stage), time.perf_counter()
             return
         self._advance(animate=True)
 
@@ -227,12 +201,12 @@ class Session:
         if self._job is not None:
             self._collect()
 
-    @_exclusive
+    @exclusive
     def step_stage(self) -> Stage | None:
         """One stage (free, nudged or update), animated."""
         return self._advance(animate=True)
 
-    @_exclusive
+    @exclusive
     def step_example(self) -> None:
         """Through the next update (one mini-batch), without animation."""
         while True:
@@ -240,7 +214,7 @@ class Session:
             if st is None or st.name == "update":
                 return
 
-    @_exclusive
+    @exclusive
     def run_epochs(self, n: int) -> None:
         """Train n whole epochs at once, as headless training does."""
         for _ in range(n):
@@ -327,7 +301,7 @@ class Session:
 
     # ------------------------------------------------------------ hands on
 
-    @_exclusive
+    @exclusive
     def show_example(self, s: int) -> None:
         """Clamp example s (any example, train or test) and show its free equilibrium and target."""
         self.example = int(s) % self.trainer.task.n_examples
@@ -343,7 +317,7 @@ class Session:
         except FloppyNetworkError:
             self.message = "the network is floppy (a part can move freely): press Z to undo"
 
-    @_exclusive
+    @exclusive
     def grab(self, i: int, p) -> None:
         """Take node i with the mouse at world point p: the live world follows the drag."""
         self.paused = True
@@ -380,7 +354,19 @@ class Session:
                                     self.change.copy()))
         del self.undo_stack[:-UNDO_DEPTH]
 
-    @_exclusive
+    def _adopt(self, scene: Scene) -> None:
+        """Carry on with another version of the scene: same rule, engine, history and marks."""
+        old = self.trainer
+        self.scene, self.net = scene, scene.net
+        self.trainer = make_trainer(scene, old.rule, old.engine)
+        self.trainer.history, self.trainer.steps, self.trainer.epochs_done = old.history, old.steps, old.epochs_done
+        self._batches.clear()
+        self.example = min(self.example, self.trainer.task.n_examples - 1)
+        self.change = np.zeros(self.net.n_springs)
+        self.picked = self.picked if self.picked is not None and self.picked < self.net.n_nodes else None
+        self._structure_changed()
+
+    @exclusive
     def undo(self) -> bool:
         """Back to the network before the last update, cut or edit, exactly. False if none is left."""
         if not self.undo_stack:
@@ -396,7 +382,7 @@ class Session:
         self.message = "undone"
         return True
 
-    @_exclusive
+    @exclusive
     def cut(self, springs) -> None:
         """Remove springs (indices) from the model, the world and the picture; undoable."""
         springs = sorted({int(e) for e in np.atleast_1d(springs)})
@@ -432,7 +418,7 @@ class Session:
         except FloppyNetworkError:
             self.message = "the network is floppy now (a part can move freely): press Z to undo"
 
-    @_exclusive
+    @exclusive
     def _gradients(self):
         """EP's and the exact dC/dk (E,) for the shown example, with its free and nudged states."""
         cost = self.trainer.task.cost(self.net, self.example)
@@ -462,177 +448,6 @@ class Session:
         except FloppyNetworkError:
             return None
         return np.abs(gk - ek) / (np.abs(ek).max() + 1e-300)
-
-    # ------------------------------------------------------------ editing
-
-    @_exclusive
-    def start_editing(self) -> None:
-        """Edit mode: the network is shown as drawn (its reference positions), with the shown
-        example's clamps and targets as markers; training waits until editing ends."""
-        self.paused, self.editing, self.edits = True, True, 0
-        self.frames.clear()
-        self.world, self.dragging, self.ghost, self.stage = None, None, None, None
-        self._stages = None
-        self.x = self.net.pos.copy()
-        self.loose = editor.loose_nodes(self.net)
-        self.message = ""
-
-    @_exclusive
-    def stop_editing(self) -> bool:
-        """Back to training, if every node is held in place; else say which are not (False)."""
-        if not self.editing:
-            return True
-        self.loose = editor.loose_nodes(self.net)
-        if self.loose:
-            self.message = f"cannot leave editing: {self._names(self.loose)} can move freely; add springs or hold them"
-            return False
-        self.editing, self.picked, self.grip = False, None, None
-        self.message = ""
-        try:
-            x = self.trainer.free_state(self.example).x
-        except FloppyNetworkError:
-            self.editing = True
-            self.message = "cannot leave editing: the network is floppy (a part moves freely); add springs"
-            return False
-        self.frames.extend(self.x + (x - self.x) * t for t in np.linspace(0, 1, 20)[1:])
-        if self.edits:  # the loss of the edited scene, marked on the plot
-            self.trainer.record()
-            self.events.append((len(self.trainer.history) - 1, "edit"))
-        return True
-
-    def _names(self, nodes) -> str:
-        ids = [self.net.ids[i] for i in nodes]
-        return "node" + ("s " if len(ids) > 1 else " ") + ", ".join(ids[:6]) + (" ..." if len(ids) > 6 else "")
-
-    @_exclusive
-    def edit(self, change, *args) -> bool:
-        """Apply change(document, *args) (a function of sandbox.editor) to the scene. The new
-        document is built as a file would be; if it does not build, nothing changes and the
-        message says why (False). Undoable."""
-        doc = editor.document(self.scene)
-        try:
-            change(doc, *args)
-            scene = build_scene(doc, self.source, lenient=True)
-        except editor.EditError as exc:
-            self.message = f"cannot: {exc}"
-            return False
-        except SceneError as exc:
-            self.message = f"cannot: {exc.problems[0]}"
-            return False
-        self._push_undo(scene=self.scene)
-        self._adopt(scene)
-        self.edits += 1
-        self.message = ""
-        return True
-
-    def _adopt(self, scene: Scene) -> None:
-        """Carry on with another version of the scene: same rule, engine, history and marks."""
-        old = self.trainer
-        self.scene, self.net = scene, scene.net
-        self.trainer = make_trainer(scene, old.rule, old.engine)
-        self.trainer.history, self.trainer.steps, self.trainer.epochs_done = old.history, old.steps, old.epochs_done
-        self._batches.clear()
-        self.example = min(self.example, self.trainer.task.n_examples - 1)
-        self.change = np.zeros(self.net.n_springs)
-        self.picked = self.picked if self.picked is not None and self.picked < self.net.n_nodes else None
-        self._structure_changed()
-
-    def node_id(self, i: int):
-        return self.net.ids[i]
-
-    def set_role(self, role: str) -> None:
-        """Give the picked node a role (fixed, input, hidden or output)."""
-        if self.picked is not None and self.edit(editor.set_role, self.node_id(self.picked), role):
-            self.message = f"node {self.node_id(self.picked)} is {role} now"
-
-    def link(self, a: int, b: int | None, p=None) -> None:
-        """Add (or remove) the spring between nodes a and b; with b None, a new node at world
-        point p joined to a. The far end is picked, so a chain goes on from it."""
-        if b is None:
-            if self.edit(editor.add_node, p, self.node_id(a)):
-                self.picked = self.net.n_nodes - 1  # new nodes go last
-            return
-        before = self.net.n_springs
-        if self.edit(editor.toggle_spring, self.node_id(a), self.node_id(b)):
-            added = self.net.n_springs > before
-            self.message = f"spring {self.node_id(a)}-{self.node_id(b)} {'added' if added else 'removed'}"
-            self.picked = b
-
-    def click_empty(self, p) -> None:
-        """An edit click on empty space at world point p: a new node there, picked."""
-        if self.edit(editor.add_node, p):
-            self.picked = self.net.n_nodes - 1
-
-    def remove_picked(self) -> None:
-        if self.picked is not None and self.edit(editor.remove_node, self.node_id(self.picked)):
-            self.picked = None
-
-    def add_example(self) -> None:
-        if self.edit(editor.add_example, self.example):
-            self.example = self.trainer.task.n_examples - 1  # new examples go last
-            self.message = f"example {self.example} added (a copy of the shown one): drag its markers"
-
-    def markers(self) -> tuple[np.ndarray, np.ndarray]:
-        """World positions of the shown example's targets (P', 2) and input clamps (M, 2)."""
-        task = self.trainer.task
-        targets = task.target_points(self.net, self.example, self.x)
-        clamps = self.net.pos[task.inputs] + task.clamps[self.example]
-        g = self.grip
-        if g is not None and g["what"] == "target":
-            targets[g["index"]] = g["at"]
-        elif g is not None and g["what"] == "clamp":
-            clamps[g["index"]] = g["at"]
-        return targets, clamps
-
-    def take(self, what: str, index: int, p) -> None:
-        """Start an edit drag at world point p: "link" draws a spring out of node `index`,
-        "node" moves it, "target" and "clamp" move the shown example's marker of output or
-        input `index`."""
-        self.grip = {"what": what, "index": int(index), "at": np.asarray(p, float), "moved": False}
-
-    def move_to(self, p) -> None:
-        if self.grip is None:
-            return
-        self.grip["at"] = np.asarray(p, float)
-        self.grip["moved"] = True
-        if self.grip["what"] == "node":
-            self.x[self.grip["index"]] = p
-
-    def let_go(self, onto: int | None = None) -> None:
-        """End an edit drag over node `onto` (or none), committing it as one edit. A link that
-        did not move is a click: it picks the node (or unpicks it)."""
-        g, self.grip = self.grip, None
-        if g is None:
-            return
-        i, at, task = g["index"], g["at"], self.trainer.task
-        if g["what"] == "link":
-            if not g["moved"] or onto == i:
-                self.picked = None if self.picked == i else i
-            else:
-                self.link(i, onto, at)
-        elif g["what"] == "node" and g["moved"]:
-            self.edit(editor.move_node, self.node_id(i), at)
-        elif g["what"] == "target" and g["moved"]:
-            if task.kind == "distance":  # the pair's target distance is where its two ends are
-                n_pairs = len(task.outputs)
-                other = self.markers()[0][(i + n_pairs) % (2 * n_pairs)]
-                a, b = task.outputs[i % n_pairs]
-                d0 = np.linalg.norm(self.net.pos[b] - self.net.pos[a])
-                self.edit(editor.set_strain, self.example, "targets", np.linalg.norm(at - other) / d0 - 1, i % n_pairs)
-            else:
-                o = int(task.outputs[i])
-                self.edit(editor.set_target, self.example, self.node_id(o), at - self.net.pos[o])
-        elif g["what"] == "clamp" and g["moved"]:
-            m = int(task.inputs[i])
-            if self.scene.spec.task.input == "strain":  # the pair stretches along itself, both ends alike
-                a, b = task.inputs
-                d = self.net.pos[b] - self.net.pos[a]
-                along = 2 * float((at - self.net.pos[m]) @ d) / float(d @ d)
-                self.edit(editor.set_strain, self.example, "inputs", along if i == 1 else -along)
-            else:
-                self.edit(editor.set_clamp, self.example, self.node_id(m), at - self.net.pos[m])
-        if self.editing:
-            self.x = self.net.pos.copy()
 
     # ------------------------------------------------------------ what to draw
 
