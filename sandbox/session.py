@@ -310,8 +310,11 @@ class Session(EditMode):
         self.ghost = None
         split = "test" if self.example in set(self.trainer.task.test.tolist()) else "train"
         self.message = f"showing example {self.example} ({split})"
-        if self.editing:  # the drawing stays; its markers are this example's
-            return
+        if not self.editing:  # (editing, the drawing stays; its markers are this example's)
+            self._show_free_state()
+
+    def _show_free_state(self) -> None:
+        """Show the shown example's free equilibrium, or say why there is none."""
         try:
             self.x = self.trainer.free_state(self.example).x
         except FloppyNetworkError:
@@ -412,11 +415,8 @@ class Session(EditMode):
         if self.editing:
             self.loose = editor.loose_nodes(self.net)
             self.x = self.net.pos.copy()
-            return
-        try:
-            self.x = self.trainer.free_state(self.example).x
-        except FloppyNetworkError:
-            self.message = "the network is floppy now (a part can move freely): press Z to undo"
+        else:
+            self._show_free_state()
 
     @exclusive
     def _gradients(self):
