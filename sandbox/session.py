@@ -267,10 +267,14 @@ class Session(EditMode):
         target = st.x
         self.magnify = 1.0
         if st.name == "nudged":
-            # a weak nudge moves the outputs by ~beta: draw its motion magnified so it shows
-            shift = float(np.abs(st.x - st.x_free).max())
+            # a weak nudge moves the outputs by ~beta: draw its motion magnified so it shows, but
+            # never past half the way to the targets (near them the nudge is truly small)
+            task = self.trainer.task
+            shift = max(float(np.abs(st.x - st.x_free).max()), 1e-300)
+            gap = float(np.linalg.norm(task.target_points(self.net, st.example, st.x_free)
+                                       - task.output_points(st.x_free), axis=1).max())
             size = float(np.ptp(self.net.pos, axis=0).max())
-            self.magnify = float(np.clip(0.04 * size / max(shift, 1e-300), 1.0, 1e5))
+            self.magnify = float(np.clip(min(0.04 * size, 0.5 * gap) / shift, 1.0, 1e5))
             target = st.x_free + self.magnify * (st.x - st.x_free)
         if animate:
             traj = getattr(self.trainer.engine, "trajectory", None)

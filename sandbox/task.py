@@ -80,6 +80,13 @@ class Task:
         half = 0.5 * self.targets[s][:, None] * u
         return np.concatenate([mid - half, mid + half])
 
+    def output_points(self, x: np.ndarray) -> np.ndarray:
+        """(P, 2) (or (2P, 2) for a distance task) the points of x (N, 2) that target_points
+        places: the output nodes, or the two ends of each output pair."""
+        if self.kind in ("position", "margin"):
+            return x[self.outputs]
+        return np.concatenate([x[self.outputs[:, 0]], x[self.outputs[:, 1]]])
+
     def cost(self, net: Network, s: int):
         """The cost of example s: a PositionCost or a DistanceCost."""
         if self.kind == "position":
