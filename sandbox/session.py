@@ -270,7 +270,7 @@ class Session(EditMode):
             # a weak nudge moves the outputs by ~beta: draw its motion magnified so it shows, but
             # never past half the way to the targets (near them the nudge is truly small)
             task = self.trainer.task
-            shift = max(float(np.abs(st.x - st.x_free).max()), 1e-300)
+            shift = max(float(np.linalg.norm(st.x - st.x_free, axis=1).max()), 1e-300)
             gap = float(np.linalg.norm(task.target_points(self.net, st.example, st.x_free)
                                        - task.output_points(st.x_free), axis=1).max())
             size = float(np.ptp(self.net.pos, axis=0).max())

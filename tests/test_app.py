@@ -200,3 +200,18 @@ def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
     s.cut([0])  # waits for the stage, then cuts
     assert not s.busy and s.stage is not None and s.stage.name == "free"
     assert s.net.n_springs == n - 1
+
+
+def test_the_magnified_nudge_goes_at_most_halfway_to_the_targets():
+    from sandbox.scene import load_scene
+    from sandbox.session import Session
+
+    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="exact")
+    s.run_epochs(3)  # close to the targets: the real nudge is tiny
+    while s.step_stage().name != "nudged":
+        pass
+    st, task = s.stage, s.trainer.task
+    shown = s.frames[-1]
+    gap = np.linalg.norm(task.target_points(s.net, st.example, st.x_free) - task.output_points(st.x_free), axis=1).max()
+    moved = np.linalg.norm(task.output_points(shown) - task.output_points(st.x_free), axis=1).max()
+    assert s.magnify > 1 and 0 < moved <= 0.5 * gap * (1 + 1e-9)
