@@ -476,6 +476,8 @@ class App:
             extra.targets, extra.clamps = s.markers()
             extra.every_node = True
             extra.rings = [(i, PALETTE["tension"]) for i in s.loose]
+            if s.pending is not None:  # the first end of a pair being made
+                extra.rings.append((s.pending[1], PALETTE[s.pending[0]]))
             if s.picked is not None:
                 extra.rings.append((s.picked, PALETTE["highlight"]))
         if self.color_mode == "agreement":

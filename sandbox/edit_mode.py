@@ -12,6 +12,7 @@ import numpy as np
 from . import editor
 from .background import exclusive
 from .equilibrium import FloppyNetworkError
+from .network import ROLE_NAMES
 from .scene import SceneError, build_scene
 
 EDITING = "editing: click adds a node, drag from a node draws a spring; Tab ends"
@@ -20,7 +21,8 @@ EDITING = "editing: click adds a node, drag from a node draws a spring; Tab ends
 class EditMode:
     """editing: whether edit mode is on; picked: the node an edit works on (new springs start
     from it); grip: what an edit drag holds (a node, a target or a clamp); loose: nodes nothing
-    holds yet (marked, and training waits for them); edits: edits made since editing began."""
+    holds yet (marked, and training waits for them); edits: edits made since editing began;
+    pending: (role, node) waiting for the second node of a strain pair."""
 
     @exclusive
     def start_editing(self) -> None:
@@ -86,9 +88,23 @@ class EditMode:
         return self.net.ids[i]
 
     def set_role(self, role: str) -> None:
-        """Give the picked node a role (fixed, input, hidden or output)."""
-        if self.picked is not None and self.edit(editor.set_role, self.node_id(self.picked), role):
-            self.message = f"node {self.node_id(self.picked)} is {role} now"
+        """Give the picked node a role (fixed, input, hidden or output). Where the inputs or the
+        outputs are strains of node pairs, the first node asked waits (`pending`) for the second."""
+        i = self.picked
+        if i is None:
+            return
+        if role in ("input", "output") and getattr(self.scene.spec.task, role) == "strain" \
+                and ROLE_NAMES[self.net.roles[i]] != role:
+            first = self.pending
+            if first is None or first[0] != role or first[1] == i:
+                self.pending = (role, i)
+                self.message = f"node {self.node_id(i)}: one end of the {role} pair; pick the other end, same key"
+                return
+            if self.edit(editor.set_pair, role, self.node_id(first[1]), self.node_id(i)):
+                self.message = f"nodes {self.node_id(first[1])} and {self.node_id(i)} are {'the' if role == 'input' else 'an'} {role} pair now"
+            return
+        if self.edit(editor.set_role, self.node_id(i), role):
+            self.message = f"node {self.node_id(i)} is {role} now"
 
     def link(self, a: int, b: int | None, p=None) -> None:
         """Add (or remove) the spring between nodes a and b; with b None, a new node at world

@@ -164,8 +164,13 @@ def set_role(doc, node_id, role: str) -> None:
         if role != side and old != side:
             continue
         mode = task.get(mode_key, default_mode)
-        if mode == "strain":
-            raise EditError(f"this scene's {key} are a strain between node pairs: change them in the file")
+        if mode == "strain":  # pairs are made with set_pair
+            if role == side:
+                raise EditError(f"this scene's {key} are pairs of nodes: give the role to two nodes in turn")
+            if side == "input":
+                raise EditError("the input is a pair of nodes: make another pair to move it")
+            _drop_output_pair(doc, node_id)
+            continue
         listed = _listed(doc, key)
         if side == "output" and task.get("classify"):
             # one output per class: targets come from the labels, not from examples
@@ -186,6 +191,43 @@ def set_role(doc, node_id, role: str) -> None:
                 _entries(ex, entry_key).append(_zero(mode))
     nd["role"] = role
     nd.pop("slide", None) if role in ("fixed", "input") else None
+
+
+def set_pair(doc, side: str, a, b) -> None:
+    """In a strain scene, make nodes a and b a pair: the input pair (the old one turns hidden),
+    or one more output pair (its target in every example: strain 0, to be dragged)."""
+    task = _task(doc)
+    if task.get(side) != "strain":
+        raise EditError(f"this scene's {side}s are not strains between pairs")
+    if str(a) == str(b):
+        raise EditError("a pair needs two different nodes")
+    for n in (a, b):
+        if _nodes(doc)[_index(doc, n)].get("role") in ("input", "output"):
+            raise EditError(f"node {n} is an {_nodes(doc)[_index(doc, n)]['role']} already")
+    if side == "input":
+        for old in task["inputs"]:
+            _nodes(doc)[_index(doc, old)]["role"] = "hidden"
+        task["inputs"] = [a, b]
+    else:
+        task["outputs"] = list(task["outputs"]) + [a, b]
+        for ex in _examples(doc, "add outputs"):
+            _entries(ex, "targets").append(0.0)
+    for n in (a, b):
+        nd = _nodes(doc)[_index(doc, n)]
+        nd["role"] = side
+        nd.pop("slide", None) if side == "input" else None
+
+
+def _drop_output_pair(doc, node_id) -> None:
+    """Remove the output pair node_id belongs to: its partner turns hidden, its targets go."""
+    task = _task(doc)
+    listed = _listed(doc, "outputs")
+    p = listed.index(str(node_id)) // 2
+    partner = listed[2 * p + 1 - listed.index(str(node_id)) % 2]
+    task["outputs"] = [v for j, v in enumerate(task["outputs"]) if j // 2 != p]
+    _nodes(doc)[_index(doc, partner)]["role"] = "hidden"
+    for ex in _examples(doc, "remove outputs"):
+        del _entries(ex, "targets")[p]
 
 
 def _set_entry(doc, s: int, key: str, mode: str, j: int, d) -> None:

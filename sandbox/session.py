@@ -103,6 +103,7 @@ class Session(EditMode):
         self.picked: int | None = None  # the node an edit works on (and new springs start from)
         self.grip: dict | None = None  # what an edit drag holds: a node, a target or a clamp
         self.loose: list[int] = []  # nodes nothing holds yet (marked while editing)
+        self.pending: tuple | None = None  # (role, node): the first end of a strain pair being made
 
     def _engine(self):
         if self.engine_name == "physical":
@@ -371,6 +372,7 @@ class Session(EditMode):
         self.example = min(self.example, self.trainer.task.n_examples - 1)
         self.change = np.zeros(self.net.n_springs)
         self.picked = self.picked if self.picked is not None and self.picked < self.net.n_nodes else None
+        self.pending = None
         self._structure_changed()
 
     @exclusive

@@ -280,3 +280,37 @@ def test_dragging_the_markers_of_a_strain_scene_sets_its_strains():
     s.move_to(s.net.pos[i1] + 0.15 * gap)  # the second input dragged out to 30% strain
     s.let_go()
     np.testing.assert_allclose(s.trainer.task.clamps[s.example], [-0.15 * gap, 0.15 * gap], atol=1e-12)
+
+
+def test_a_strain_scene_makes_and_drops_pairs_with_two_presses():
+    from sandbox.session import Session
+
+    s = Session(load_scene(SCENES / "allostery.yaml"), engine="exact")
+    s.start_editing()
+    old_out = [int(i) for i in s.trainer.task.outputs.ravel()]
+    old_in = [int(i) for i in s.trainer.task.inputs]
+    hidden = [int(i) for i in np.flatnonzero(s.net.roles == 2)]
+    a, b, c, d = hidden[10], hidden[11], hidden[40], hidden[41]
+
+    s.picked = a
+    s.set_role("output")
+    assert s.pending == ("output", a) and s.trainer.task.outputs.shape == (1, 2)  # waiting for the other end
+    s.picked = b
+    s.set_role("output")
+    assert s.trainer.task.outputs.tolist() == [old_out, [a, b]]
+    d0 = np.linalg.norm(s.net.pos[b] - s.net.pos[a])
+    np.testing.assert_allclose(s.trainer.task.targets[:, 1], d0)  # strain 0 until dragged
+
+    s.picked = old_out[1]
+    s.set_role("hidden")  # one end goes: the pair goes
+    assert s.trainer.task.outputs.tolist() == [[a, b]] and s.net.roles[old_out[0]] == 2
+
+    s.picked = c
+    s.set_role("input")
+    s.picked = d
+    s.set_role("input")  # the input pair moves
+    assert s.trainer.task.inputs.tolist() == [c, d] and all(s.net.roles[i] == 2 for i in old_in)
+    strain = load_scene(SCENES / "allostery.yaml").spec.task.examples[0].inputs
+    gap = s.net.pos[d] - s.net.pos[c]
+    np.testing.assert_allclose(s.trainer.task.clamps[0], [-0.5 * strain * gap, 0.5 * strain * gap])
+    assert s.stop_editing()
