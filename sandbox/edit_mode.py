@@ -60,6 +60,7 @@ class EditMode:
         return True
 
     def names(self, nodes) -> str:
+        """'node a' or 'nodes a, b, ...' (at most six named), for messages."""
         ids = [self.net.ids[i] for i in nodes]
         return "node" + ("s " if len(ids) > 1 else " ") + ", ".join(ids[:6]) + (" ..." if len(ids) > 6 else "")
 
@@ -85,6 +86,7 @@ class EditMode:
         return True
 
     def node_id(self, i: int):
+        """The id the scene file gives node i."""
         return self.net.ids[i]
 
     def set_role(self, role: str) -> None:
@@ -125,10 +127,12 @@ class EditMode:
             self.picked = self.net.n_nodes - 1
 
     def remove_picked(self) -> None:
+        """Remove the picked node, its springs and its place in the task."""
         if self.picked is not None and self.edit(editor.remove_node, self.node_id(self.picked)):
             self.picked = None
 
     def add_example(self) -> None:
+        """A copy of the shown example, shown next (its markers to be dragged)."""
         if self.edit(editor.add_example, self.example):
             self.example = self.trainer.task.n_examples - 1  # new examples go last
             self.message = f"example {self.example} added (a copy of the shown one): drag its markers"
@@ -152,6 +156,7 @@ class EditMode:
         self.grip = {"what": what, "index": int(index), "at": np.asarray(p, float), "moved": False}
 
     def move_to(self, p) -> None:
+        """The edit drag goes on at world point p."""
         if self.grip is None:
             return
         self.grip["at"] = np.asarray(p, float)

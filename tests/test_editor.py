@@ -314,3 +314,21 @@ def test_a_strain_scene_makes_and_drops_pairs_with_two_presses():
     gap = s.net.pos[d] - s.net.pos[c]
     np.testing.assert_allclose(s.trainer.task.clamps[0], [-0.5 * strain * gap, 0.5 * strain * gap])
     assert s.stop_editing()
+
+
+def test_keys_while_editing_remove_the_picked_node_and_add_an_example(app):
+    s = app.session
+    key(app, pygame.K_TAB)
+    n, n_examples, n_springs = s.net.n_nodes, s.trainer.task.n_examples, s.net.n_springs
+    P = s.net.ids.index("P")
+    click(app, app.camera.to_screen(s.x[P]))
+    assert s.picked == P
+    key(app, pygame.K_x)  # P goes, with its three springs and its place among the outputs
+    assert s.net.n_nodes == n - 1 and "P" not in s.net.ids and s.net.n_springs == n_springs - 3
+    assert s.trainer.task.targets.shape[1] == 1
+    key(app, pygame.K_a)
+    assert s.trainer.task.n_examples == n_examples + 1 and s.example == n_examples
+    np.testing.assert_array_equal(s.trainer.task.clamps[-1], s.trainer.task.clamps[0])  # a copy of example 0
+    key(app, pygame.K_z)
+    key(app, pygame.K_z)
+    assert s.net.n_nodes == n and s.trainer.task.n_examples == n_examples
