@@ -49,6 +49,7 @@ KEYS = [
     ("click", "drag a node (or a clamped input); click a spring to inspect it"),
     ("Tab", "edit: click adds a node, drag node to node a spring, right-drag moves"),
     ("1-4 / A", "(editing) role of the picked node: fixed, input, hidden, output / new example"),
+    ("+ / -", "(editing) the selected spring twice as stiff / half as stiff"),
     ("N", "show the next example (its clamp and target)"),
     ("X / D", "cut the selected spring / cut a random 10%"),
     ("Z", "undo the last update, cut or edit"),
@@ -81,7 +82,7 @@ class App:
         self.camera: Camera | None = None
         self._agreement = None
         self._info = None
-        self.fonts = {s: pygame.font.Font(None, s) for s in (20, 24, 30, 40)}
+        self.fonts = {s: pygame.font.Font(None, s) for s in (16, 20, 24, 30, 40)}
         self.film = None  # a GIF being recorded
         self._press = None  # where an edit click went down (screen)
         self._confirm = None  # a question waiting for the same key again
@@ -329,6 +330,9 @@ class App:
             s.set_role(ROLE_KEYS[key])
         elif key in (pygame.K_x, pygame.K_DELETE, pygame.K_BACKSPACE) and s.picked is not None:
             s.remove_picked()
+        elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS, pygame.K_MINUS, pygame.K_KP_MINUS) \
+                and s.selected is not None:
+            s.scale_selected(2.0 if key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS) else 0.5)
         elif key == pygame.K_a:
             s.add_example()
         elif key == pygame.K_ESCAPE and s.picked is not None:
@@ -613,15 +617,16 @@ class App:
         shade = pygame.Surface((w, h), pygame.SRCALPHA)
         shade.fill((0, 0, 0, 150))
         self.screen.blit(shade, (0, 0))
-        box = pygame.Rect(0, 0, min(w - 40, 800), min(h - 40, 80 + 28 * len(KEYS)))
+        row = 28 if h >= 120 + 28 * len(KEYS) else 20  # smaller print in a small window
+        box = pygame.Rect(0, 0, min(w - 40, 800), min(h - 20, 80 + row * len(KEYS)))
         box.center = (w // 2, h // 2)
         pygame.draw.rect(self.screen, (252, 252, 248), box, border_radius=10)
         self._text("Keys (buttons and menus on the right do the same; any key closes this)", (box.x + 20, box.y + 16), 30)
         y = box.y + 56
         for k, what in KEYS:
-            self._text(k, (box.x + 24, y), 24, (20, 70, 160))
-            self._text(what, (box.x + 150, y), 24)
-            y += 28
+            self._text(k, (box.x + 24, y), row - 4, (20, 70, 160))
+            self._text(what, (box.x + 150, y), row - 4)
+            y += row
 
     # ------------------------------------------------------------ the loop
 

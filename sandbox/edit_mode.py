@@ -121,6 +121,13 @@ class EditMode:
             self.message = f"spring {self.node_id(a)}-{self.node_id(b)} {'added' if added else 'removed'}"
             self.picked = b
 
+    def scale_selected(self, factor: float) -> None:
+        """Make the selected spring stiffer (factor > 1) or softer; it stays selected."""
+        e = self.selected
+        if e is not None and self.edit(editor.scale_stiffness, e, factor):
+            self.selected = e
+            self.message = f"spring {e}: k = {self.net.k[e]:.4g}"
+
     def click_empty(self, p) -> None:
         """An edit click on empty space at world point p: a new node there, picked."""
         if self.edit(editor.add_node, p):

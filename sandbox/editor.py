@@ -119,6 +119,16 @@ def toggle_spring(doc, a, b) -> bool:
     return True
 
 
+def scale_stiffness(doc, spring: int, factor: float) -> float:
+    """Multiply spring `spring`'s stiffness by factor (its index in the network's list);
+    returns the new k."""
+    springs = doc["network"]["springs"]
+    if not 0 <= spring < len(springs):
+        raise EditError(f"no spring {spring}")
+    springs[spring]["k"] = float(springs[spring].get("k", 1.0)) * factor
+    return springs[spring]["k"]
+
+
 # ------------------------------------------------------------------ roles and the task
 
 

@@ -332,3 +332,18 @@ def test_keys_while_editing_remove_the_picked_node_and_add_an_example(app):
     key(app, pygame.K_z)
     key(app, pygame.K_z)
     assert s.net.n_nodes == n and s.trainer.task.n_examples == n_examples
+
+
+def test_plus_and_minus_while_editing_change_the_selected_springs_stiffness(app):
+    s = app.session
+    key(app, pygame.K_TAB)
+    a, b = s.net.edges[1]
+    click(app, app.camera.to_screen((s.x[a] + s.x[b]) / 2))
+    assert s.selected == 1
+    k, lr = s.net.k.copy(), s.rule.lr
+    key(app, pygame.K_PLUS)
+    assert s.net.k[1] == 2 * k[1] and s.selected == 1 and s.rule.lr == lr  # not the learning rate
+    np.testing.assert_array_equal(np.delete(s.net.k, 1), np.delete(k, 1))
+    key(app, pygame.K_MINUS)
+    key(app, pygame.K_MINUS)
+    assert s.net.k[1] == pytest.approx(0.5 * k[1])
