@@ -347,3 +347,65 @@ def test_plus_and_minus_while_editing_change_the_selected_springs_stiffness(app)
     key(app, pygame.K_MINUS)
     key(app, pygame.K_MINUS)
     assert s.net.k[1] == pytest.approx(0.5 * k[1])
+
+
+@pytest.mark.parametrize("name", ["two_springs", "symmetrize", "allostery", "xor", "iris"])
+def test_random_edits_never_crash_and_undo_all_the_way_back(name):
+    """Random edits of every kind, including ones the scene must refuse: none raises, every state
+    builds, and undoing them all (up to the undo depth) gives back the network exactly."""
+    from sandbox.session import UNDO_DEPTH, Session
+
+    s = Session(load_scene(SCENES / f"{name}.yaml"), engine="exact")
+    before = (s.net.pos.copy(), s.net.edges.copy(), s.net.k.copy(), s.net.L.copy(), s.net.roles.copy(),
+              s.trainer.task.clamps.copy(), s.trainer.task.targets.copy())
+    rng = np.random.default_rng(0)
+    s.start_editing()
+    lo, hi = s.net.pos.min(axis=0) - 1, s.net.pos.max(axis=0) + 1
+    for _ in range(200):
+        if len(s.undo_stack) == UNDO_DEPTH - 20:  # room for the clean-up and the update below
+            break
+        n = s.net.n_nodes
+        s.picked = int(rng.integers(n))
+        op = rng.integers(9)
+        if op == 0:
+            s.click_empty(rng.uniform(lo, hi))
+        elif op == 1:
+            s.link(int(rng.integers(n)), int(rng.integers(n)))
+        elif op == 2:
+            s.link(int(rng.integers(n)), None, rng.uniform(lo, hi))
+        elif op == 3:
+            s.set_role(["fixed", "input", "hidden", "output"][rng.integers(4)])
+        elif op == 4 and rng.random() < 0.3:
+            s.remove_picked()
+        elif op == 5:
+            s.take("node", s.picked, s.x[s.picked])
+            s.move_to(s.x[s.picked] + rng.normal(0, 0.3, 2))
+            s.let_go()
+        elif op == 6:
+            targets, clamps = s.markers()
+            what, points = ("target", targets) if rng.random() < 0.5 else ("clamp", clamps)
+            if len(points):
+                j = int(rng.integers(len(points)))
+                s.take(what, j, points[j])
+                s.move_to(points[j] + rng.normal(0, 0.2, 2))
+                s.let_go()
+        elif op == 7:
+            s.add_example()
+        elif op == 8 and s.net.n_springs:
+            s.selected = int(rng.integers(s.net.n_springs))
+            s.scale_selected(2.0 if rng.random() < 0.5 else 0.5)
+        assert s.editing and s.x.shape == (s.net.n_nodes, 2)
+    assert len(s.undo_stack) > 20  # many edits were taken (others refused, with a message)
+    for _ in range(18):  # take away what swings free, then whatever came out trains (or says why not)
+        if not s.loose:
+            break
+        s.picked = s.loose[0]
+        s.remove_picked()
+    if s.stop_editing():
+        s.step_example()
+        assert s.trainer.steps == 1 or s.message
+    while s.undo():
+        pass
+    now = (s.net.pos, s.net.edges, s.net.k, s.net.L, s.net.roles, s.trainer.task.clamps, s.trainer.task.targets)
+    for was, is_ in zip(before, now):
+        np.testing.assert_array_equal(was, is_)
