@@ -58,7 +58,7 @@ KEYS = [
     ("F12 / G", "screenshot (PNG) / record a GIF, G again stops (recordings/)"),
     ("W", "save the network as a new scene (in saved/); Shift+W twice: over the source"),
     ("H or F1", "this help"),
-    ("Esc", "stop editing, or quit"),
+    ("Esc", "stop editing, or quit (asks first if there is unsaved work)"),
 ]
 RULE_CYCLE = ("centered", "one-sided", "coupled")
 
@@ -167,7 +167,10 @@ class App:
     def handle(self, event) -> None:
         """Turn one pygame event into a change of the session or the view."""
         s = self.session
-        if event.type == pygame.QUIT:
+        if event.type == pygame.QUIT:  # the window's close button: nothing learned is lost
+            if s.unsaved:
+                path = self.save_copy(autosave=True)
+                print(f"saved what was learned to {path}" if path else s.message)
             self.running = False
         elif event.type == pygame.VIDEORESIZE and not self.headless:
             self.screen = pygame.display.set_mode((max(event.w, 480), max(event.h, 360)), pygame.RESIZABLE)
@@ -220,7 +223,7 @@ class App:
 
     def key(self, key, mod: int = 0) -> None:
         s = self.session
-        if key != pygame.K_w:
+        if key not in (pygame.K_w, pygame.K_ESCAPE):
             self._confirm = None  # a question asked by the last key is answered no
         if self.show_help:  # any key closes the help
             self.close_help()
@@ -229,7 +232,10 @@ class App:
             return
         if s.editing and self.edit_key(key):
             return
-        if key == pygame.K_ESCAPE:
+        if key == pygame.K_ESCAPE and s.unsaved and self._confirm != "quit":
+            self._confirm = "quit"
+            s.message = "not saved: W saves a copy, Esc again quits without saving"
+        elif key == pygame.K_ESCAPE:
             self.running = False
         elif key == pygame.K_TAB:
             s.start_editing()
@@ -409,13 +415,14 @@ class App:
             self.session.message = f"cannot open {Path(path).name}: {exc.problems[0]}"
         self._build_ui()
 
-    def save_copy(self, folder: Path | None = None, over_source: bool = False) -> Path | None:
+    def save_copy(self, folder: Path | None = None, over_source: bool = False, autosave: bool = False) -> Path | None:
         """Save the network as it is now: as a new scene in saved/ (W), or over the scene it was
-        opened from (Shift+W, asked twice: the file's comments and layout are not kept)."""
+        opened from (Shift+W, asked twice: the file's comments and layout are not kept).
+        autosave: the window is closing with unsaved work (saved even if nodes are loose)."""
         from .scene import SceneError, save_scene
 
         s = self.session
-        if s.editing and s.loose:
+        if s.editing and s.loose and not autosave:
             s.message = f"not saved: {s.names(s.loose)} can move freely; add springs or hold them"
             return None
         if over_source and self._confirm != "overwrite":
@@ -424,7 +431,8 @@ class App:
                          "any other key keeps it")
             return None
         self._confirm = None
-        path = s.source if over_source else _fresh(folder or (Path.cwd() / "saved"), s.source.stem, ".yaml")
+        stem = s.source.stem + ("-autosave" if autosave else "")
+        path = s.source if over_source else _fresh(folder or (Path.cwd() / "saved"), stem, ".yaml")
         try:
             save_scene(s.scene, path, origin={"scene": s.source.name, "epochs": s.trainer.epochs_done,
                                               "steps": s.trainer.steps, "rule": s.rule.kind},
@@ -433,6 +441,7 @@ class App:
             s.message = f"not saved: {getattr(exc, 'problems', [exc])[0]}"
             return None
         s.message = f"saved {path.name}"
+        s.mark_saved()
         self._build_ui()  # the copy joins the scene menu
         return path
 

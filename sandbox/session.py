@@ -104,6 +104,16 @@ class Session(EditMode):
         self.grip: dict | None = None  # what an edit drag holds: a node, a target or a clamp
         self.loose: list[int] = []  # nodes nothing holds yet (marked while editing)
         self.pending: tuple | None = None  # (role, node): the first end of a strain pair being made
+        self.mark_saved()
+
+    def mark_saved(self) -> None:
+        """What is shown now is saved (or is the scene as opened)."""
+        self._saved = (self.trainer.steps, self.version)
+
+    @property
+    def unsaved(self) -> bool:
+        """Training steps, cuts or edits since the scene was opened or last saved."""
+        return (self.trainer.steps, self.version) != self._saved
 
     def _engine(self):
         if self.engine_name == "physical":

@@ -215,3 +215,22 @@ def test_the_magnified_nudge_goes_at_most_halfway_to_the_targets():
     gap = np.linalg.norm(task.target_points(s.net, st.example, st.x_free) - task.output_points(st.x_free), axis=1).max()
     moved = np.linalg.norm(task.output_points(shown) - task.output_points(st.x_free), axis=1).max()
     assert s.magnify > 1 and 0 < moved <= 0.5 * gap * (1 + 1e-9)
+
+
+def test_quitting_with_unsaved_learning_asks_first_and_the_close_button_saves_it(app, tmp_path, monkeypatch):
+    from sandbox.scene import load_scene
+
+    monkeypatch.chdir(tmp_path)
+    press(app, pygame.K_e)  # one update: something to lose
+    press(app, pygame.K_ESCAPE)
+    assert app.running and "not saved" in app.session.caption
+    press(app, pygame.K_ESCAPE)
+    assert not app.running  # asked once; the second Esc means it
+    app.running = True
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    app.tick()
+    assert not app.running
+    saved = list((tmp_path / "saved").glob("symmetrize-autosave-*.yaml"))
+    assert len(saved) == 1
+    np.testing.assert_array_equal(load_scene(saved[0]).net.k, app.session.net.k)
+    assert not app.session.unsaved
