@@ -434,9 +434,12 @@ class App:
         stem = s.source.stem + ("-autosave" if autosave else "")
         path = s.source if over_source else _fresh(folder or (Path.cwd() / "saved"), stem, ".yaml")
         try:
+            r = s.rule  # the settings as tuned in the window go with the network
+            settings = {"learning": {"rule": r.kind, "beta": r.beta, "lr": r.lr, "learn": r.learn},
+                        "physics": {"drag": s.scene.spec.physics.drag}}
             save_scene(s.scene, path, origin={"scene": s.source.name, "epochs": s.trainer.epochs_done,
-                                              "steps": s.trainer.steps, "rule": s.rule.kind},
-                       overwrite_source=over_source)
+                                              "steps": s.trainer.steps, "rule": r.kind},
+                       overwrite_source=over_source, settings=settings)
         except (OSError, SceneError) as exc:
             s.message = f"not saved: {getattr(exc, 'problems', [exc])[0]}"
             return None

@@ -730,11 +730,15 @@ def _read_csv(spec: CsvSpec, scene_path: Path, problems, locate):
 # ---------------------------------------------------------------- saving
 
 
-def scene_document(scene: Scene, net: Network | None = None, origin: dict | None = None) -> dict:
+def scene_document(scene: Scene, net: Network | None = None, origin: dict | None = None,
+                   settings: dict | None = None) -> dict:
     """The scene as a YAML-ready dict, with the network listed node by node and spring by spring
-    (so it keeps learned k and L exactly), and an `origin` record of where it came from."""
+    (so it keeps learned k and L exactly), and an `origin` record of where it came from.
+    settings: {section: {key: value}} that replace the file's (e.g. a learning rate tuned live)."""
     net = net or scene.net
     doc = {k: v for k, v in scene.raw.items() if k not in ("network", "origin")}
+    for section, values in (settings or {}).items():
+        doc[section] = {**doc.get(section, {}), **values}
     nodes = []
     for i in range(net.n_nodes):
         nd = {"id": net.ids[i], "pos": [float(net.pos[i, 0]), float(net.pos[i, 1])],
@@ -757,7 +761,7 @@ def scene_document(scene: Scene, net: Network | None = None, origin: dict | None
 
 
 def save_scene(scene: Scene, out_path, net: Network | None = None, origin: dict | None = None,
-               overwrite_source: bool = False) -> Path:
+               overwrite_source: bool = False, settings: dict | None = None) -> Path:
     """Write the scene atomically (temp file, then rename). Refuses to write over the scene it
     was loaded from unless overwrite_source=True. A CSV reference is rewritten relative to the
     new file so the saved scene opens from where it lands."""
@@ -765,7 +769,7 @@ def save_scene(scene: Scene, out_path, net: Network | None = None, origin: dict 
     if out_path.resolve() == scene.path.resolve() and not overwrite_source:
         raise SceneError(out_path, ["refusing to overwrite the source scene; choose another file "
                                     "(or ask for it explicitly)"])
-    doc = scene_document(scene, net, origin)
+    doc = scene_document(scene, net, origin, settings)
     csv_spec = doc.get("task", {}).get("csv")
     if csv_spec:
         src = resolve_data_file(csv_spec["file"], scene.path).resolve()

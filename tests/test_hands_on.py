@@ -88,8 +88,11 @@ def test_divergence_banner_and_undo_to_finite_values(app):
 def test_edit_then_save_writes_a_scene_that_loads_back(app, tmp_path):
     s = app.session
     s.cut([0])
+    key(app, pygame.K_MINUS)  # a learning rate tuned in the window is saved with the network
+    key(app, pygame.K_v)
     path = app.save_copy(tmp_path)
     again = load_scene(path)
+    assert again.rule().lr == s.rule.lr and again.rule().beta == s.rule.beta == 5e-4
     assert again.net.n_springs == s.net.n_springs
     assert np.array_equal(again.net.k, s.net.k)
     assert (SCENES / "symmetrize.yaml").read_text().count("between") == 5  # source untouched
