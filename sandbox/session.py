@@ -288,7 +288,9 @@ class Session(EditMode):
             self.magnify = float(np.clip(min(0.04 * size, 0.5 * gap) / shift, 1.0, 1e5))
             target = st.x_free + self.magnify * (st.x - st.x_free)
         if animate:
-            traj = getattr(self.trainer.engine, "trajectory", None)
+            # the world's own motion: of the relaxations just run, the one that ended in this state
+            runs = getattr(self.trainer.engine, "trajectories", None)
+            traj = min(runs, key=lambda t: float(np.abs(t[-1] - st.x).max())) if runs else None
             if self.engine_name == "physical" and traj and st.name != "update":
                 frames = [st.x_free + self.magnify * (f - st.x_free) for f in traj] if st.name == "nudged" else list(traj)
             else:

@@ -16,6 +16,8 @@ to 0 (and switches the springs off) for small steps.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import pymunk
 
@@ -254,7 +256,8 @@ class WorldEngine:
         self.tol = tol
         self.max_steps = max_steps
         self.record = record
-        self.trajectory: list = []
+        self.trajectory: list = []  # the last relaxation's snapshots
+        self.trajectories: deque = deque(maxlen=4)  # the last few (a centered EP step makes three)
         self.world: World | None = None
         self.steps = 0
 
@@ -275,6 +278,8 @@ class WorldEngine:
             # motion is fast at first and slow near the end: sample geometrically in time
             pick = np.unique(np.geomspace(1, len(self.trajectory), self.record).round().astype(int) - 1)
             self.trajectory = [self.trajectory[i] for i in pick]
+        if self.record:
+            self.trajectories.append(self.trajectory)
         self.steps += steps
         x = w.positions()
         e = en.energy(net, x) + (beta * cost.value(x) if cost is not None else 0.0)

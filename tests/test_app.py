@@ -234,3 +234,26 @@ def test_quitting_with_unsaved_learning_asks_first_and_the_close_button_saves_it
     assert len(saved) == 1
     np.testing.assert_array_equal(load_scene(saved[0]).net.k, app.session.net.k)
     assert not app.session.unsaved
+
+
+def test_physical_stages_replay_their_own_relaxation():
+    """The free stage shows the world settling from the clamped start; the nudged stage shows
+    the nudged run (not the last one computed, which for centered EP is the negative nudge)."""
+    from sandbox.scene import load_scene
+    from sandbox.session import Session
+
+    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="physical")
+    st = s.step_stage()
+    frames = list(s.frames)
+    assert st.name == "free"
+    start = s.trainer.task.start(s.net, st.example)
+    np.testing.assert_allclose(frames[0], start)  # from where the inputs were clamped ...
+    np.testing.assert_array_equal(frames[-1], st.x)  # ... to the free equilibrium
+    s.frames.clear()
+    st = s.step_stage()
+    frames = np.array(s.frames)
+    assert st.name == "nudged"
+    out = s.trainer.task.outputs
+    path = np.linalg.norm(np.diff(frames[:, out], axis=0), axis=2).sum(axis=0)
+    travel = np.linalg.norm(frames[-1, out] - frames[0, out], axis=1)
+    assert np.all(path <= 1.05 * travel + 1e-12)  # straight toward the nudged state, no detour or jump
