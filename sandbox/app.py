@@ -618,7 +618,8 @@ class App:
             pygame.draw.rect(self.screen, color, pygame.Rect(x, y + 4, 14, 14))
             x += 20 + self._text(name, (x + 18, y + 2), 20) + 6
         hint = ("editing: click = new node, drag node to node = spring, right-drag = move, click node then "
-                "1-4 = role, X = remove, A = new example, Tab = done" if self.session.editing else
+                "1-4 = role, click spring then +/- = stiffer/softer, X = remove, A = new example, Tab = done"
+                if self.session.editing else
                 "width = stiffness   ghost = free equilibrium   arrows = nudge   H = help")
         lines = _wrap(hint, self.fonts[20], view.width - 20)
         for j, line in enumerate(lines):
