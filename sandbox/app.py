@@ -29,6 +29,7 @@ ROLE_KEYS = {pygame.K_1: "fixed", pygame.K_2: "input", pygame.K_3: "hidden", pyg
 TRAINING_KEYS = (pygame.K_SPACE, pygame.K_s, pygame.K_e, pygame.K_f)
 RECORD_EVERY = 6  # window frames per GIF frame: 10 per second at 60 fps
 RECORD_MAX_S = 60
+LABELLED_MAX_NODES = 30  # networks this small show the ids of their inputs and outputs
 
 PANEL_W = 320
 STATUS_H = 72
@@ -488,6 +489,8 @@ class App:
                         nudge=s.nudge_forces(), change=s.change,
                         flash=1.0 if self.color_mode == "change" else s.flash,
                         color_mode="change" if self.color_mode == "change" or flashing else "tension")
+        if net.n_nodes <= LABELLED_MAX_NODES:  # name what the description talks about
+            extra.labels = {int(i): net.ids[i] for i in np.flatnonzero((net.roles == 1) | (net.roles == 3))}
         if s.editing:
             extra.targets, extra.clamps = s.markers()
             extra.every_node = True

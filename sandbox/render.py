@@ -89,7 +89,8 @@ class Drawing:
     change: (E,) last change of k (colour mode "change"); flash: 0..1 fades the change colours;
     highlight: index of a selected spring; clamps: (M, 2) world positions an example holds its
     inputs at (drawn as hollow diamonds, while editing); rings: (node index, colour) pairs;
-    every_node: draw hidden nodes even on a crowded network.
+    every_node: draw hidden nodes even on a crowded network; labels: {node: text} written
+    beside nodes (the window names the inputs and outputs of small scenes).
     """
 
     ghost: np.ndarray | None = None
@@ -103,6 +104,7 @@ class Drawing:
     clamps: np.ndarray | None = None
     rings: list = field(default_factory=list)
     every_node: bool = False
+    labels: dict = field(default_factory=dict)
 
 
 def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.ndarray,
@@ -160,6 +162,10 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
             dx, dy = (2.2 * r, 0) if horiz else (0, 2.2 * r)
             pygame.draw.line(surface, pal["fixed"], (c[0] - dx, c[1] - dy + (r + 4) * horiz),
                              (c[0] + dx, c[1] + dy + (r + 4) * horiz), 2)
+    if extra.labels:
+        font = _font(18)
+        for i, text in extra.labels.items():
+            surface.blit(font.render(str(text), True, pal["text"]), (pts[i][0] + r + 6, pts[i][1] - r - 14))
     for i, color in extra.rings:
         pygame.draw.circle(surface, color, pts[i], r + 7, 3)
     if extra.clamps is not None:
@@ -179,6 +185,16 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
                 tip = p[i] + np.array([v[0], -v[1]])
                 _arrow(surface, pal["nudge"], p[i], tip)
     surface.set_clip(clip)
+
+
+_FONTS: dict = {}
+
+
+def _font(size: int) -> pygame.font.Font:
+    if size not in _FONTS:
+        pygame.font.init()
+        _FONTS[size] = pygame.font.Font(None, size)
+    return _FONTS[size]
 
 
 def _arrow(surface, color, start, tip, width=3):

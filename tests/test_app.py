@@ -257,3 +257,14 @@ def test_physical_stages_replay_their_own_relaxation():
     path = np.linalg.norm(np.diff(frames[:, out], axis=0), axis=2).sum(axis=0)
     travel = np.linalg.norm(frames[-1, out] - frames[0, out], axis=1)
     assert np.all(path <= 1.05 * travel + 1e-12)  # straight toward the nudged state, no detour or jump
+
+
+def test_small_networks_name_their_inputs_and_outputs():
+    from sandbox.render import Drawing, render_surface
+    from sandbox.scene import load_scene
+
+    scene = load_scene(Path(__file__).parent.parent / "scenes" / "xor.yaml")
+    x = scene.net.pos
+    plain = pygame.surfarray.array3d(render_surface(scene.net, x, (500, 400), extra=Drawing()))
+    named = pygame.surfarray.array3d(render_surface(scene.net, x, (500, 400), extra=Drawing(labels={6: "C", 7: "R"})))
+    assert np.abs(named.astype(int) - plain).sum() > 2000  # two names written beside the outputs
