@@ -30,10 +30,14 @@ def document(scene: Scene) -> dict:
 
 
 def loose_nodes(net: Network) -> list[int]:
-    """Free nodes that nothing holds in place: ones no spring path ties to a held node, else
-    the floppy ones (they move at no cost). Empty when the network can be relaxed."""
-    floating = sorted(i for cluster in unanchored_nodes(net) for i in cluster)
-    return floating or floppy_nodes(net)
+    """Free nodes that nothing holds in place: ones no spring path ties to a held node, ones
+    with fewer springs than directions to move in, else the floppy ones (they move at no cost;
+    that check is skipped on large networks, where the first two catch what editing does)."""
+    floating = {i for cluster in unanchored_nodes(net) for i in cluster}
+    degree = np.bincount(net.edges.ravel(), minlength=net.n_nodes)
+    directions = np.where(net.held, 0, net.axes.sum(axis=1))
+    swinging = set(np.flatnonzero(degree < directions).tolist())
+    return sorted(floating | swinging) or floppy_nodes(net)
 
 
 # ------------------------------------------------------------------ nodes and springs

@@ -409,3 +409,14 @@ def test_random_edits_never_crash_and_undo_all_the_way_back(name):
     now = (s.net.pos, s.net.edges, s.net.k, s.net.L, s.net.roles, s.trainer.task.clamps, s.trainer.task.targets)
     for was, is_ in zip(before, now):
         np.testing.assert_array_equal(was, is_)
+
+
+def test_a_node_on_one_spring_is_loose_even_in_a_large_network():
+    from sandbox.session import Session
+
+    s = Session(load_scene(SCENES / "large.yaml"), engine="exact")  # too large for the rigidity check
+    s.start_editing()
+    s.link(0, None, s.net.pos[0] + [0.0, -0.7])  # a new node hanging from node 0 on one spring
+    new = s.net.n_nodes - 1
+    assert s.loose == [new]
+    assert not s.stop_editing() and "n2250" in s.caption
