@@ -165,12 +165,13 @@ class World:
         """Step until the force residual is below tol, or max_steps (so a phase never hangs).
 
         With a cost, the outputs feel the nudge -beta dC/dx: as weak pymunk springs where the
-        cost is one, else as forces recomputed every step from where the outputs are.
-        Positions at every check are appended to `snapshots` if given. Returns (settled, steps).
+        cost is one (see _nudge_springs), else as forces recomputed every step from where the
+        outputs are. Positions at every check are appended to `snapshots` if given.
+        Returns (settled, steps).
         """
-        springs = self._nudge_springs(cost, beta) if cost is not None else None
-        if springs:
-            self.space.add(*springs)
+        nudge = self._nudge_springs(cost, beta) if cost is not None else None
+        if nudge:
+            self.space.add(*nudge[0])
         steps = 0
         try:
             while True:
@@ -182,14 +183,17 @@ class World:
                 if steps >= max_steps:
                     return False, steps
                 n = min(check_every, max_steps - steps)
-                if cost is None or springs:
+                if cost is None:
+                    self.step(n)
+                elif nudge:
+                    nudge[1](x)  # anchors to where the outputs are now
                     self.step(n)
                 else:
                     self._step_following(n, x, cost, beta)
                 steps += n
         finally:
-            if springs:
-                self.space.remove(*springs)
+            if nudge:
+                self.space.remove(*nudge[0])
 
     def _step_following(self, n: int, x: np.ndarray, cost, beta: float) -> None:
         """n steps with the nudge -beta dC/dx recomputed each step from where the cost's nodes
@@ -205,14 +209,24 @@ class World:
 
     def _nudge_springs(self, cost, beta: float):
         """The nudge of a cost as pymunk springs of stiffness beta, where it is one: a distance
-        cost is a spring between the pair at the target distance; a position cost on both axes
-        a zero-length spring to the target. None for other costs (per-axis targets)."""
+        cost is a spring between each pair at its target distance; a position cost a zero-length
+        spring from each output to an anchor at its target on the counted axes and level with
+        the output on the others (moved to follow it at every check, so only the counted axes
+        are pulled once it settles). Returns (things to add to the space, follow(x)) or None."""
         if isinstance(cost, DistanceCost):
             return [pymunk.DampedSpring(self.bodies[a], self.bodies[b], (0, 0), (0, 0), float(d), beta, 0.0)
-                    for (a, b), d in zip(cost.pairs, cost.targets)]
-        if isinstance(cost, PositionCost) and cost.mask.all():
-            return [pymunk.DampedSpring(self.space.static_body, self.bodies[o], tuple(map(float, t)), (0, 0),
-                                        0.0, beta, 0.0) for o, t in zip(cost.nodes, cost.targets)]
+                    for (a, b), d in zip(cost.pairs, cost.targets)], lambda x: None
+        if isinstance(cost, PositionCost):
+            anchors = [pymunk.Body(body_type=pymunk.Body.KINEMATIC) for _ in cost.nodes]
+            springs = [pymunk.DampedSpring(a, self.bodies[o], (0, 0), (0, 0), 0.0, beta, 0.0)
+                       for a, o in zip(anchors, cost.nodes)]
+
+            def follow(x):
+                for a, p in zip(anchors, np.where(cost.mask, cost.targets, x[cost.nodes]).tolist()):
+                    a.position = p
+
+            follow(self.positions())
+            return anchors + springs, follow
         return None
 
     def residual(self, x: np.ndarray | None = None, cost=None, beta: float = 0.0) -> float:
