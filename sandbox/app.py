@@ -317,10 +317,8 @@ class App:
     def click(self, pos) -> None:
         """Grab the node under the mouse, or select the spring under it."""
         s = self.session
-        p = self.camera.to_screen(s.x)
-        d = np.hypot(*(p - np.asarray(pos, float)).T)
-        i = int(np.argmin(d))
-        if d[i] < 14 and s.net.roles[i] != 0:  # fixed nodes stay fixed
+        i = self._node_at(pos)
+        if i is not None and s.net.roles[i] != 0:  # fixed nodes stay fixed
             s.grab(i, self.camera.to_world(pos))
             return
         s.selected = self._spring_at(pos)

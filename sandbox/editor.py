@@ -204,7 +204,8 @@ def set_role(doc, node_id, role: str) -> None:
             for ex in examples:
                 _entries(ex, entry_key).append(_zero(mode))
     nd["role"] = role
-    nd.pop("slide", None) if role in ("fixed", "input") else None
+    if role in ("fixed", "input"):  # held nodes slide on no rail
+        nd.pop("slide", None)
 
 
 def set_pair(doc, side: str, a, b) -> None:
@@ -229,7 +230,8 @@ def set_pair(doc, side: str, a, b) -> None:
     for n in (a, b):
         nd = _nodes(doc)[_index(doc, n)]
         nd["role"] = side
-        nd.pop("slide", None) if side == "input" else None
+        if side == "input":
+            nd.pop("slide", None)
 
 
 def _drop_output_pair(doc, node_id) -> None:

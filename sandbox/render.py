@@ -147,8 +147,7 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         if role == FIXED:
             pygame.draw.rect(surface, pal["fixed"], pygame.Rect(c[0] - r, c[1] - r, 2 * r, 2 * r))
         elif role == INPUT:
-            diamond = [(c[0], c[1] - r - 3), (c[0] + r + 3, c[1]), (c[0], c[1] + r + 3), (c[0] - r - 3, c[1])]
-            pygame.draw.polygon(surface, pal["input"], diamond)
+            pygame.draw.polygon(surface, pal["input"], _diamond(c, r + 3))
         elif role == OUTPUT:
             pygame.draw.circle(surface, pal["output"], c, r + 2)
             pygame.draw.circle(surface, (255, 255, 255), c, max(2, r - 2))
@@ -170,8 +169,7 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         pygame.draw.circle(surface, color, pts[i], r + 7, 3)
     if extra.clamps is not None:
         for c in camera.to_screen(extra.clamps):
-            s = r + 5
-            pygame.draw.polygon(surface, pal["input"], [(c[0], c[1] - s), (c[0] + s, c[1]), (c[0], c[1] + s), (c[0] - s, c[1])], 2)
+            pygame.draw.polygon(surface, pal["input"], _diamond(c, r + 5), 2)
     if extra.targets is not None:
         for t in camera.to_screen(extra.targets):
             s = r + 3
@@ -185,6 +183,11 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
                 tip = p[i] + np.array([v[0], -v[1]])
                 _arrow(surface, pal["nudge"], p[i], tip)
     surface.set_clip(clip)
+
+
+def _diamond(c, size: float) -> list:
+    """The corners of a diamond of half-width `size` around screen point c."""
+    return [(c[0], c[1] - size), (c[0] + size, c[1]), (c[0], c[1] + size), (c[0] - size, c[1])]
 
 
 _FONTS: dict = {}
@@ -217,14 +220,12 @@ def render_png(path, net: Network, x: np.ndarray, size=(900, 700), title: str = 
 def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = "",
                    extra: Drawing | None = None, k_ref: float | None = None) -> pygame.Surface:
     """A network state drawn on a new off-screen surface of `size`, with an optional title."""
-    pygame.font.init()
     surf = pygame.Surface(size)
     surf.fill(PALETTE["background"])
     rect = surf.get_rect()
     if title:
         rect = pygame.Rect(0, 40, size[0], size[1] - 40)
-        font = pygame.font.Font(None, 30)
-        surf.blit(font.render(title, True, PALETTE["text"]), (12, 10))
+        surf.blit(_font(30).render(title, True, PALETTE["text"]), (12, 10))
     cam = Camera.fit(rect, x)
     draw_network(surf, cam, net, x, k_ref or float(np.median(net.k)), extra)
     return surf
