@@ -22,11 +22,12 @@ import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from sandbox import energy as en
-from sandbox.equilibrium import NewtonSolver
-from sandbox.learning import Rule, Trainer
-from sandbox.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
-from sandbox.task import Task
+from sandbox.physics import energy as en
+from sandbox.learning.rules import Rule
+from sandbox.learning.task import Task
+from sandbox.learning.trainer import Trainer
+from sandbox.physics.equilibrium import NewtonSolver
+from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
 
 TOL = 1e-9
 
@@ -105,7 +106,7 @@ def relax_fire(net, x0, max_steps=500_000):
 
 
 def relax_world(net, x0):
-    from sandbox.world import WorldEngine
+    from sandbox.physics.world import WorldEngine
 
     eq = WorldEngine(tol=TOL, max_steps=2_000_000).relax(net, x0)
     return eq.residual
@@ -134,11 +135,12 @@ def ep_step_vs_floor(n: int, repeats: int) -> dict:
 
 def frame_time(repeats: int) -> list[dict]:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    from sandbox.app import App
-    from sandbox.scene import ROOT, load_scene
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import load_scene
+    from sandbox.window.app import App
 
     rows = []
-    app = App(load_scene(ROOT / "scenes" / "large.yaml"), headless=True, show_help=False)
+    app = App(load_scene(SCENES / "large.yaml"), headless=True, show_help=False)
     app.tick()
     t, _ = timed(app.draw, repeats)
     e = app.session.net.n_springs
@@ -155,10 +157,11 @@ def current_rss_mb() -> float:
 
 def long_run(steps: int) -> dict:
     """Memory over a long training run on the 120-node allostery scene: growth after warm-up."""
+    from sandbox.paths import SCENES
     from sandbox.runner import make_trainer
-    from sandbox.scene import ROOT, load_scene
+    from sandbox.scenes.build import load_scene
 
-    tr = make_trainer(load_scene(ROOT / "scenes" / "allostery.yaml"))
+    tr = make_trainer(load_scene(SCENES / "allostery.yaml"))
     warm = max(1, steps // 10)
     t = time.perf_counter()
     for i in range(steps):
@@ -173,7 +176,7 @@ def long_run(steps: int) -> dict:
 
 def world_frame(repeats: int) -> dict:
     """How many pymunk steps fit in a 60 fps frame on a network of about 2,000 springs."""
-    from sandbox.world import World
+    from sandbox.physics.world import World
 
     net, task = lattice(700)  # ~700 nodes, ~2,000 springs
     world = World(net, task.start(net, 0))

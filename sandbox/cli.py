@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .paths import ROOT, SCENES
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SCENE = ROOT / "scenes" / "two_springs.yaml"
+DEFAULT_SCENE = SCENES / "two_springs.yaml"
 COMMANDS = ("run", "train", "check", "validate", "bench")
 
 EPILOG = """commands:
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run"] + argv
     args = _parser().parse_args(argv)
-    from .scene import SceneError
+    from .scenes.messages import SceneError
 
     try:
         return {"run": cmd_run, "train": cmd_train, "check": cmd_check,
@@ -128,14 +128,14 @@ def main(argv=None) -> int:
 
 
 def cmd_run(args) -> int:
-    from .scene import load_scene
+    from .scenes.build import load_scene
 
     scene = load_scene(args.scene)
     if not display_available():
         print(f"No display here: the window cannot open. Train headless instead: "
               f"python main.py train {args.scene}", file=sys.stderr)
         return 2
-    from .app import App
+    from .window.app import App
 
     App(scene).run()
     return 0
@@ -152,7 +152,7 @@ def display_available() -> bool:
 
 def make_engine(name: str, scene):
     if name == "pymunk":
-        from .world import WorldEngine
+        from .physics.world import WorldEngine
 
         return WorldEngine(scene.spec.physics)
     return None
@@ -162,7 +162,7 @@ def cmd_train(args) -> int:
     from dataclasses import replace
 
     from .runner import train_scene
-    from .scene import load_scene
+    from .scenes.build import load_scene
 
     scene = load_scene(args.scene)
     rule = scene.rule()
@@ -172,7 +172,7 @@ def cmd_train(args) -> int:
         rule = replace(rule, lr=args.lr)
     if args.beta:
         rule = replace(rule, beta=args.beta)
-    out = Path(args.out) if args.out else ROOT / "runs" / f"{scene.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(args.out) if args.out else Path("runs") / f"{scene.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and not out.is_dir():
         print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
         return 2
@@ -198,8 +198,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .learning import gradient_check
-    from .scene import load_scene
+    from .learning.rules import gradient_check
+    from .scenes.build import load_scene
 
     scene = load_scene(args.scene)
     s = int(scene.task.train[0]) if args.example is None else args.example
@@ -220,7 +220,8 @@ def cmd_check(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .scene import SceneError, load_scene
+    from .scenes.build import load_scene
+    from .scenes.messages import SceneError
 
     bad = 0
     for path in args.scenes:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .equilibrium import FloppyNetworkError
-from .learning import DivergenceError, Rule, Trainer
-from .scene import Scene, save_scene, write_atomic
+from .files import write_atomic
+from .learning.rules import Rule
+from .learning.trainer import DivergenceError, Trainer
+from .physics.equilibrium import FloppyNetworkError
+from .scenes.build import Scene
+from .scenes.save import save_scene
 
 
 @dataclass
@@ -124,13 +127,13 @@ class GifRecorder:
     """One picture of the network per call (as the window draws it), kept on a Film."""
 
     def __init__(self, scene: Scene, size=(640, 480)):
-        from .film import Film
+        from .window.film import Film
 
         self.scene, self.size, self.film = scene, size, Film(frame_ms=120)
         self.k_ref = float(np.median(scene.net.k))
 
     def __call__(self, trainer: Trainer) -> None:
-        from .render import drawing_for, render_surface
+        from .window.render import drawing_for, render_surface
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
@@ -165,7 +168,7 @@ def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, s
     w.writerows(trainer.history)
     write_atomic(out_dir / "history.csv", buf.getvalue())
     plot_history(trainer.history, out_dir / "loss.png", scene.name)
-    from .render import drawing_for, render_png
+    from .window.render import drawing_for, render_png
 
     s = int(trainer.task.train[0])
     x = trainer.free_state(s).x

@@ -9,8 +9,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from sandbox.network import FIXED, HIDDEN, INPUT, OUTPUT, Network, disordered_network  # noqa: E402
-from sandbox.task import Task  # noqa: E402
+from sandbox.learning.task import Task  # noqa: E402
+from sandbox.physics.network import FIXED, HIDDEN, INPUT, OUTPUT, Network, disordered_network  # noqa: E402
 
 
 def random_network(n=40, seed=0, coordination=4.6, prestress=0.1):
@@ -55,8 +55,8 @@ def app():
     """The window, headless, on the Symmetrize scene, after its first frame."""
     from pathlib import Path
 
-    from sandbox.app import App
-    from sandbox.scene import load_scene
+    from sandbox.scenes.build import load_scene
+    from sandbox.window.app import App
 
     a = App(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), size=(1100, 720),
             headless=True, show_help=False)

@@ -7,11 +7,11 @@ import numpy as np
 import pygame
 import pytest
 
-from sandbox.network import FIXED, OUTPUT, Network
-from sandbox.render import PALETTE, Camera, Drawing, draw_network
+from sandbox.physics.network import FIXED, OUTPUT, Network
 from sandbox.runner import train_scene
-from sandbox.scene import load_scene
-from sandbox.session import Session
+from sandbox.scenes.build import load_scene
+from sandbox.window.render import PALETTE, Camera, Drawing, draw_network
+from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
 
@@ -166,15 +166,15 @@ def test_the_numeric_core_and_the_session_never_import_pygame():
     import subprocess
     import sys
 
-    code = ("import sys; import sandbox.session, sandbox.editor, sandbox.runner, sandbox.cli; "
+    code = ("import sys; import sandbox.window.session, sandbox.scenes.editor, sandbox.runner, sandbox.cli; "
             "sys.exit('pygame' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
 
 
 def test_the_window_opens_on_the_physical_engine_only_where_it_settles_quickly():
-    from sandbox.scene import load_scene
-    from sandbox.session import settles_quickly
+    from sandbox.scenes.build import load_scene
+    from sandbox.window.session import settles_quickly
 
     scenes = Path(__file__).parent.parent / "scenes"
     assert settles_quickly(load_scene(scenes / "symmetrize.yaml"))
@@ -182,8 +182,8 @@ def test_the_window_opens_on_the_physical_engine_only_where_it_settles_quickly()
 
 
 def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
-    from sandbox.scene import load_scene
-    from sandbox.session import Session
+    from sandbox.scenes.build import load_scene
+    from sandbox.window.session import Session
 
     s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml"), engine="physical")
     s.paused = False
@@ -203,8 +203,8 @@ def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
 
 
 def test_the_magnified_nudge_goes_at_most_halfway_to_the_targets():
-    from sandbox.scene import load_scene
-    from sandbox.session import Session
+    from sandbox.scenes.build import load_scene
+    from sandbox.window.session import Session
 
     s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="exact")
     s.run_epochs(3)  # close to the targets: the real nudge is tiny
@@ -218,7 +218,7 @@ def test_the_magnified_nudge_goes_at_most_halfway_to_the_targets():
 
 
 def test_quitting_with_unsaved_learning_asks_first_and_the_close_button_saves_it(app, tmp_path, monkeypatch):
-    from sandbox.scene import load_scene
+    from sandbox.scenes.build import load_scene
 
     monkeypatch.chdir(tmp_path)
     press(app, pygame.K_e)  # one update: something to lose
@@ -239,8 +239,8 @@ def test_quitting_with_unsaved_learning_asks_first_and_the_close_button_saves_it
 def test_physical_stages_replay_their_own_relaxation():
     """The free stage shows the world settling from the clamped start; the nudged stage shows
     the nudged run (not the last one computed, which for centered EP is the negative nudge)."""
-    from sandbox.scene import load_scene
-    from sandbox.session import Session
+    from sandbox.scenes.build import load_scene
+    from sandbox.window.session import Session
 
     s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="physical")
     st = s.step_stage()
@@ -260,8 +260,8 @@ def test_physical_stages_replay_their_own_relaxation():
 
 
 def test_small_networks_name_their_inputs_and_outputs():
-    from sandbox.render import Drawing, render_surface
-    from sandbox.scene import load_scene
+    from sandbox.scenes.build import load_scene
+    from sandbox.window.render import Drawing, render_surface
 
     scene = load_scene(Path(__file__).parent.parent / "scenes" / "xor.yaml")
     x = scene.net.pos

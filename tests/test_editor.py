@@ -8,8 +8,9 @@ import pygame
 import pytest
 from PIL import Image
 
-from sandbox import editor
-from sandbox.scene import build_scene, load_scene, save_scene
+from sandbox.scenes import editor
+from sandbox.scenes.build import build_scene, load_scene
+from sandbox.scenes.save import save_scene
 
 SCENES = Path(__file__).parent.parent / "scenes"
 
@@ -115,7 +116,7 @@ def test_refused_edits_change_nothing_and_say_why(app):
 
 
 def test_a_csv_scene_refuses_a_new_input_naming_its_file():
-    from sandbox.session import Session
+    from sandbox.window.session import Session
 
     s = Session(load_scene(SCENES / "iris.yaml"), engine="exact")
     s.start_editing()
@@ -200,7 +201,7 @@ def test_recording_the_window_makes_a_gif_of_what_it_showed(app, tmp_path, monke
 def test_shift_w_twice_saves_over_the_source_and_anything_else_keeps_it(tmp_path):
     import shutil
 
-    from sandbox.app import App
+    from sandbox.window.app import App
 
     src = tmp_path / "mine.yaml"
     shutil.copy(SCENES / "symmetrize.yaml", src)
@@ -260,7 +261,7 @@ def test_a_saved_copy_joins_the_scene_menu_and_opens_from_it(app, tmp_path, monk
 
 
 def test_dragging_the_markers_of_a_strain_scene_sets_its_strains():
-    from sandbox.session import Session
+    from sandbox.window.session import Session
 
     s = Session(load_scene(SCENES / "allostery.yaml"), engine="exact")
     s.start_editing()
@@ -283,7 +284,7 @@ def test_dragging_the_markers_of_a_strain_scene_sets_its_strains():
 
 
 def test_a_strain_scene_makes_and_drops_pairs_with_two_presses():
-    from sandbox.session import Session
+    from sandbox.window.session import Session
 
     s = Session(load_scene(SCENES / "allostery.yaml"), engine="exact")
     s.start_editing()
@@ -353,7 +354,7 @@ def test_plus_and_minus_while_editing_change_the_selected_springs_stiffness(app)
 def test_random_edits_never_crash_and_undo_all_the_way_back(name):
     """Random edits of every kind, including ones the scene must refuse: none raises, every state
     builds, and undoing them all (up to the undo depth) gives back the network exactly."""
-    from sandbox.session import UNDO_DEPTH, Session
+    from sandbox.window.session import UNDO_DEPTH, Session
 
     s = Session(load_scene(SCENES / f"{name}.yaml"), engine="exact")
     before = (s.net.pos.copy(), s.net.edges.copy(), s.net.k.copy(), s.net.L.copy(), s.net.roles.copy(),
@@ -412,7 +413,7 @@ def test_random_edits_never_crash_and_undo_all_the_way_back(name):
 
 
 def test_a_node_on_one_spring_is_loose_even_in_a_large_network():
-    from sandbox.session import Session
+    from sandbox.window.session import Session
 
     s = Session(load_scene(SCENES / "large.yaml"), engine="exact")  # too large for the rigidity check
     s.start_editing()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import random_network, random_task
 
-from sandbox import energy as en
-from sandbox.energy import DistanceCost, PositionCost
+from sandbox.physics import energy as en
+from sandbox.physics.costs import DistanceCost, PositionCost
 
 
 def _fd_gradient(f, x, h=1e-6):
@@ -60,7 +60,7 @@ def test_psd_hessian_has_no_negative_eigenvalues_even_when_compressed():
 def test_cost_gradient_and_hessian(kind):
     net = random_network(30, seed=4)
     if kind == "margin":
-        from sandbox.energy import MarginCost
+        from sandbox.physics.costs import MarginCost
 
         cost = MarginCost(np.flatnonzero(net.roles == 2)[:3], 1, 0.3, 0, net.pos)
     else:

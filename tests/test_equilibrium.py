@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from conftest import random_network, random_task
 
-from sandbox import energy as en
-from sandbox.equilibrium import FloppyNetworkError, NewtonSolver
-from sandbox.network import FIXED, HIDDEN, INPUT, OUTPUT, Network
+from sandbox.physics import energy as en
+from sandbox.physics.equilibrium import FloppyNetworkError, NewtonSolver
+from sandbox.physics.network import FIXED, HIDDEN, INPUT, OUTPUT, Network
 
 
 def chain(k1, k2, pull):
@@ -91,7 +91,7 @@ def test_floppy_network_is_reported_not_regularized():
 
 
 def test_floppy_nodes_are_named_before_solving():
-    from sandbox.network import floppy_nodes, unanchored_nodes
+    from sandbox.physics.rigidity import floppy_nodes, unanchored_nodes
 
     # a collinear chain: the middle node can slide sideways at no cost to first order
     chain = Network([[0, 0], [1, 0], [2, 0]], [[0, 1], [1, 2]], [1, 1], [1, 1], [FIXED, OUTPUT, FIXED])

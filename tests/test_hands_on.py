@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from sandbox.runner import train_scene
-from sandbox.scene import load_scene
+from sandbox.scenes.build import load_scene
 
 SCENES = Path(__file__).parent.parent / "scenes"
 

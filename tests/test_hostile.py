@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox.cli import main
-from sandbox.scene import SceneError, load_scene
+from sandbox.scenes.build import load_scene
+from sandbox.scenes.messages import SceneError
 
 BASE = {
     "name": "fuzz",

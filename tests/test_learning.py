@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import random_network, random_task
 
-from sandbox.equilibrium import NewtonSolver
-from sandbox.learning import Rule, ep_gradient, ep_phases, exact_gradient, gradient_check
+from sandbox.learning.rules import Rule, ep_gradient, ep_phases, exact_gradient, gradient_check
+from sandbox.physics.equilibrium import NewtonSolver
 
 
 def _rel(a, b):
@@ -73,13 +73,13 @@ def test_one_small_update_lowers_the_cost(kind, learn, cost_kind):
 
 
 def test_centered_ep_warns_and_falls_back_when_the_negative_nudge_flips_the_network():
-    from sandbox.network import FIXED, INPUT, OUTPUT, Network
+    from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network
 
     # a node held in a shallow well between two compressed springs: a strong negative nudge
     # pushes it over the top to another equilibrium
     net = Network([[0, 0], [1, 0.05], [2, 0]], [[0, 1], [1, 2]], [1, 1], [1.05, 1.05],
                   [FIXED, OUTPUT, INPUT], [[1, 1], [0, 1], [1, 1]])
-    from sandbox.energy import PositionCost
+    from sandbox.physics.costs import PositionCost
 
     cost = PositionCost([1], [[1.0, 0.6]], [[False, True]])
     solver = NewtonSolver(tol=1e-12)
@@ -93,7 +93,7 @@ def test_training_lowers_the_cost_by_orders_of_magnitude():
     from pathlib import Path
 
     from sandbox.runner import make_trainer
-    from sandbox.scene import load_scene
+    from sandbox.scenes.build import load_scene
 
     sc = load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml")
     tr = make_trainer(sc)

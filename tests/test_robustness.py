@@ -9,11 +9,11 @@ import pygame
 import pytest
 import yaml
 
-from sandbox.app import App
-from sandbox.learning import DivergenceError
+from sandbox.learning.trainer import DivergenceError
 from sandbox.runner import make_trainer, train_scene
-from sandbox.scene import load_scene
-from sandbox.session import Session
+from sandbox.scenes.build import load_scene
+from sandbox.window.app import App
+from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
 
@@ -99,7 +99,7 @@ task: {inputs: [], input: x, output: x, examples: [{inputs: [], targets: [0.1]}]
 def test_a_crash_mid_save_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch):
     import os
 
-    from sandbox.scene import save_scene
+    from sandbox.scenes.save import save_scene
 
     scene = load_scene(SCENES / "two_springs.yaml")
     out = tmp_path / "trained.yaml"

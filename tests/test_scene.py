@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.scene import SceneError, load_scene, save_scene
+from sandbox.scenes.build import load_scene
+from sandbox.scenes.messages import SceneError
+from sandbox.scenes.save import save_scene
 
 SCENES = sorted((Path(__file__).parent.parent / "scenes").glob("*.yaml"))
 

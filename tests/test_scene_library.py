@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.runner import train_scene
-from sandbox.scene import load_scene
+from sandbox.scenes.build import load_scene
 
 SCENES = [pytest.param(p, id=p.stem) for p in sorted((Path(__file__).parent.parent / "scenes").glob("*.yaml"))]
 

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from conftest import random_network, random_task
 
-from sandbox.equilibrium import NewtonSolver
-from sandbox.learning import Rule, Trainer
+from sandbox.learning.rules import Rule
+from sandbox.learning.trainer import Trainer
+from sandbox.physics.equilibrium import NewtonSolver
+from sandbox.physics.world import World, WorldEngine
 from sandbox.runner import make_trainer
-from sandbox.scene import load_scene
-from sandbox.world import World, WorldEngine
+from sandbox.scenes.build import load_scene
 
 SCENES = Path(__file__).parent.parent / "scenes"
 SMALL = ["two_springs", "symmetrize", "allostery", "allostery_multi", "xor"]

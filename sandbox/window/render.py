@@ -16,7 +16,7 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-from .network import FIXED, HIDDEN, INPUT, OUTPUT, Network
+from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, Network
 
 PALETTE = {
     "background": (250, 250, 246),

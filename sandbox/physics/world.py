@@ -21,10 +21,10 @@ from collections import deque
 import numpy as np
 import pymunk
 
+from ..physics.costs import DistanceCost, PositionCost
+from ..physics.equilibrium import Equilibrium
+from ..physics.network import Network
 from . import energy as en
-from .energy import DistanceCost, PositionCost
-from .equilibrium import Equilibrium
-from .network import Network
 
 MEMORY = 0.05  # fraction of velocity kept from one step to the next: small = overdamped
 # dt * (stiffest mode) / drag. With MEMORY's bit of momentum a mode creeps without overshoot up

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .energy import DistanceCost, MarginCost, PositionCost
-from .network import Network
+from ..physics.costs import DistanceCost, MarginCost, PositionCost
+from ..physics.network import Network
 
 
 @dataclass

@@ -16,15 +16,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import editor
-from .background import exclusive, in_background
-from .edit_mode import EDITING, EditMode
-from .energy import energy, extensions
-from .equilibrium import FloppyNetworkError, NewtonSolver
-from .learning import DivergenceError, Stage, ep_gradient, ep_phases, exact_gradient
-from .runner import make_trainer
-from .scene import Scene, load_scene
-from .world import World, WorldEngine
+from ..learning.rules import ep_gradient, ep_phases, exact_gradient
+from ..learning.trainer import DivergenceError, Stage
+from ..physics.energy import energy, extensions
+from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
+from ..physics.world import World, WorldEngine
+from ..runner import make_trainer
+from ..scenes import editor
+from ..scenes.build import Scene, load_scene
+from ..window.background import exclusive, in_background
+from ..window.edit_mode import EDITING, EditMode
 
 UNDO_DEPTH = 50
 

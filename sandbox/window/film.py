@@ -11,7 +11,7 @@ import io
 import pygame
 from PIL import Image
 
-from .scene import write_atomic
+from ..files import write_atomic
 
 
 class Film:

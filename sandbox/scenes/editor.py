@@ -14,8 +14,10 @@ import copy
 
 import numpy as np
 
-from .network import ROLE_NAMES, Network, floppy_nodes, unanchored_nodes
-from .scene import Scene, scene_document
+from ..physics.network import ROLE_NAMES, Network
+from ..physics.rigidity import floppy_nodes, unanchored_nodes
+from ..scenes.build import Scene
+from ..scenes.save import scene_document
 
 
 class EditError(ValueError):

@@ -20,10 +20,12 @@ import pygame  # noqa: E402
 import pygame_gui  # noqa: E402
 from pygame_gui.elements import UIButton, UIDropDownMenu, UIHorizontalSlider, UILabel  # noqa: E402
 
-from .learning import LEARNS  # noqa: E402
-from .render import PALETTE, Camera, Drawing, draw_network, spring_colors  # noqa: E402
-from .scene import ROOT, Scene, write_atomic  # noqa: E402
-from .session import ENGINES, Session, settles_quickly  # noqa: E402
+from ..files import write_atomic  # noqa: E402
+from ..learning.rules import LEARNS  # noqa: E402
+from ..paths import ASSETS, SCENES  # noqa: E402
+from ..scenes.build import Scene  # noqa: E402
+from ..window.render import PALETTE, Camera, Drawing, draw_network, spring_colors  # noqa: E402
+from ..window.session import ENGINES, Session, settles_quickly  # noqa: E402
 
 ROLE_KEYS = {pygame.K_1: "fixed", pygame.K_2: "input", pygame.K_3: "hidden", pygame.K_4: "output"}
 TRAINING_KEYS = (pygame.K_SPACE, pygame.K_s, pygame.K_e, pygame.K_f)
@@ -104,7 +106,7 @@ class App:
         return pygame.Rect(max(0, w - PANEL_W), 0, PANEL_W, h)
 
     def _build_ui(self):
-        self.ui = pygame_gui.UIManager(self.size, str(ROOT / "assets" / "theme.json"))
+        self.ui = pygame_gui.UIManager(self.size, str(ASSETS / "theme.json"))
         x0, y = self.panel_rect().x + 10, 10
         bw = (PANEL_W - 30) // 3
 
@@ -390,7 +392,7 @@ class App:
 
     def record(self, folder: Path | None = None) -> Path | None:
         """Start recording the window into a GIF, or stop and save it (returns its path)."""
-        from .film import Film
+        from ..window.film import Film
 
         if self.film is None:
             self.film = Film(every=RECORD_EVERY, scale=0.5, max_frames=RECORD_MAX_S * 60 // RECORD_EVERY,
@@ -406,7 +408,7 @@ class App:
         return path
 
     def open_scene(self, path):
-        from .scene import SceneError
+        from ..scenes.messages import SceneError
 
         try:
             self.session.open(path)
@@ -418,7 +420,8 @@ class App:
         """Save the network as it is now: as a new scene in saved/ (W), or over the scene it was
         opened from (Shift+W, asked twice: the file's comments and layout are not kept).
         autosave: the window is closing with unsaved work (saved even if nodes are loose)."""
-        from .scene import SceneError, save_scene
+        from ..scenes.messages import SceneError
+        from ..scenes.save import save_scene
 
         s = self.session
         if s.editing and s.loose and not autosave:
@@ -672,7 +675,7 @@ class App:
 def scene_choices(current: Path) -> dict[str, Path]:
     """What the scene menu offers, label -> path: the library in scenes/, the copies saved in
     saved/ (of the folder the window runs in), and the scene open now if it is neither."""
-    choices = {p.name: p for p in sorted((ROOT / "scenes").glob("*.yaml"))}
+    choices = {p.name: p for p in sorted(SCENES.glob("*.yaml"))}
     choices.update({f"saved/{p.name}": p for p in sorted((Path.cwd() / "saved").glob("*.yaml"))})
     if not any(_same(p, current) for p in choices.values()):
         choices[current.name] = current

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..physics.network import Network
 from . import energy as en
-from .network import Network
 
 
 class FloppyNetworkError(RuntimeError):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import editor
-from .background import exclusive
-from .equilibrium import FloppyNetworkError
-from .network import ROLE_NAMES
-from .scene import SceneError, build_scene
+from ..physics.equilibrium import FloppyNetworkError
+from ..physics.network import ROLE_NAMES
+from ..scenes import editor
+from ..scenes.build import build_scene
+from ..scenes.messages import SceneError
+from ..window.background import exclusive
 
 EDITING = "editing: click adds a node, drag from a node draws a spring; Tab ends"
 

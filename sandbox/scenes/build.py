@@ -1,0 +1,371 @@
+"""Building a scene: the YAML document validated against the schema, then the network and the
+task as arrays, with every problem reported at once (line, column, key).
+
+A scene says what the network is (listed or generated), what it must learn (the task), how it
+learns (the learning section), how the window shows it (view) and what it promises (expect).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from ..learning.rules import Rule
+from ..learning.task import Task
+from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, ROLE_NAMES, Network, disordered_network, triangular_lattice
+from ..physics.rigidity import floppy_nodes, unanchored_nodes
+from .csv_data import read_csv
+from .messages import Locator, SceneError, explain
+from .schema import MAX_NODES, Example, SceneSpec
+from .yaml_source import read_yaml
+
+
+@dataclass
+class Scene:
+    """A loaded scene: the network and task as arrays, the rule, and the rest of the spec."""
+
+    path: Path
+    spec: SceneSpec
+    net: Network
+    task: Task
+    raw: dict = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def rule(self) -> Rule:
+        s = self.spec.learning
+        return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change)
+
+
+def load_scene(path) -> Scene:
+    """Read, validate and build a scene; raises SceneError listing every problem found."""
+    path = Path(path)
+    return build_scene(read_yaml(path), path, Locator(path))
+
+
+def build_scene(raw: dict, path, locate: Locator | None = None, lenient: bool = False) -> Scene:
+    """Validate and build a scene from its document (the YAML as data). `path` is where it lives
+    (data files resolve next to it). lenient=True lets nodes float or flop (the editor builds
+    half-made networks and marks those nodes instead)."""
+    path = Path(path)
+    locate = locate or Locator(None)
+    try:
+        spec = SceneSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SceneError(path, [explain(err, raw, locate) for err in exc.errors()]) from None
+    problems: list[str] = []
+    net, ids, order = _build_network(spec, problems, locate, lenient)
+    task = _build_task(spec, net, ids, order, path, problems, locate) if net is not None else None
+    if spec.learning.k_min >= spec.learning.k_max:
+        problems.append(locate.at(("learning", "k_max")) + "k_max must be larger than k_min")
+    if problems:
+        raise SceneError(path, problems)
+    return Scene(path, spec, net, task, raw)
+
+
+
+# ---------------------------------------------------------------- building the network
+
+_ROLE = {"fixed": FIXED, "input": INPUT, "hidden": HIDDEN, "output": OUTPUT}
+
+
+def _build_network(spec: SceneSpec, problems: list, locate: Locator, lenient: bool = False):
+    ns = spec.network
+    if (ns.generate is None) == (ns.nodes is None):
+        problems.append(locate.at(("network",)) + "give either 'nodes' (with 'springs') or 'generate'")
+        return None, None, None
+    rng = np.random.default_rng(spec.seed)
+    axes = None
+    if ns.generate is not None:
+        g = ns.generate
+        if ns.springs is not None:
+            problems.append(locate.at(("network", "springs")) + "'springs' goes with 'nodes', not 'generate'")
+        if g.kind == "triangular":
+            if g.rows * g.cols > MAX_NODES:
+                problems.append(locate.at(("network", "generate")) + f"more than {MAX_NODES} nodes")
+                return None, None, None
+            pos, edges = triangular_lattice(g.rows, g.cols, g.spacing)
+        else:
+            w = g.width or math.sqrt(g.nodes)
+            h = g.height or math.sqrt(g.nodes)
+            pos, edges = disordered_network(g.nodes, g.coordination, w, h, rng)
+        ids = [f"n{i}" for i in range(len(pos))]
+        roles = np.full(len(pos), HIDDEN)
+        k = g.k * (1 + g.k_spread * rng.uniform(-1, 1, len(edges)))
+        L = np.linalg.norm(pos[edges[:, 1]] - pos[edges[:, 0]], axis=1)
+    else:
+        ids, pos, roles, axes = [], [], [], []
+        seen = {}
+        for i, nd in enumerate(ns.nodes):
+            key = str(nd.id)
+            if key in seen:
+                problems.append(locate.at(("network", "nodes", i, "id")) +
+                                f"duplicate node id '{key}' (first at nodes[{seen[key]}])")
+                continue
+            seen[key] = len(ids)
+            ids.append(key)
+            pos.append(nd.pos)
+            roles.append(_ROLE[nd.role])
+            axes.append((nd.slide != "y", nd.slide != "x"))
+        pos = np.array(pos, dtype=float).reshape(-1, 2)
+        roles = np.array(roles, dtype=np.int8)
+        edges, k, L = [], [], []
+        pairs = set()
+        for i, s in enumerate(ns.springs or []):
+            a, b = str(s.between[0]), str(s.between[1])
+            bad = [n for n in (a, b) if n not in seen]
+            if bad:
+                close = difflib.get_close_matches(bad[0], list(seen), n=1)
+                problems.append(locate.at(("network", "springs", i, "between")) +
+                                f"no node with id '{bad[0]}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+                continue
+            if a == b:
+                problems.append(locate.at(("network", "springs", i, "between")) + "a spring needs two different nodes")
+                continue
+            if frozenset((a, b)) in pairs:
+                problems.append(locate.at(("network", "springs", i, "between")) + f"a second spring between '{a}' and '{b}'")
+                continue
+            pairs.add(frozenset((a, b)))
+            ia, ib = seen[a], seen[b]
+            rest = s.rest if s.rest is not None else float(np.linalg.norm(pos[ib] - pos[ia]))
+            if rest <= 0:
+                problems.append(locate.at(("network", "springs", i)) + "the two nodes sit on the same spot: give 'rest'")
+                continue
+            edges.append((ia, ib))
+            k.append(s.k)
+            L.append(rest)
+        edges = np.array(edges, dtype=np.int64).reshape(-1, 2)
+        axes = np.array(axes, dtype=bool).reshape(-1, 2)
+    if len(pos) == 0:
+        problems.append(locate.at(("network",)) + "the network has no nodes")
+        return None, None, None
+    order = {"input": [], "output": []}  # role nodes in the order the scene lists them
+    if ns.roles is not None:
+        assigned = {}
+        for role_name in ("fixed", "input", "output"):
+            for j, sel in enumerate(getattr(ns.roles, role_name)):
+                where = ("network", "roles", role_name, j)
+                for idx in _select(sel, pos, ids, where, problems, locate):
+                    if idx in assigned and assigned[idx] != role_name:
+                        problems.append(locate.at(where) + f"node '{ids[idx]}' is already {assigned[idx]}; "
+                                        f"a node cannot be both {assigned[idx]} and {role_name}")
+                        continue
+                    assigned[idx] = role_name
+                    roles[idx] = _ROLE[role_name]
+                    if role_name in order and idx not in order[role_name]:
+                        order[role_name].append(idx)
+    net = Network(pos, edges, np.asarray(k, float), np.asarray(L, float), roles, axes, ids)
+    for role_name in order:  # listed nodes first (in order), then the rest by index
+        listed = order[role_name]
+        rest = [int(i) for i in net.nodes(_ROLE[role_name]) if i not in listed]
+        order[role_name] = np.array(listed + rest, dtype=np.int64)
+    if not (net.roles == OUTPUT).any():
+        problems.append(locate.at(("network",)) + "no output nodes: give some node the role 'output'")
+    if len(edges) and not problems and not lenient:
+        for cluster in unanchored_nodes(net):
+            names = ", ".join(ids[i] for i in cluster[:8]) + (" ..." if len(cluster) > 8 else "")
+            problems.append(locate.at(("network",)) + f"nothing holds node(s) {names}: no spring path "
+                            "leads to a fixed or input node, so they would float away")
+        if not problems:
+            floppy = floppy_nodes(net)
+            if floppy:
+                names = ", ".join(ids[i] for i in floppy[:8]) + (" ..." if len(floppy) > 8 else "")
+                problems.append(locate.at(("network",)) + f"floppy: node(s) {names} can move at no cost "
+                                "(too few springs, or springs in a straight line); add springs, hold "
+                                "them, or put them on a rail with 'slide'")
+    elif not len(edges) and not lenient:
+        problems.append(locate.at(("network",)) + "the network has no springs")
+    return net, ids, order
+
+
+_NAMED = {"bottom_row": (1, min), "top_row": (1, max), "left_column": (0, min), "right_column": (0, max)}
+
+
+def _select(sel, pos, ids, where, problems, locate) -> list[int]:
+    """Node indices picked by a role selector: an id, a named set, or {nearest: [x, y]}."""
+    if isinstance(sel, dict):
+        if set(sel) == {"nearest"} and isinstance(sel["nearest"], (list, tuple)) and len(sel["nearest"]) == 2:
+            try:
+                p = np.array(sel["nearest"], dtype=float)
+            except (TypeError, ValueError):
+                p = np.array([np.nan, np.nan])
+            if np.isfinite(p).all():
+                return [int(np.argmin(np.linalg.norm(pos - p, axis=1)))]
+        problems.append(locate.at(where) + "a selector mapping must be {nearest: [x, y]} with two finite numbers")
+        return []
+    key = str(sel)
+    if key in _NAMED:
+        axis, pick = _NAMED[key]
+        edge = pick(pos[:, axis])
+        tol = 1e-6 + 0.25 * np.ptp(pos[:, 1 - axis]) / max(1, math.sqrt(len(pos)))
+        return [int(i) for i in np.flatnonzero(np.abs(pos[:, axis] - edge) < min(tol, 0.3))]
+    if key in ids:
+        return [ids.index(key)]
+    close = difflib.get_close_matches(key, list(_NAMED) + ids, n=1)
+    problems.append(locate.at(where) + f"no node or set named '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+                    + "; use a node id, bottom_row, top_row, left_column, right_column or {nearest: [x, y]}")
+    return []
+
+
+# ---------------------------------------------------------------- building the task
+
+
+def _node_list(names, default, ids, where, problems, locate):
+    """Indices of the named nodes, or `default` (the role's nodes in listed order)."""
+    if names is None:
+        return default
+    out = []
+    for j, n in enumerate(names):
+        key = str(n)
+        if key not in ids:
+            problems.append(locate.at(where + (j,)) + f"no node with id '{key}'")
+            continue
+        out.append(ids.index(key))
+    return np.array(out, dtype=np.int64)
+
+
+def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems, locate):
+    ts = spec.task
+    inputs = _node_list(ts.inputs, order["input"], ids, ("task", "inputs"), problems, locate)
+    outputs = _node_list(ts.outputs, order["output"], ids, ("task", "outputs"), problems, locate)
+    for i in inputs:
+        if net.roles[i] != INPUT:
+            problems.append(locate.at(("task", "inputs")) + f"node '{ids[i]}' is {ROLE_NAMES[net.roles[i]]}, not input")
+    for o in outputs:
+        if net.held[o]:
+            problems.append(locate.at(("task", "outputs")) + f"node '{ids[o]}' is held ({ROLE_NAMES[net.roles[o]]}); outputs must be free")
+    if len(outputs) == 0:
+        return None
+    if ts.input == "strain" and len(inputs) != 2:
+        problems.append(locate.at(("task", "input")) + f"'strain' input needs exactly two input nodes, found {len(inputs)}")
+        return None
+    if ts.output == "strain" and len(outputs) % 2:
+        problems.append(locate.at(("task", "output")) + "'strain' output needs output nodes in pairs")
+        return None
+    if (ts.examples is None) == (ts.csv is None):
+        problems.append(locate.at(("task",)) + "give either 'examples' or 'csv'")
+        return None
+    labels = None
+    if ts.csv is not None:
+        rows = read_csv(ts.csv, path, problems, locate)
+        if rows is None:
+            return None
+        values, labels = rows
+        if values.shape[1] != len(inputs):
+            problems.append(locate.at(("task", "csv", "inputs")) + f"{values.shape[1]} input columns for {len(inputs)} input nodes")
+            return None
+        examples = [Example(inputs=list(v), label=int(c)) for v, c in zip(values, labels)]
+    else:
+        examples = ts.examples
+    if not examples:
+        problems.append(locate.at(("task", "examples")) + "no examples")
+        return None
+    pair_out = outputs.reshape(-1, 2) if ts.output == "strain" else None
+    n_targets = len(pair_out) if pair_out is not None else len(outputs)
+    clamps, targets, label_list = [], [], []
+    for s, ex in enumerate(examples):
+        where = ("task", "examples", s)
+        c = _input_clamp(ex.inputs, ts.input, inputs, net, locate.at(where + ("inputs",)), problems)
+        if ts.classify:
+            if ex.label is None:
+                problems.append(locate.at(where) + "classification examples need a 'label'")
+                continue
+            if ex.label >= len(outputs):
+                problems.append(locate.at(where + ("label",)) + f"label {ex.label} but only {len(outputs)} outputs")
+                continue
+            tv = [ts.margin if o == ex.label else 0.0 for o in range(len(outputs))]
+        else:
+            tv = ex.targets
+            if tv is None:
+                problems.append(locate.at(where) + "each example needs 'targets'")
+                continue
+        t = _target_values(tv, ts.output, n_targets, net, outputs, pair_out, locate.at(where + ("targets",)), problems)
+        if c is None or t is None:
+            continue
+        clamps.append(c)
+        targets.append(t)
+        label_list.append(ex.label if ex.label is not None else -1)
+    if problems:
+        return None
+    axis = {"y": 1}.get(ts.output, 0)
+    mask = None
+    if ts.output in ("x", "y"):
+        mask = np.zeros((len(outputs), 2), bool)
+        mask[:, axis] = True
+    n = len(clamps)
+    rng = np.random.default_rng(spec.seed)
+    order = rng.permutation(n)
+    n_test = int(round(ts.test_fraction * n))
+    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    if len(train) == 0:
+        problems.append(locate.at(("task", "test_fraction")) + "leaves no training examples")
+        return None
+    kind = "distance" if pair_out is not None else "position"
+    if ts.classify and ts.classify_cost == "margin":
+        kind = "margin"
+    return Task(inputs, np.array(clamps), kind, pair_out if pair_out is not None else outputs,
+                np.array(targets), mask, np.array(label_list) if ts.classify else None, axis, train, test,
+                ts.margin)
+
+
+def _input_clamp(values, mode, inputs, net, where, problems):
+    """(M, 2) displacements of the input nodes for one example."""
+    m = len(inputs)
+    if mode == "strain":
+        if not isinstance(values, (int, float)):
+            problems.append(where + "a 'strain' input is one number")
+            return None
+        a, b = inputs
+        d = net.pos[b] - net.pos[a]
+        return np.array([-0.5 * values * d, 0.5 * values * d])
+    vals = values if isinstance(values, list) else [values]
+    if len(vals) != m:
+        problems.append(where + f"{len(vals)} values for {m} input nodes")
+        return None
+    out = np.zeros((m, 2))
+    for i, v in enumerate(vals):
+        if mode == "displacement":
+            if not isinstance(v, (tuple, list)):
+                problems.append(where + f"value {i} must be a displacement [dx, dy]")
+                return None
+            out[i] = v
+        else:
+            if isinstance(v, (tuple, list)):
+                problems.append(where + f"value {i} must be one number (input mode '{mode}')")
+                return None
+            out[i, {"x": 0, "y": 1}[mode]] = v
+    return out
+
+
+def _target_values(values, mode, n, net, outputs, pairs, where, problems):
+    """(P, 2) target displacements, or (P,) target distances for one example."""
+    vals = values if isinstance(values, list) else [values]
+    if len(vals) != n:
+        problems.append(where + f"{len(vals)} targets for {n} outputs" + (" (pairs)" if pairs is not None else ""))
+        return None
+    if mode == "strain":
+        if any(isinstance(v, (tuple, list)) for v in vals):
+            problems.append(where + "'strain' targets are numbers")
+            return None
+        d0 = np.linalg.norm(net.pos[pairs[:, 1]] - net.pos[pairs[:, 0]], axis=1)
+        return d0 * (1 + np.array(vals, dtype=float))
+    out = np.zeros((n, 2))
+    for i, v in enumerate(vals):
+        if mode == "position":
+            if not isinstance(v, (tuple, list)):
+                problems.append(where + f"target {i} must be a displacement [dx, dy]")
+                return None
+            out[i] = v
+        else:
+            if isinstance(v, (tuple, list)):
+                problems.append(where + f"target {i} must be one number (output mode '{mode}')")
+                return None
+            out[i, {"x": 0, "y": 1}[mode]] = v
+    return out
