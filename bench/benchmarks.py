@@ -22,10 +22,10 @@ import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from sandbox.physics import energy as en
 from sandbox.learning.rules import Rule
 from sandbox.learning.task import Task
 from sandbox.learning.trainer import Trainer
+from sandbox.physics import energy as en
 from sandbox.physics.equilibrium import NewtonSolver
 from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
 
@@ -157,11 +157,11 @@ def current_rss_mb() -> float:
 
 def long_run(steps: int) -> dict:
     """Memory over a long training run on the 120-node allostery scene: growth after warm-up."""
+    from sandbox.learning.trainer import Trainer
     from sandbox.paths import SCENES
-    from sandbox.runner import make_trainer
     from sandbox.scenes.build import load_scene
 
-    tr = make_trainer(load_scene(SCENES / "allostery.yaml"))
+    tr = Trainer.from_scene(load_scene(SCENES / "allostery.yaml"))
     warm = max(1, steps // 10)
     t = time.perf_counter()
     for i in range(steps):

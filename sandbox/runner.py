@@ -15,8 +15,7 @@ import numpy as np
 
 from .files import write_atomic
 from .learning.rules import Rule
-from .learning.trainer import DivergenceError, Trainer
-from .physics.equilibrium import FloppyNetworkError
+from .learning.trainer import Trainer
 from .scenes.build import Scene
 from .scenes.save import save_scene
 
@@ -64,56 +63,34 @@ def check_expect(expect, history: list) -> tuple[bool, str]:
     return ok, ("promise met: " if ok else "promise NOT met: ") + "; ".join(parts)
 
 
-def make_trainer(scene: Scene, rule: Rule | None = None, engine=None, seed: int | None = None) -> Trainer:
-    return Trainer(scene.net, scene.task, rule or scene.rule(), engine=engine,
-                   batch=scene.spec.learning.batch, seed=scene.spec.seed if seed is None else seed)
-
-
 def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = None, engine=None,
                 seed: int | None = None, out_dir: Path | None = None, progress: bool = True,
                 trainer: Trainer | None = None, frame_hook=None, gif=None) -> RunResult:
-    """Train for `epochs` (default: the scene's), writing outputs into out_dir if given.
-
-    Stops early, keeping the last good state, on Ctrl+C or divergence. frame_hook(trainer) is
-    called after every update; gif (a path) records one frame per epoch into a GIF.
+    """Train for `epochs` (default: the scene's) with Trainer.fit, writing outputs into out_dir
+    if given. Stops early, keeping the last good epoch, on Ctrl+C or divergence.
+    frame_hook(trainer) is called after every update; gif (a path) records one frame per epoch.
     """
     epochs = scene.spec.learning.epochs if epochs is None else epochs
-    trainer = trainer or make_trainer(scene, rule, engine, seed)
+    trainer = trainer or Trainer.from_scene(scene, rule, engine, seed)
     k_ref = float(np.median(scene.net.k))
-    stopped = ""
     if not trainer.history:
         trainer.record()
+    callbacks = []
+    if frame_hook:
+        callbacks.append(lambda tr, st: frame_hook(tr) if st.name == "update" else None)
     recorder = GifRecorder(scene) if gif else None
     if recorder:
         recorder(trainer)
-    good = (scene.net.k.copy(), scene.net.L.copy(), list(trainer.history))
+        callbacks.append(lambda tr, st: recorder(tr) if st.name == "epoch" else None)
     bar = _progress(epochs, progress, scene.name)
+    if bar:
+        callbacks.append(lambda tr, st: _advance_bar(bar, st) if st.name == "epoch" else None)
     try:
-        for _ in range(epochs):
-            for batch in trainer.epoch_batches():
-                trainer.step(batch)
-                if frame_hook:
-                    frame_hook(trainer)
-            trainer.epochs_done += 1
-            row = trainer.record()
-            if row["loss"] > 100 * max(trainer.history[0]["loss"], 1e-300):
-                raise DivergenceError(f"the loss grew from {trainer.history[0]['loss']:.3g} to {row['loss']:.3g}")
-            good = (scene.net.k.copy(), scene.net.L.copy(), list(trainer.history))
-            if recorder:
-                recorder(trainer)
-            if bar:
-                bar.set_postfix_str(f"loss {row['loss']:.3g}")
-                bar.update(1)
-    except KeyboardInterrupt:
-        stopped = f"interrupted after {trainer.epochs_done} epochs: kept the last completed epoch"
-    except (DivergenceError, FloppyNetworkError) as exc:
-        stopped = (f"diverged ({exc}); rolled back to the last good epoch. Try a smaller learning "
-                   f"rate (now {trainer.rule.lr:g}) or a smaller beta")
+        trainer.fit(epochs, callbacks)
     finally:
         if bar:
             bar.close()
-    if stopped:
-        scene.net.k, scene.net.L, trainer.history = good[0], good[1], good[2]
+    stopped = trainer.stopped
     met, verdict = check_expect(scene.spec.expect, trainer.history)
     result = RunResult(trainer.history, met and not stopped, verdict, stopped, out_dir, list(trainer.warnings))
     if out_dir is not None:
@@ -121,6 +98,11 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
     if recorder:
         recorder.save(gif)
     return result
+
+
+def _advance_bar(bar, stage) -> None:
+    bar.set_postfix_str(f"loss {stage.row['loss']:.3g}")
+    bar.update(1)
 
 
 class GifRecorder:

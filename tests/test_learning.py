@@ -92,12 +92,11 @@ def test_centered_ep_warns_and_falls_back_when_the_negative_nudge_flips_the_netw
 def test_training_lowers_the_cost_by_orders_of_magnitude():
     from pathlib import Path
 
-    from sandbox.runner import make_trainer
+    from sandbox.learning.trainer import Trainer
     from sandbox.scenes.build import load_scene
 
     sc = load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml")
-    tr = make_trainer(sc)
-    first = tr.record()["loss"]
-    for _ in range(100):
-        tr.run_epoch()
+    tr = Trainer.from_scene(sc)
+    tr.fit(100)
+    first = tr.history[0]["loss"]
     assert tr.history[-1]["loss"] < 1e-2 * first  # two orders of magnitude, stiffness alone

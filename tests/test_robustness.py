@@ -9,8 +9,8 @@ import pygame
 import pytest
 import yaml
 
-from sandbox.learning.trainer import DivergenceError
-from sandbox.runner import make_trainer, train_scene
+from sandbox.learning.trainer import DivergenceError, Trainer
+from sandbox.runner import train_scene
 from sandbox.scenes.build import load_scene
 from sandbox.window.app import App
 from sandbox.window.session import Session
@@ -36,7 +36,7 @@ def test_ctrl_c_saves_the_last_completed_epoch_and_a_run_resumes(tmp_path):
     assert [int(r["epoch"]) for r in rows] == list(range(11))
     # the saved network is the one after epoch 10, not the half-updated one of epoch 11
     resumed = load_scene(out / "trained.yaml")
-    again = make_trainer(resumed).record()
+    again = Trainer.from_scene(resumed).record()
     assert again["loss"] == pytest.approx(float(rows[-1]["loss"]), rel=1e-9)
     assert again["loss"] < 0.01 * float(rows[0]["loss"])  # it keeps what it learned
 
@@ -56,7 +56,7 @@ def test_divergence_rolls_back_and_says_what_to_try(tmp_path):
 
 def test_non_finite_update_is_refused_and_rolled_back():
     scene = load_scene(SCENES / "two_springs.yaml")
-    tr = make_trainer(scene)
+    tr = Trainer.from_scene(scene)
     k0 = scene.net.k.copy()
     tr.rule.lr, tr.rule.max_change = 1e12, 1.0  # every spring slammed to a bound
     with pytest.raises(DivergenceError, match="smaller learning rate"):

@@ -21,7 +21,7 @@ def test_scene_keeps_its_promise(path):
 
 
 def test_xor_is_not_solved_before_it_learns():
-    from sandbox.runner import make_trainer
+    from sandbox.learning.trainer import Trainer
 
     scene = load_scene(Path(__file__).parent.parent / "scenes" / "xor.yaml")
-    assert make_trainer(scene).record()["accuracy"] == 0.5  # the library test shows it reaches 1.0
+    assert Trainer.from_scene(scene).record()["accuracy"] == 0.5  # the library test shows it reaches 1.0

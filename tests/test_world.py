@@ -12,7 +12,6 @@ from sandbox.learning.rules import Rule
 from sandbox.learning.trainer import Trainer
 from sandbox.physics.equilibrium import NewtonSolver
 from sandbox.physics.world import World, WorldEngine
-from sandbox.runner import make_trainer
 from sandbox.scenes.build import load_scene
 
 SCENES = Path(__file__).parent.parent / "scenes"
@@ -90,10 +89,8 @@ def test_physical_learning_on_two_springs_meets_the_promise_and_agrees_with_exac
     ks = {}
     for engine in ("exact", "pymunk"):
         sc = load_scene(SCENES / "two_springs.yaml")
-        tr = make_trainer(sc, engine=WorldEngine(sc.spec.physics, tol=1e-10) if engine == "pymunk" else None)
-        tr.record()
-        for _ in range(sc.spec.learning.epochs):
-            tr.run_epoch()
+        tr = Trainer.from_scene(sc, engine=WorldEngine(sc.spec.physics, tol=1e-10) if engine == "pymunk" else None)
+        tr.fit(sc.spec.learning.epochs)
         assert tr.history[-1]["loss"] < sc.spec.expect.loss_below
         ks[engine] = sc.net.k.copy()
     assert np.allclose(ks["pymunk"], ks["exact"], rtol=1e-4)
@@ -104,10 +101,8 @@ def test_physical_learning_on_symmetrize_follows_exact():
     ks, losses = {}, {}
     for engine in ("exact", "pymunk"):
         sc = load_scene(SCENES / "symmetrize.yaml")
-        tr = make_trainer(sc, engine=WorldEngine(sc.spec.physics, tol=1e-10) if engine == "pymunk" else None)
-        tr.record()
-        for _ in range(15):
-            tr.run_epoch()
+        tr = Trainer.from_scene(sc, engine=WorldEngine(sc.spec.physics, tol=1e-10) if engine == "pymunk" else None)
+        tr.fit(15)
         ks[engine], losses[engine] = sc.net.k.copy(), [r["loss"] for r in tr.history]
     assert np.allclose(ks["pymunk"], ks["exact"], rtol=1e-4)
     assert np.allclose(losses["pymunk"], losses["exact"], rtol=1e-3)

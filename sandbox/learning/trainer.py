@@ -1,16 +1,24 @@
-"""The trainer: epochs of mini-batches, each a stream of stages (free, nudged, update) that
-headless training and the window both consume."""
+"""The trainer: the one training loop that headless training, scripts and the window share.
+
+`Trainer.stages(epochs)` yields every moment of training in order: for each mini-batch the free
+and nudged equilibria of its examples and then one update, and after an epoch's last update an
+"epoch" stage carrying the new history row. `fit` consumes it with callbacks; the window pulls
+it one stage at a time. Both get the same divergence policy (`Guard`), with rollback.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..physics.equilibrium import NewtonSolver
+from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
 from .rules import Phases, Rule, apply_update, ep_gradient, ep_phases, exact_gradient
 from .task import Task
+
+STAGES = ("free", "nudged", "update", "epoch")
 
 
 class DivergenceError(RuntimeError):
@@ -21,9 +29,11 @@ class DivergenceError(RuntimeError):
 class Stage:
     """One moment of training that the window can show.
 
-    name: "free", "nudged" or "update"; example: index; x: (N, 2) positions to draw;
-    x_free: (N, 2) free equilibrium (ghost during the nudged phase); dk, dL: (E,) changes at
-    "update"; cost: the example's cost at the free equilibrium; phases: the Phases object.
+    name: one of STAGES; example: index; x: (N, 2) positions to draw; x_free: (N, 2) free
+    equilibrium (ghost during the nudged phase); dk, dL: (E,) changes at "update", and
+    before: the (k, L) arrays (E,) the update started from (undo restores them exactly);
+    cost: the example's cost at the free equilibrium; phases: the Phases object; row: the
+    history row at "epoch".
     """
 
     name: str
@@ -34,15 +44,56 @@ class Stage:
     dL: np.ndarray | None = None
     cost: float = float("nan")
     phases: Phases | None = None
+    before: tuple[np.ndarray, np.ndarray] | None = None
+    row: dict | None = None
+
+
+@dataclass
+class Guard:
+    """The divergence policy, one for every front end.
+
+    After an update: non-finite k or L, or an update that drives more than `max_pinned_jump` of
+    the springs to their stiffness bounds, undoes that update. After an epoch: a non-finite
+    training loss, or one more than `max_loss_growth` times the loss before training, rolls
+    back to the last good epoch. Either way a DivergenceError says what happened and what to try.
+    """
+
+    max_loss_growth: float = 100.0
+    max_pinned_jump: float = 0.25
+
+    def check_update(self, net: Network, rule: Rule, pinned_before: float) -> str:
+        """'' if the update just made is acceptable, else why not."""
+        if not (np.isfinite(net.k).all() and np.isfinite(net.L).all()):
+            return "the update gave non-finite stiffness or rest lengths"
+        if pinned_fraction(net, rule) - pinned_before > self.max_pinned_jump:
+            return "one update drove over a quarter of the springs to their stiffness bounds"
+        return ""
+
+    def check_epoch(self, history: list) -> str:
+        """'' if the last history row is acceptable, else why not."""
+        loss, start = history[-1]["loss"], history[0]["loss"]
+        if not math.isfinite(loss):
+            return "the training loss is not finite"
+        if loss > self.max_loss_growth * max(start, 1e-300):
+            return f"the loss grew from {start:.3g} to {loss:.3g}"
+        return ""
+
+
+def pinned_fraction(net: Network, rule: Rule) -> float:
+    """Fraction of springs at their stiffness bounds."""
+    k = net.k
+    if not len(k):
+        return 0.0
+    return float(np.mean((k <= rule.k_min * (1 + 1e-9)) | (k >= rule.k_max * (1 - 1e-9))))
 
 
 @dataclass
 class Trainer:
     """Trains a network on a task by EP, one mini-batch at a time.
 
-    The same `batch_stages` generator drives headless training and the window. The network's
-    k and L are the learned state; `rule` and `batch` are hyperparameters; `history` holds one
-    dict per epoch (epoch, step, loss, test_loss, accuracy, test_accuracy).
+    The network's k and L are the learned state; `rule`, `batch` and `guard` are hyperparameters;
+    `history` holds one dict per epoch (epoch, step, loss, test_loss, accuracy, test_accuracy),
+    row 0 being before training. `stopped` says why the last `fit` ended early ('' if it did not).
 
     warm_start=False relaxes every free phase from the reference positions, so a state depends
     on the parameters alone and a saved network behaves as it did in training even when it has
@@ -57,6 +108,7 @@ class Trainer:
     batch: int = 1
     seed: int = 0
     warm_start: bool = False
+    guard: Guard = field(default_factory=Guard)
     history: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
@@ -65,20 +117,80 @@ class Trainer:
         self.rng = np.random.default_rng(self.seed)
         self.steps = 0
         self.epochs_done = 0
+        self.stopped = ""
         self._x = {}  # last free equilibrium of each example: warm starts
+        self._good = None  # (k, L, history length, steps, epochs): the last good epoch
 
-    def forget_states(self) -> None:
-        """Drop the remembered equilibria (after the network's structure changed)."""
+    @classmethod
+    def from_scene(cls, scene, rule: Rule | None = None, engine=None, seed: int | None = None) -> Trainer:
+        """A trainer for a loaded scene (sandbox.load_scene), with its rule, batch and seed
+        unless given. It trains the scene's own network in place."""
+        return cls(scene.net, scene.task, rule or scene.rule(), engine=engine, batch=scene.spec.learning.batch,
+                   seed=scene.spec.seed if seed is None else seed)
+
+    # ------------------------------------------------------------ the loop
+
+    def fit(self, epochs: int, callbacks=()) -> list[dict]:
+        """Train `epochs` epochs; returns the history (a list of dicts, row 0 before training).
+
+        Each callback is called as callback(trainer, stage) after every stage (progress bars,
+        GIF frames). Ctrl+C or a divergence stops early and keeps the last completed epoch;
+        `stopped` says why. Call again to go on."""
+        self.stopped = ""
+        try:
+            for stage in self.stages(epochs):
+                for cb in callbacks:
+                    cb(self, stage)
+        except KeyboardInterrupt:
+            self.rollback()
+            self.stopped = f"interrupted after {self.epochs_done} epochs: kept the last completed epoch"
+        except DivergenceError as exc:
+            self.stopped = str(exc)
+        return self.history
+
+    def stages(self, epochs: int | None = None):
+        """Yield every stage of `epochs` epochs (None: without end). A divergence (see Guard) or
+        a network gone floppy rolls back to the last good epoch and raises DivergenceError."""
+        if not self.history:
+            self.record()
+        self._keep_good()
+        done = 0
+        while epochs is None or done < epochs:
+            try:
+                for indices in self.epoch_batches():
+                    yield from self.batch_stages(indices)
+                yield self.end_epoch()
+            except (DivergenceError, FloppyNetworkError) as exc:
+                self.rollback()
+                what = str(exc) if isinstance(exc, DivergenceError) else self._advice("the network became floppy")
+                raise DivergenceError(f"rolled back to epoch {self.epochs_done}: {what}") from exc
+            done += 1
+
+    def end_epoch(self) -> Stage:
+        """Count an epoch, evaluate it, apply the guard, and remember it as the last good one."""
+        self.epochs_done += 1
+        row = self.record()
+        why = self.guard.check_epoch(self.history)
+        if why:
+            raise DivergenceError(self._advice(why))
+        self._keep_good()
+        s = int(self.task.train[0])
+        return Stage("epoch", s, self._x.get(s), row=row)
+
+    def _advice(self, why: str) -> str:
+        return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}) or a smaller beta"
+
+    def _keep_good(self) -> None:
+        self._good = (self.net.k.copy(), self.net.L.copy(), len(self.history), self.steps, self.epochs_done)
+
+    def rollback(self) -> None:
+        """Back to the last good epoch (its k, L and history), if the network still has its springs."""
+        if self._good is None or len(self._good[0]) != self.net.n_springs:
+            return
+        k, L, n, self.steps, self.epochs_done = self._good
+        self.net.k, self.net.L = k.copy(), L.copy()
+        del self.history[n:]
         self._x.clear()
-
-    def _start(self, s: int):
-        return self.task.start(self.net, s, self._x.get(s) if self.warm_start else None)
-
-    def free_state(self, s: int):
-        """Free equilibrium of example s."""
-        eq = self.engine.relax(self.net, self._start(s))
-        self._x[s] = eq.x
-        return eq
 
     def batch_stages(self, indices):
         """Yield the stages of one mini-batch: free and nudged per example, then one update."""
@@ -101,38 +213,40 @@ class Trainer:
                 a, b = ep_gradient(self.net, ph)
             gk += a / len(indices)
             gL += b / len(indices)
-        backup = (self.net.k.copy(), self.net.L.copy())
-        pinned_before = self._pinned()
+        before = (self.net.k.copy(), self.net.L.copy())
+        pinned = pinned_fraction(self.net, self.rule)
         dk, dL = apply_update(self.net, gk, gL, self.rule)
-        if not (np.isfinite(self.net.k).all() and np.isfinite(self.net.L).all()):
-            self.net.k, self.net.L = backup
-            raise DivergenceError("the update gave non-finite stiffness or rest lengths; "
-                                  "rolled back. Try a smaller learning rate.")
-        if self._pinned() - pinned_before > 0.25:
-            self.net.k, self.net.L = backup
-            raise DivergenceError("one update drove over a quarter of the springs to their stiffness "
-                                  "bounds; rolled back. Try a smaller learning rate.")
+        why = self.guard.check_update(self.net, self.rule, pinned)
+        if why:
+            self.net.k, self.net.L = before
+            raise DivergenceError(self._advice(why + " (the update was undone)"))
         self.steps += 1
-        yield Stage("update", indices[-1], self._x[indices[-1]], dk=dk, dL=dL)
-
-    def _pinned(self) -> float:
-        """Fraction of springs at their stiffness bounds."""
-        k, r = self.net.k, self.rule
-        return float(np.mean((k <= r.k_min * (1 + 1e-9)) | (k >= r.k_max * (1 - 1e-9)))) if len(k) else 0.0
+        yield Stage("update", indices[-1], self._x[indices[-1]], dk=dk, dL=dL, before=before)
 
     def step(self, indices) -> None:
+        """One update from the mini-batch `indices` (no guard beyond the update's own)."""
         for _ in self.batch_stages(list(indices)):
             pass
 
     def epoch_batches(self) -> list[list[int]]:
+        """The training examples in a new random order, cut into mini-batches."""
         order = self.rng.permutation(self.task.train)
         return [list(order[i:i + self.batch]) for i in range(0, len(order), self.batch)]
 
-    def run_epoch(self) -> dict:
-        for b in self.epoch_batches():
-            self.step(b)
-        self.epochs_done += 1
-        return self.record()
+    # ------------------------------------------------------------ states and evaluation
+
+    def forget_states(self) -> None:
+        """Drop the remembered equilibria (after the network's structure changed)."""
+        self._x.clear()
+
+    def _start(self, s: int):
+        return self.task.start(self.net, s, self._x.get(s) if self.warm_start else None)
+
+    def free_state(self, s: int):
+        """Free equilibrium of example s."""
+        eq = self.engine.relax(self.net, self._start(s))
+        self._x[s] = eq.x
+        return eq
 
     def evaluate(self, indices) -> tuple[float, float]:
         """Mean cost and (for classification, else nan) accuracy over the examples."""
@@ -151,10 +265,7 @@ class Trainer:
         """Evaluate train and test sets now and append a row to the history."""
         loss, acc = self.evaluate(self.task.train)
         test_loss, test_acc = self.evaluate(self.task.test)
-        if not np.isfinite(loss):
-            raise DivergenceError("the training loss is not finite")
         row = dict(epoch=self.epochs_done, step=self.steps, loss=loss, test_loss=test_loss,
                    accuracy=acc, test_accuracy=test_acc)
         self.history.append(row)
         return row
-

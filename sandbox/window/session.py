@@ -17,11 +17,10 @@ from dataclasses import replace
 import numpy as np
 
 from ..learning.rules import ep_gradient, ep_phases, exact_gradient
-from ..learning.trainer import DivergenceError, Stage
+from ..learning.trainer import DivergenceError, Stage, Trainer
 from ..physics.energy import energy, extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.world import World, WorldEngine
-from ..runner import make_trainer
 from ..scenes import editor
 from ..scenes.build import Scene, load_scene
 from ..window.background import exclusive, in_background
@@ -77,7 +76,7 @@ class Session(EditMode):
     def _start(self, scene: Scene, rule=None):
         self.scene = scene
         self.net = scene.net
-        self.trainer = make_trainer(scene, rule, self._engine())
+        self.trainer = Trainer.from_scene(scene, rule, self._engine())
         self.trainer.record()
         self.k_ref = float(np.median(self.net.k))
         self.example = int(self.trainer.task.train[0])
@@ -92,7 +91,6 @@ class Session(EditMode):
         self.magnify = 1.0
         self.message = ""
         self._stages = None
-        self._batches: deque = deque()
         self.selected: int | None = None
         self.events: list[tuple[int, str]] = []  # (index into history, label): marks on the plot
         self.undo_stack: list = []
@@ -229,44 +227,36 @@ class Session(EditMode):
     @exclusive
     def run_epochs(self, n: int) -> None:
         """Train n whole epochs at once, as headless training does."""
-        for _ in range(n):
-            while True:
-                st = self._advance(animate=False)
-                if st is None or (st.name == "update" and not self._batches and self._stages is None):
-                    break
+        goal = self.trainer.epochs_done + n
+        while self.trainer.epochs_done < goal:
+            if self._advance(animate=False) is None:
+                break
 
     def _advance(self, animate: bool) -> Stage | None:
         st = self._guarded(self._next_stage)
+        if st is not None and st.name == "epoch" and animate:
+            st = self._guarded(self._next_stage)  # stepping shows a stage, not the bookkeeping
         if st is not None:
             self._show(st, animate)
         return st
 
     def _next_stage(self) -> Stage:
-        """Compute the next stage of training (in the worker thread on the physical engine);
-        after an epoch's last update, record the epoch's losses."""
+        """The next stage of the trainer's one training loop (in the worker thread on the
+        physical engine)."""
         if self._stages is None:
-            if not self._batches:
-                self._batches.extend(self.trainer.epoch_batches())
-            self._stages = self.trainer.batch_stages(self._batches.popleft())
-        st = next(self._stages, None)
-        if st is None:
-            self._stages = None
-            return self._next_stage()
-        if st.name == "update":
-            # the generator ends after its update: close it so the next call starts a batch
-            if next(self._stages, None) is None:
-                self._stages = None
-            if not self._batches:
-                self.trainer.epochs_done += 1
-                self.trainer.record()
-        return st
+            self._stages = self.trainer.stages()
+        return next(self._stages)
 
     def _guarded(self, compute) -> Stage | None:
-        """compute(), or None with the reason on screen if learning diverged or went floppy."""
+        """compute(), or None with the reason on screen if learning diverged (the trainer has
+        rolled back to its last good epoch) or the network went floppy."""
         try:
             return compute()
         except DivergenceError as exc:
-            self.message = f"learning diverged: {exc} Z undoes further."
+            self.message = f"learning diverged: {exc}. Z undoes further."
+            self._stages = None
+            self.paused = True
+            self._show_free_state()
         except FloppyNetworkError:
             self.message = "the network became floppy (a part can move freely): press Z to undo"
         self.paused = True
@@ -274,6 +264,8 @@ class Session(EditMode):
         return None
 
     def _show(self, st: Stage, animate: bool):
+        if st.name == "epoch":  # the epoch's losses are recorded: the loss plot shows them
+            return
         self.stage = st
         self.example = st.example
         target = st.x
@@ -312,7 +304,7 @@ class Session(EditMode):
             self.energies = (energy(self.net, st.x_free),
                              energy(self.net, st.x) + self.rule.beta * ph.cost.value(st.x))
         elif st.name == "update":
-            self._push_undo(before=(self.net.k - st.dk, self.net.L - st.dL))
+            self._push_undo(before=st.before)
             self.ghost = None
             self.change = st.dk if self.rule.learn != "rest_length" else st.dL
             self.flash = 1.0
@@ -379,9 +371,9 @@ class Session(EditMode):
         """Carry on with another version of the scene: same rule, engine, history and marks."""
         old = self.trainer
         self.scene, self.net = scene, scene.net
-        self.trainer = make_trainer(scene, old.rule, old.engine)
+        self.trainer = Trainer.from_scene(scene, old.rule, old.engine)
         self.trainer.history, self.trainer.steps, self.trainer.epochs_done = old.history, old.steps, old.epochs_done
-        self._batches.clear()
+        self._stages = None
         self.example = min(self.example, self.trainer.task.n_examples - 1)
         self.change = np.zeros(self.net.n_springs)
         self.picked = self.picked if self.picked is not None and self.picked < self.net.n_nodes else None
