@@ -64,9 +64,9 @@ def confined_path(name: str, base_dir, roots=(ASSETS,), what: str = "scene") -> 
         real = Path(os.path.realpath(place / name))
         if not any(real.is_relative_to(p) for p in places):
             raise UnsafeFile(f"{shown} is a symbolic link that leads out of the {what}'s folder; {rule(what)}")
-        if not real.exists():
+        if not os.path.exists(real):  # also a name too long for the system
             continue
-        if not real.is_file():
+        if not os.path.isfile(real):
             raise UnsafeFile(f"{shown} is not a regular file (a folder, device or pipe)")
         return real
     raise UnsafeFile(f"{shown} not found (looked in the {what}'s folder and in assets/)")
@@ -144,7 +144,7 @@ def text_lines(fh: BinaryIO, max_bytes: int, max_line: int, what: str = "files",
             return
         n += 1
         total += len(line)
-        if len(line) > max_line:
+        if len(line) > max_line and b"\0" not in line:  # a binary file is called one
             raise UnsafeFile(f"{unit} {n:,} is longer than {max_line:,} bytes, the limit for one {unit}")
         if total > max_bytes:
             raise UnsafeFile(f"{unit} {n:,}: over {_mb(max_bytes)}; {what} are limited to {_mb(max_bytes)}")
