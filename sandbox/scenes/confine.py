@@ -41,8 +41,13 @@ def excerpt_list(names, limit: int = LIST_EXCERPT, each: int = CELL_EXCERPT) -> 
     return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
 
 
-def rule(what: str = "scene") -> str:
-    return f"files named in a {what} must lie in its folder (or below it) or in assets/"
+def rule(what: str = "scene", roots=(ASSETS,)) -> str:
+    """The rule confined_path() enforces, for messages."""
+    return f"files named in a {what} must lie in its folder (or below it) or {_in_roots(roots)}"
+
+
+def _in_roots(roots, conj: str = "or") -> str:
+    return f" {conj} ".join(f"in {Path(r).name}/" for r in roots)
 
 
 def confined_path(name: str, base_dir, roots=(ASSETS,), what: str = "scene") -> Path:
@@ -55,29 +60,28 @@ def confined_path(name: str, base_dir, roots=(ASSETS,), what: str = "scene") -> 
     if not isinstance(name, str) or not name.strip() or "\0" in name:
         raise UnsafeFile(f"{shown} is not a file name")
     if os.path.isabs(name):
-        raise UnsafeFile(f"{shown} is an absolute path; {rule(what)}: name it relative to the "
-                         f"{what}'s folder, or by its name in assets/")
+        raise UnsafeFile(f"{shown} is an absolute path; {rule(what, roots)}: name it relative to the "
+                         f"{what}'s folder, or by its name {_in_roots(roots)}")
     places = [Path(os.path.realpath(p)) for p in (base_dir, *roots)]
     for place in places:
         if not any(Path(os.path.normpath(place / name)).is_relative_to(p) for p in places):
-            raise UnsafeFile(f"{shown} leads out of the {what}'s folder with '..'; {rule(what)}")
+            raise UnsafeFile(f"{shown} leads out of the {what}'s folder with '..'; {rule(what, roots)}")
         real = Path(os.path.realpath(place / name))
         if not any(real.is_relative_to(p) for p in places):
-            raise UnsafeFile(f"{shown} is a symbolic link that leads out of the {what}'s folder; {rule(what)}")
+            raise UnsafeFile(f"{shown} is a symbolic link that leads out of the {what}'s folder; {rule(what, roots)}")
         if not os.path.exists(real):  # also a name too long for the system
             continue
         if not os.path.isfile(real):
             raise UnsafeFile(f"{shown} is not a regular file (a folder, device or pipe)")
         return real
-    raise UnsafeFile(f"{shown} not found (looked in the {what}'s folder and in assets/)")
+    raise UnsafeFile(f"{shown} not found (looked in the {what}'s folder and {_in_roots(roots, 'and')})")
 
 
-def open_regular(path, follow: bool = True) -> BinaryIO:
-    """path opened for binary reading, refused unless it is a regular file: a pipe would block,
-    a device would never end. follow=False also refuses a symbolic link as the last step."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+def open_regular(path) -> BinaryIO:
+    """path opened for binary reading, refused unless it is a regular file: a pipe would block
+    (so it is opened without waiting, then refused), a device would never end."""
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise UnsafeFile("no such file") from None
     except OSError as exc:
