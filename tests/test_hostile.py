@@ -157,3 +157,63 @@ def test_nan_and_huge_numbers_are_named(tmp_path):
         load_scene(p)
     text = "\n".join(exc.value.problems)
     assert "springs[0].k" in text and "learning.lr" in text
+
+
+# ---------------------------------------------------------------- data-file references
+
+SECRET = "SECRET-40c9e2"  # in a file outside the scene's folder: never in a message
+INSIDE = "INSIDE-77d1"  # in the scene and its own data file: may be quoted, cut short
+CSV_SCENE = {
+    "name": "fuzz-csv",
+    "network": {"generate": {"kind": "triangular", "rows": 3, "cols": 4},
+                "roles": {"fixed": ["bottom_row"], "input": ["n8", "n9"], "output": ["n10", "n11"]}},
+    "task": {"input": "x", "output": "x", "classify": True,
+             "csv": {"file": "data.csv", "inputs": ["a", "b"], "label": "c"}},
+}
+NAMES = ["data.csv", "iris.csv", "link.csv", "env.csv", "sub", "sub/../data.csv", "../secret.csv",
+         "../../secret.csv", "/etc/passwd", "/proc/self/environ", "/dev/zero", "~/data.csv", "", ".", "..",
+         "data.csv\0.txt", "x" * 5000, "../assets/iris.csv", "./../scene/data.csv", "\\..\\secret.csv"]
+CELLS = ["a", "b", "c", "x", "y", "1", "-2.5", "1e400", "nan", "inf", "", '"', '""', ",", "\n", "\r",
+         "\0", "\t", "é", "\ufeff", "\x1b[2J", INSIDE, "9" * 50]
+csv_text = st.lists(st.lists(st.sampled_from(CELLS), max_size=6), max_size=6).map(
+    lambda rows: "\n".join(",".join(r) for r in rows))
+contents = st.one_of(csv_text.map(lambda t: t.encode("utf-8")), st.binary(max_size=200),
+                     csv_text.map(lambda t: ("a,b,c\n" + t).encode("utf-8")))
+columns = st.lists(st.sampled_from(["a", "b", "c", "x", INSIDE, ""]), max_size=3)
+
+
+def _data_folder(base):
+    """base/scene (the scene's folder, with a link out) and base/secret.csv outside it."""
+    scene = base / "scene"
+    if not scene.exists():
+        scene.mkdir()
+        (scene / "sub").mkdir()
+        (base / "secret.csv").write_text(f"a,b,c\n1,2,{SECRET}\n{SECRET},{SECRET},x\n")
+        (scene / "link.csv").symlink_to(base / "secret.csv")
+        (scene / "env.csv").symlink_to("/proc/self/environ")
+    return scene
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(name=st.one_of(st.sampled_from(NAMES), st.text(max_size=12)), content=contents,
+       inputs=columns, label=st.sampled_from(["c", "a", INSIDE, ""]),
+       classes=st.one_of(st.none(), st.lists(st.sampled_from(["x", "y", "z", INSIDE]), max_size=3)))
+def test_data_file_references_raise_only_bounded_scene_errors(tmp_path_factory, name, content, inputs,
+                                                              label, classes):
+    """Any file name and any content: a scene or a SceneError whose messages are short and quote
+    nothing of a file outside the scene's folder."""
+    folder = _data_folder(tmp_path_factory.getbasetemp())
+    (folder / "data.csv").write_bytes(content)
+    doc = copy.deepcopy(CSV_SCENE)
+    doc["task"]["csv"].update(file=name, inputs=inputs, label=label)
+    if classes is not None:
+        doc["task"]["csv"]["classes"] = classes
+    path = folder / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    try:
+        load_scene(path)
+    except SceneError as exc:
+        assert exc.problems and all(isinstance(p, str) and p for p in exc.problems)
+        assert len(str(exc)) < 20_000
+        for p in exc.problems:
+            assert len(p) < 1_000 and SECRET not in p and "\x1b" not in p, p

@@ -13,12 +13,18 @@ from .schema import SceneSpec
 
 
 class SceneError(Exception):
-    """A scene file has problems. `problems` lists every one, each naming the place."""
+    """A scene file has problems. `problems` lists every one, each naming the place; the message
+    shows the first MAX_SHOWN (a CSV of 100,000 bad rows must not print 100,000 lines)."""
+
+    MAX_SHOWN = 20
 
     def __init__(self, path, problems):
         self.path = str(path)
         self.problems = list(problems)
-        super().__init__(self.path + ":\n" + "\n".join("  - " + p for p in self.problems))
+        shown = ["  - " + p for p in self.problems[: self.MAX_SHOWN]]
+        if len(self.problems) > self.MAX_SHOWN:
+            shown.append(f"  ... and {len(self.problems) - self.MAX_SHOWN:,} more problems")
+        super().__init__(self.path + ":\n" + "\n".join(shown))
 
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import yaml
 from ..files import write_atomic
 from ..physics.network import ROLE_NAMES, Network
 from .build import Scene
-from .csv_data import resolve_data_file
+from .csv_data import carry_data_file
 from .messages import SceneError
 
 
@@ -48,8 +47,8 @@ def scene_document(scene: Scene, net: Network | None = None, origin: dict | None
 def save_scene(scene: Scene, out_path, net: Network | None = None, origin: dict | None = None,
                overwrite_source: bool = False, settings: dict | None = None) -> Path:
     """Write the scene atomically (temp file, then rename). Refuses to write over the scene it
-    was loaded from unless overwrite_source=True. A CSV reference is rewritten relative to the
-    new file so the saved scene opens from where it lands."""
+    was loaded from unless overwrite_source=True. A CSV reference is rewritten so the saved
+    scene opens from where it lands: its name in assets/, or a copy next to the new file."""
     out_path = Path(out_path)
     if out_path.resolve() == scene.path.resolve() and not overwrite_source:
         raise SceneError(out_path, ["refusing to overwrite the source scene; choose another file "
@@ -57,8 +56,7 @@ def save_scene(scene: Scene, out_path, net: Network | None = None, origin: dict 
     doc = scene_document(scene, net, origin, settings)
     csv_spec = doc.get("task", {}).get("csv")
     if csv_spec:
-        src = resolve_data_file(csv_spec["file"], scene.path).resolve()
-        doc["task"]["csv"] = dict(csv_spec, file=os.path.relpath(src, out_path.resolve().parent))
+        doc["task"]["csv"] = dict(csv_spec, file=carry_data_file(csv_spec["file"], scene.path, out_path))
     write_atomic(out_path, yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
     return out_path
 

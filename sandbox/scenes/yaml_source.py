@@ -1,4 +1,5 @@
-"""Reading a scene's YAML safely: bounded size, text only, no aliases, a mapping at the top."""
+"""Reading a scene's YAML safely: a regular file, bounded size (read no further than the bound), UTF-8
+text only, no aliases, a mapping at the top."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from .confine import UnsafeFile, read_text
 from .messages import SceneError
 
 MAX_FILE_BYTES = 20_000_000
@@ -13,21 +15,10 @@ MAX_FILE_BYTES = 20_000_000
 
 def read_yaml(path: Path) -> dict:
     """The document in the YAML file at path; raises SceneError saying what is wrong with it."""
-    if not path.exists():
-        raise SceneError(path, ["no such file"])
-    if path.is_dir():
-        raise SceneError(path, ["is a directory, not a scene file"])
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise SceneError(path, [f"file is {size / 1e6:.0f} MB; scene files are limited to "
-                                f"{MAX_FILE_BYTES / 1e6:.0f} MB"])
-    data = path.read_bytes()
-    if b"\0" in data:
-        raise SceneError(path, ["is a binary file, not YAML text"])
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SceneError(path, [f"is not UTF-8 text (byte {exc.start})"]) from None
+        text = read_text(path, MAX_FILE_BYTES, what="scene files")
+    except UnsafeFile as exc:
+        raise SceneError(path, [str(exc)]) from None
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent):
