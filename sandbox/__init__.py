@@ -1,3 +1,44 @@
-"""Spring-network sandbox: masses and springs that learn by equilibrium propagation."""
+"""Spring sandbox: masses and springs that learn by equilibrium propagation.
 
-__version__ = "0.1.0"
+The API a script needs, imported on first use (so `python main.py --help` stays fast):
+
+    import sandbox
+    scene = sandbox.load_scene("scenes/allostery.yaml")   # network, task, rule, promise
+    trainer = sandbox.Trainer.from_scene(scene)
+    history = trainer.fit(50)                              # list of dicts, one per epoch
+    rows = sandbox.gradient_check(scene.net, scene.task, 0)  # EP against the exact gradient
+
+`Network` and `Task` are the arrays underneath; `Rule` holds the learning hyperparameters;
+`Engine` and `Cost` are the interfaces (typing.Protocol) a solver and a cost follow.
+"""
+
+from importlib import import_module
+
+__version__ = "0.2.0"
+
+_API = {
+    "load_scene": "sandbox.scenes.build",
+    "Scene": "sandbox.scenes.build",
+    "SceneError": "sandbox.scenes.messages",
+    "Trainer": "sandbox.learning.trainer",
+    "Guard": "sandbox.learning.trainer",
+    "DivergenceError": "sandbox.learning.trainer",
+    "Rule": "sandbox.learning.rules",
+    "gradient_check": "sandbox.learning.rules",
+    "Task": "sandbox.learning.task",
+    "Network": "sandbox.physics.network",
+    "NewtonSolver": "sandbox.physics.equilibrium",
+    "Engine": "sandbox.physics.interfaces",
+    "Cost": "sandbox.physics.interfaces",
+}
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'sandbox' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -32,7 +32,7 @@ EPILOG = """commands:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python main.py",
+        prog="spring-sandbox" if Path(sys.argv[0]).name == "spring-sandbox" else "python main.py",
         description="A sandbox where a network of masses and springs learns by equilibrium "
                     "propagation, shown live.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,9 +58,9 @@ def _parser() -> argparse.ArgumentParser:
                          "computer would take (implicit differentiation), for comparison")
     tr.add_argument("--lr", type=_positive_float, help="learning rate (default: the scene's)")
     tr.add_argument("--beta", type=_positive_float, help="nudge strength beta, or eta for coupled (default: the scene's)")
-    tr.add_argument("--engine", choices=("exact", "pymunk"), default="exact",
-                    help="exact: Newton equilibria (fast, default); pymunk: equilibria from the live "
-                         "physical world, as a self-learning machine would")
+    tr.add_argument("--engine", choices=("exact", "physical", "pymunk"), default="exact",
+                    help="exact: Newton equilibria (fast, default); physical (or pymunk): equilibria "
+                         "from the live pymunk world, as a self-learning machine would")
     tr.add_argument("--out", help="output folder (default: runs/<scene>-<time>/)")
     tr.add_argument("--seed", type=int, help="shuffling seed (default: the scene's)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -151,7 +151,7 @@ def display_available() -> bool:
 
 
 def make_engine(name: str, scene):
-    if name == "pymunk":
+    if name in ("physical", "pymunk"):
         from .physics.world import WorldEngine
 
         return WorldEngine(scene.spec.physics)
@@ -179,7 +179,8 @@ def cmd_train(args) -> int:
     res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene), args.seed, out,
                       progress=not args.quiet, gif=args.gif)
     first, last = res.history[0], res.history[-1]
-    print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {args.engine}")
+    engine = "physical" if args.engine == "pymunk" else args.engine
+    print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {engine}")
     print(f"  train loss {first['loss']:.4g} -> {last['loss']:.4g}", end="")
     if math.isfinite(last["test_loss"]):
         print(f", test loss {last['test_loss']:.4g}", end="")
@@ -237,6 +238,9 @@ def cmd_validate(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if not (ROOT / "bench").is_dir():
+        print("error: the benchmarks run from a checkout of the project (bench/ is not installed)", file=sys.stderr)
+        return 2
     sys.path.insert(0, str(ROOT))
     from bench.benchmarks import main as bench_main
 

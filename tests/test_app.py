@@ -162,16 +162,6 @@ def test_open_another_scene_from_the_window(app):
     assert app.session.scene.name != "Symmetrize"
 
 
-def test_the_numeric_core_and_the_session_never_import_pygame():
-    import subprocess
-    import sys
-
-    code = ("import sys; import sandbox.window.session, sandbox.scenes.editor, sandbox.runner, sandbox.cli; "
-            "sys.exit('pygame' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent.parent, capture_output=True)
-    assert done.returncode == 0, done.stderr.decode()
-
-
 def test_the_window_opens_on_the_physical_engine_only_where_it_settles_quickly():
     from sandbox.scenes.build import load_scene
     from sandbox.window.session import settles_quickly

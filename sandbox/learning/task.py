@@ -12,6 +12,8 @@ import numpy as np
 from ..physics.costs import DistanceCost, MarginCost, PositionCost
 from ..physics.network import Network
 
+KINDS = ("position", "distance", "margin")
+
 
 @dataclass
 class Task:
@@ -47,8 +49,36 @@ class Task:
             self.train = np.arange(s)
         if self.test is None:
             self.test = np.arange(0)
+        self.inputs = np.asarray(self.inputs, dtype=np.int64).reshape(-1)
+        self.clamps = np.asarray(self.clamps, dtype=float)
+        self.outputs = np.asarray(self.outputs, dtype=np.int64)
+        self.targets = np.asarray(self.targets, dtype=float)
         if self.kind in ("position", "margin") and self.mask is None:
             self.mask = np.ones((len(self.outputs), 2), dtype=bool)
+        self._check()
+
+    def _check(self) -> None:
+        """Shapes that agree and finite values, or a ValueError saying which array is wrong."""
+        s, m, p = len(self.clamps), len(self.inputs), len(self.outputs)
+        if self.kind not in KINDS:
+            raise ValueError(f"Task: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.clamps.shape != (s, m, 2):
+            raise ValueError(f"Task: clamps must be (examples, {m} inputs, 2), not {self.clamps.shape}")
+        want = (s, p) if self.kind == "distance" else (s, p, 2)
+        if self.kind == "distance" and self.outputs.shape != (p, 2):
+            raise ValueError(f"Task: a distance task's outputs must be (pairs, 2), not {self.outputs.shape}")
+        if self.kind != "margin" and self.targets.shape != want:
+            raise ValueError(f"Task: targets must be {want}, not {self.targets.shape}")
+        for name, arr in (("clamps", self.clamps), ("targets", self.targets)):
+            if not np.isfinite(arr).all():
+                raise ValueError(f"Task: {name} holds values that are not finite")
+        if self.labels is not None and len(self.labels) != s:
+            raise ValueError(f"Task: {len(self.labels)} labels for {s} examples")
+        if self.kind == "margin" and self.labels is None:
+            raise ValueError("Task: a margin (classification) task needs labels")
+        for name, idx in (("train", self.train), ("test", self.test)):
+            if len(idx) and (np.min(idx) < 0 or np.max(idx) >= s):
+                raise ValueError(f"Task: {name} indices must lie in 0..{s - 1}")
 
     @property
     def n_examples(self) -> int:

@@ -48,6 +48,27 @@ class Network:
         self.axes = np.asarray(self.axes, dtype=bool).reshape(n, 2)
         if self.ids is None:
             self.ids = [f"n{i}" for i in range(n)]
+        self._check()
+
+    def _check(self) -> None:
+        """Shapes that agree and finite values, or a ValueError saying which array is wrong."""
+        n, e = len(self.pos), len(self.edges)
+        for name, arr in (("k", self.k), ("L", self.L)):
+            if len(arr) != e:
+                raise ValueError(f"Network: {name} has {len(arr)} values for {e} springs")
+        if len(self.roles) != n:
+            raise ValueError(f"Network: roles has {len(self.roles)} values for {n} nodes")
+        if len(self.ids) != n:
+            raise ValueError(f"Network: ids has {len(self.ids)} names for {n} nodes")
+        for name, arr in (("pos", self.pos), ("k", self.k), ("L", self.L)):
+            if not np.isfinite(arr).all():
+                raise ValueError(f"Network: {name} holds values that are not finite")
+        if e and (self.edges.min() < 0 or self.edges.max() >= n):
+            raise ValueError(f"Network: a spring joins a node outside 0..{n - 1}")
+        if e and (self.edges[:, 0] == self.edges[:, 1]).any():
+            raise ValueError("Network: a spring joins a node to itself")
+        if not set(np.unique(self.roles).tolist()) <= {FIXED, INPUT, HIDDEN, OUTPUT}:
+            raise ValueError("Network: roles must be FIXED, INPUT, HIDDEN or OUTPUT (0 to 3)")
 
     @property
     def n_nodes(self) -> int:

@@ -70,6 +70,8 @@ def explain(err: dict, raw, locate: Locator) -> str:
         msg = f"unknown key '{loc[-1]}'" + (f" (did you mean '{close[0]}'?)" if close else "")
         if known:
             msg += f"; allowed here: {', '.join(known)}"
+    elif err["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
     elif err["type"] == "missing":
         msg = "this key is required"
     elif err["type"] == "literal_error":

@@ -5,6 +5,7 @@ The README has the reference table of every key; `scenes/annotated.yaml` is a co
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Literal, Union
 
@@ -25,10 +26,20 @@ class Strict(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _finite(cls, v):
-        for x in (v if isinstance(v, (list, tuple)) else [v]):
-            if isinstance(x, float) and not math.isfinite(x):
-                raise ValueError("must be a finite number")
+        if not _all_finite(v):
+            raise ValueError("must be a finite number (no nan or inf, at any depth)")
         return v
+
+
+def _all_finite(v) -> bool:
+    """Whether every float inside v (nested lists, tuples and mappings) is finite."""
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, (list, tuple)):
+        return all(_all_finite(x) for x in v)
+    if isinstance(v, dict):
+        return all(_all_finite(x) for x in v.values())
+    return True
 
 
 class Physics(Strict):
@@ -128,10 +139,37 @@ class LearningSpec(Strict):
     batch: int = Field(1, ge=1)
 
 
+COLOR_NAMES = ("background", "spring", "tension", "compression", "stiffer", "softer", "fixed", "input",
+               "hidden", "output", "target", "ghost", "nudge", "text", "highlight")  # the window's palette
+PANEL_NAMES = ("description", "color_by_change")
+
+
+def _known_keys(mapping: dict, known: tuple, what: str) -> dict:
+    for key in mapping:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            raise ValueError(f"unknown {what} '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+                             + f"; allowed: {', '.join(known)}")
+    return mapping
+
+
 class ViewSpec(Strict):
     scale: float | None = Field(None, gt=0, description="pixels per length unit (default: fit)")
     colors: dict[str, tuple[int, int, int]] = {}
     panels: dict[str, bool] = {}
+
+    @field_validator("colors")
+    @classmethod
+    def _known_colors(cls, v):
+        for key, rgb in v.items():
+            if not all(0 <= c <= 255 for c in rgb):
+                raise ValueError(f"colour '{key}': each of red, green, blue must be 0 to 255")
+        return _known_keys(v, COLOR_NAMES, "colour")
+
+    @field_validator("panels")
+    @classmethod
+    def _known_panels(cls, v):
+        return _known_keys(v, PANEL_NAMES, "panel")
 
 
 class Expect(Strict):
