@@ -8,9 +8,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 from sandbox.learning.task import Task  # noqa: E402
 from sandbox.physics.network import FIXED, HIDDEN, INPUT, OUTPUT, Network, disordered_network  # noqa: E402
+
+# Fuzz depth: "ci" (the default, 200 examples a property) or "deep" (2,000), chosen with
+# HYPOTHESIS_PROFILE=deep python -m pytest tests/test_hostile.py
+for _name, _n in (("ci", 200), ("deep", 2000)):
+    settings.register_profile(_name, max_examples=_n, deadline=None, derandomize=True,
+                              suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def random_network(n=40, seed=0, coordination=4.6, prestress=0.1):

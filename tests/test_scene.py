@@ -167,3 +167,48 @@ def test_save_refuses_to_overwrite_the_source(tmp_path):
         save_scene(sc, p)
     save_scene(sc, p, overwrite_source=True)
     assert load_scene(p).net.n_nodes == 4
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_numbers_inside_pairs_are_refused_with_their_place(tmp_path, value):
+    text = GOOD.replace("examples:", f"examples:\n    - {{inputs: [[{value}, 0.1]], targets: [0.1]}}", 1)
+    assert text != GOOD
+    with pytest.raises(SceneError) as exc:
+        load_scene(write(tmp_path, text))
+    message = str(exc.value)
+    assert "finite" in message and "task.examples[0].inputs" in message and "line " in message
+
+
+def test_unknown_colour_and_panel_keys_are_refused_with_a_suggestion(tmp_path):
+    text = GOOD + "view:\n  colors: {outptu: [1, 2, 3]}\n  panels: {descripton: false}\n"
+    with pytest.raises(SceneError) as exc:
+        load_scene(write(tmp_path, text))
+    message = str(exc.value)
+    assert "unknown colour 'outptu' (did you mean 'output'?)" in message
+    assert "unknown panel 'descripton' (did you mean 'description'?)" in message
+
+
+def test_the_colour_names_are_the_windows_palette():
+    from sandbox.scenes.schema import COLOR_NAMES
+    from sandbox.window.render import PALETTE
+
+    assert set(COLOR_NAMES) == set(PALETTE)
+
+
+def test_network_and_task_refuse_arrays_that_do_not_fit():
+    from sandbox.learning.task import Task
+    from sandbox.physics.network import FIXED, OUTPUT, Network
+
+    pos, edges, roles = [[0, 0], [1, 0]], [[0, 1]], [FIXED, OUTPUT]
+    with pytest.raises(ValueError, match="L holds values that are not finite"):
+        Network(pos, edges, [1.0], None, roles)
+    with pytest.raises(ValueError, match="k has 2 values for 1 springs"):
+        Network(pos, edges, [1.0, 2.0], [1.0], roles)
+    with pytest.raises(ValueError, match="outside 0..1"):
+        Network(pos, [[0, 2]], [1.0], [1.0], roles)
+    with pytest.raises(ValueError, match="clamps must be"):
+        Task([0], np.zeros((3, 2, 2)), "position", [1], np.zeros((3, 1, 2)))
+    with pytest.raises(ValueError, match="targets must be"):
+        Task([0], np.zeros((3, 1, 2)), "position", [1], np.zeros((2, 1, 2)))
+    with pytest.raises(ValueError, match="not finite"):
+        Task([0], np.full((1, 1, 2), np.nan), "position", [1], np.zeros((1, 1, 2)))
