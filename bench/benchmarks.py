@@ -1,5 +1,11 @@
 """Benchmarks, side by side in one run: `python main.py bench [--quick] [--json] [--plot PNG]`.
 
+- training throughput: epochs of Iris and of a 1,024-node lattice scene with today's solver and
+  with the reference path (the solver before issue 15, bench/reference.py), epochs interleaved;
+- one relaxation at 50 to 1,000 nodes against its floor (one dense or sparse factorization and
+  solve), and a peer: scipy's solve_ivp (LSODA, dense Jacobian) integrating the overdamped motion
+  to the same residual, as public elastic-network learning code does;
+- band Cholesky against SuperLU (the crossover of `factor.BAND_MAX_COORDS`);
 - relaxing to a force residual of 1e-9: our Newton solver against scipy's L-BFGS-B, FIRE and the
   pymunk world, on lattices of about 100 to 50,000 nodes (ratios against Newton);
 - one EP training step (free + two nudged phases + update, warm-started as in training) against
@@ -19,14 +25,18 @@ import sys
 import time
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from sandbox.physics import energy as en
+from bench.reference import ReferenceNewton
 from sandbox.learning.rules import Rule
 from sandbox.learning.task import Task
 from sandbox.learning.trainer import Trainer
+from sandbox.physics import energy as en
+from sandbox.physics.assembly import SpringAssembly
 from sandbox.physics.equilibrium import NewtonSolver
+from sandbox.physics.factor import BAND_MAX_COORDS, BandCholesky, sparse_factor, use_one_blas_thread
 from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
 
 TOL = 1e-9
@@ -114,8 +124,13 @@ def relax_world(net, x0):
 
 def ep_step_vs_floor(n: int, repeats: int) -> dict:
     """Median time of one EP step in training (after a first one) and of one factorization +
-    solve of the Hessian at the free equilibrium (assembly included in both)."""
+    solve of the Hessian at the free equilibrium (assembly included in both); the same step
+    with the reference path."""
     net, task = lattice(n)
+    ref = Trainer(net.copy(), task, Rule(kind="centered", beta=1e-3, lr=1.0), engine=ReferenceNewton(),
+                  warm_start=True)
+    ref.step([0])
+    ref_t, _ = timed(lambda: ref.step([0]), repeats)
     tr = Trainer(net, task, Rule(kind="centered", beta=1e-3, lr=1.0), warm_start=True)
     tr.step([0])
     step_t, _ = timed(lambda: tr.step([0]), repeats)
@@ -129,8 +144,137 @@ def ep_step_vs_floor(n: int, repeats: int) -> dict:
     one_shot = Trainer(net.copy(), task, Rule(kind="centered", beta=1e-3, lr=1.0))
     cold_t, _ = timed(lambda: one_shot.step([0]), max(1, repeats // 2))
     return dict(case="EP step (warm) / factorize+solve", nodes=net.n_nodes, seconds=step_t,
-                floor_seconds=floor_t, ratio=step_t / floor_t, cold_step_seconds=cold_t,
+                floor_seconds=floor_t, ratio=step_t / floor_t, reference_seconds=ref_t,
+                reference_ratio=ref_t / floor_t, cold_step_seconds=cold_t,
                 cold_ratio=cold_t / floor_t)
+
+
+def lattice_scene(side: int = 32):
+    """The `large` scene's lattice cut to side x side nodes (1,024 by default), with three
+    examples: the input pair pulled apart, the output pair asked to squeeze."""
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import build_scene
+    from sandbox.scenes.yaml_source import read_yaml
+
+    raw = read_yaml(SCENES / "large.yaml")
+    raw["name"] = f"lattice {side}x{side}"
+    raw["network"]["generate"].update(rows=side, cols=side)
+    y = round(side * 0.6)
+    raw["network"]["roles"]["input"] = [{"nearest": [side * 0.25, y]}, {"nearest": [side * 0.25 + 2, y]}]
+    raw["network"]["roles"]["output"] = [{"nearest": [side * 0.7, y]}, {"nearest": [side * 0.7 + 2, y]}]
+    raw["task"]["examples"] = [{"inputs": a, "targets": [-a / 4]} for a in (0.2, 0.1, -0.1)]
+    raw["learning"]["lr"] = 100.0
+    return build_scene(raw, SCENES / "large.yaml")
+
+
+def training_throughput(scene_fn, epochs: int) -> dict:
+    """Epochs per second of headless training (steps and the end-of-epoch evaluation) with
+    today's solver and with the reference path, epochs interleaved so both see the same load;
+    also the largest relative difference in k after the last epoch."""
+    from sandbox.runner import make_trainer
+
+    runs = {}
+    for name, engine in (("new", NewtonSolver()), ("reference", ReferenceNewton())):
+        scene = scene_fn()
+        tr = make_trainer(scene, engine=engine)
+        tr.record()
+        runs[name] = [tr, 0.0, 0, 0]
+    for _ in range(epochs):
+        for run in runs.values():
+            tr = run[0]
+            f0 = tr.engine.total_factorizations
+            t = time.perf_counter()
+            for b in tr.epoch_batches():
+                tr.step(b)
+            tr.epochs_done += 1
+            tr.record()
+            run[1] += time.perf_counter() - t
+            run[2] += tr.engine.total_factorizations - f0
+    new, ref = runs["new"], runs["reference"]
+    k_new, k_ref = new[0].net.k, ref[0].net.k
+    return dict(case=f"train {new[0].task.n_examples}-example scene: epochs/s (new / reference)",
+                nodes=new[0].net.n_nodes, seconds=new[1] / epochs, reference_seconds=ref[1] / epochs,
+                epochs_per_second=epochs / new[1], reference_epochs_per_second=epochs / ref[1],
+                ratio=ref[1] / new[1], epochs=epochs, factorizations_per_epoch=new[2] / epochs,
+                max_rel_k_difference=float(np.max(np.abs(k_new - k_ref) / np.abs(k_ref))))
+
+
+def relaxation_vs_floor(n: int, repeats: int) -> list[dict]:
+    """One cold relaxation (the solver knows the structure, no factorization kept) of a lattice
+    of about n nodes from its input-pulled start; its floor, one factorization and solve of the
+    Hessian at the equilibrium (the faster of dense Cholesky and SuperLU, the matrix given); the
+    reference path; and the peer, LSODA with a dense Jacobian, to the same residual."""
+    net, task = lattice(n)
+    x0 = task.start(net, 0)
+    solver = NewtonSolver(tol=TOL)
+    solver.relax(net, x0)
+
+    def ours():
+        solver.forget()
+        return solver.relax(net, x0)
+
+    t_new, eq = timed(ours, repeats * 5)
+    free = net.free_dofs
+    h = en.hessian(net, eq.x)
+    hd = h.toarray()
+    g = en.gradient(net, x0).reshape(-1)[free]
+    use_one_blas_thread()
+    t_dense, _ = timed(lambda: sla.cho_solve(sla.cho_factor(hd, check_finite=False), g, check_finite=False),
+                       repeats * 5)
+    t_sparse, _ = timed(lambda: spla.splu(h, permc_spec="MMD_AT_PLUS_A").solve(g), repeats * 5)
+    floor = min(t_dense, t_sparse)
+    ref = ReferenceNewton(tol=TOL)
+    t_ref, _ = timed(lambda: (ref.forget(), ref.relax(net, x0)), repeats * 5)
+    t_ivp, res_ivp = timed(lambda: relax_lsoda(net, x0), 1)
+    base = dict(nodes=net.n_nodes, floor_seconds=floor, dense_floor_seconds=t_dense, sparse_floor_seconds=t_sparse)
+    return [dict(case="relax (cold) / factorize+solve", seconds=t_new, ratio=t_new / floor,
+                 iterations=eq.iterations, factorizations=eq.factorizations, residual=eq.residual, **base),
+            dict(case="relax (cold), reference / factorize+solve", seconds=t_ref, ratio=t_ref / floor, **base),
+            dict(case="relax: LSODA, dense Jacobian / ours", seconds=t_ivp, ratio=t_ivp / t_new,
+                 residual=res_ivp, **base)]
+
+
+def relax_lsoda(net, x0):
+    """Overdamped motion dx/dt = -dE/dx integrated by solve_ivp's LSODA with the dense Hessian
+    as Jacobian, until the force residual falls below TOL (a terminal event)."""
+    from scipy.integrate import solve_ivp
+
+    free = net.free_dofs
+    x = x0.copy()
+    z = x.reshape(-1)
+
+    def force(_t, y):
+        z[free] = y
+        return -en.gradient(net, x).reshape(-1)[free]
+
+    def jac(_t, y):
+        z[free] = y
+        return -en.hessian(net, x).toarray()
+
+    def settled(_t, y):
+        return float(np.abs(force(0, y)).max()) - TOL
+
+    settled.terminal = True
+    sol = solve_ivp(force, (0, 1e7), x0.reshape(-1)[free].copy(), method="LSODA", jac=jac,
+                    events=settled, rtol=1e-10, atol=1e-13)
+    return float(np.abs(force(0, sol.y[:, -1])).max())
+
+
+def band_vs_superlu(n: int, repeats: int) -> dict:
+    """One factorization + solve of a lattice's Hessian by band Cholesky (RCM order) and by
+    SuperLU, both from the assembled values (ratio: band / SuperLU)."""
+    net, task = lattice(n)
+    x = task.start(net, 0)
+    asm = SpringAssembly(net.edges, net.n_nodes, net.free_dofs)
+    vals = asm.values(x, net.k, net.L)
+    g = np.ones(asm.n_free)
+    use_one_blas_thread()
+    asm.band(vals)
+    t_band, _ = timed(lambda: BandCholesky(asm.band(vals), asm.perm).solve(g), repeats)
+    t_lu, _ = timed(lambda: sparse_factor(asm.sparse(vals)).solve(g), repeats)
+    return dict(case="band Cholesky / SuperLU (factor+solve)", nodes=net.n_nodes, coords=asm.n_free,
+                bandwidth=asm.bandwidth, seconds=t_band, superlu_seconds=t_lu, ratio=t_band / t_lu,
+                band_used=asm.n_free <= BAND_MAX_COORDS)
 
 
 def frame_time(repeats: int) -> list[dict]:
@@ -191,6 +335,15 @@ def run(quick: bool = False) -> list[dict]:
     sizes = [100, 1000] if quick else [100, 1000, 10_000, 50_000]
     repeats = 3
     rows = []
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import load_scene
+
+    rows.append(training_throughput(lambda: load_scene(SCENES / "iris.yaml"), 1 if quick else 5))
+    rows.append(training_throughput(lattice_scene, 1 if quick else 3))
+    for n in [50, 100] if quick else [50, 100, 500, 1000]:
+        rows.extend(relaxation_vs_floor(n, repeats))
+    for n in [] if quick else [1000, 2500, 4000, 6000, 10_000]:
+        rows.append(band_vs_superlu(n, repeats))
     for n in sizes:
         net, task = lattice(n)
         x0 = task.start(net, 0)
@@ -246,7 +399,9 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
         print(f"{'case':<36} {'nodes':>7} {'seconds':>10} {'ratio':>10}")
         for r in rows:
             print(f"{r['case']:<36} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
-        print("ratio: relax rows, time / Newton's; EP step, time / one factorization+solve; "
+        print("ratio: train rows, reference time / new time (speed-up); relax (cold) rows, time / one "
+              "factorization+solve (the faster of dense Cholesky and SuperLU); LSODA, time / ours; band row, "
+              "band / SuperLU; relax rows, time / Newton's; EP step, time / one factorization+solve; "
               "growth row, fitted exponent p; draw row, time / 16.7 ms; world step row, steps per 60 fps frame; long run, memory end / after "
               "warm-up; memory row, MB")
     if plot:

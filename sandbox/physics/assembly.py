@@ -69,13 +69,14 @@ class SpringAssembly:
         self.indices = prow.astype(np.int32)
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(pcol, minlength=n))]).astype(np.int32)
         self.diag_slots = np.searchsorted(self._pattern, np.arange(n) * (n + 1))
-        self._band_layout(prow, pcol)
+        self.perm = None  # the band layout is worked out on first use (large problems skip it)
 
-    def _band_layout(self, prow, pcol):
+    def _band_layout(self):
         """Reverse Cuthill-McKee order (perm: new -> old coordinate) and band storage places."""
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
         n = self.n_free
+        prow, pcol = self.indices.astype(np.int64), self._pattern // max(n, 1)
         if n == 0:
             self.perm, self.bandwidth = np.zeros(0, dtype=np.int64), 0
             self._band_slots = self._band_pos = np.zeros(0, dtype=np.int64)
@@ -102,26 +103,27 @@ class SpringAssembly:
             return True
         return False
 
-    def _spring_vectors(self, x):
-        """(2, E) spring vectors (dx, dy) from first to second end, and (E,) lengths."""
+    def spring_vectors(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(2, E) spring vectors (dx, dy) from first to second end, and (E,) lengths, at x (N, 2)."""
         v = x.reshape(-1).take(self._ends).reshape(4, -1)
         d = v[:2] - v[2:]
         return d, np.sqrt(d[0] * d[0] + d[1] * d[1])
 
-    def energy(self, x: np.ndarray, k: np.ndarray, L: np.ndarray) -> float:
-        """Spring energy at positions x (N, 2)."""
-        e = self._spring_vectors(x)[1] - L
+    @staticmethod
+    def energy(r: np.ndarray, k: np.ndarray, L: np.ndarray) -> float:
+        """Spring energy from the (E,) spring lengths r."""
+        e = r - L
         return 0.5 * float((k * (e * e)).sum())
 
-    def gradient(self, x: np.ndarray, k: np.ndarray, L: np.ndarray) -> np.ndarray:
-        """(2N,) gradient of the spring energy over all coordinates, scattered with one bincount."""
-        d, r = self._spring_vectors(x)
+    def gradient(self, d: np.ndarray, r: np.ndarray, k: np.ndarray, L: np.ndarray) -> np.ndarray:
+        """(2N,) gradient of the spring energy over all coordinates, from the spring vectors d
+        (2, E) and lengths r (E,), scattered with one bincount."""
         f = ((k * (r - L) / np.maximum(r, 1e-300)) * d).ravel()
         return np.bincount(self._ends, np.concatenate([f, -f]), 2 * self.n_nodes)
 
     def values(self, x: np.ndarray, k: np.ndarray, L: np.ndarray, psd: bool = False) -> np.ndarray:
-        """(nnz,) Hessian values in the pattern's CSC order."""
-        d, r = self._spring_vectors(x)
+        """(nnz,) Hessian values in the pattern's CSC order, at x (N, 2)."""
+        d, r = self.spring_vectors(x)
         rs = np.maximum(r, 1e-300)
         ux, uy = d[0] / rs, d[1] / rs
         t = 1.0 - L / rs
@@ -143,7 +145,9 @@ class SpringAssembly:
         np.add.at(vals, slots, weights)
 
     def band(self, vals: np.ndarray) -> np.ndarray:
-        """(bw+1, F) lower band storage (Fortran order) of the matrix in the RCM order."""
+        """(bw+1, F) lower band storage (Fortran order) of the matrix in the RCM order `perm`."""
+        if self.perm is None:
+            self._band_layout()
         ab = np.zeros((self.bandwidth + 1) * self.n_free)
         ab[self._band_pos] = vals[self._band_slots]
         return ab.reshape(self.n_free, self.bandwidth + 1).T

@@ -16,14 +16,13 @@ coordinate vanishes. We get there directly with Newton's method on the free coor
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..physics.network import Network
 from .assembly import SpringAssembly
-from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize, one_blas_thread
+from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize
 
 __all__ = ["Equilibrium", "FloppyNetworkError", "NewtonSolver", "NotConvergedError"]
 
@@ -101,8 +100,7 @@ class NewtonSolver:
         x = np.array(x_start, dtype=float)
         if asm.n_free == 0:
             return Equilibrium(x, 0.0, phase.total(x), 0, 0, True)
-        with one_blas_thread() if asm.n_free <= self.band_max else contextlib.nullcontext():
-            eq = self._newton(phase, x, free)
+        eq = self._newton(phase, x, free)
         if strict and not eq.converged:
             raise NotConvergedError(f"residual {eq.residual:.3g} after {eq.iterations} Newton steps "
                                     f"(tol {self.tol:g})")
@@ -114,7 +112,7 @@ class NewtonSolver:
         idx = phase.asm.free_idx
         f0 = self.total_factorizations
         e_cur = phase.total(x)
-        g = phase.grad(x)
+        g = phase.grad(x, same=True)
         res = float(np.abs(g).max())
         it = 0
         stale = self._lu is not None
@@ -139,7 +137,7 @@ class NewtonSolver:
                 e_new = self._line_search(phase, flat, idx, p, slope, e_cur, res)
                 if e_new is None:
                     break
-            g = phase.grad(x)
+            g = phase.grad(x, same=True)  # the line search ended at x with total(x)
             res_new = float(np.abs(g).max())
             # keep the factorization while it converges fast; refactorize when it slows down
             stale = res_new <= 0.1 * res
@@ -180,7 +178,7 @@ class NewtonSolver:
             e = phase.total(x)
             ok = np.isfinite(e) and (e <= e0 + 1e-4 * alpha * slope)
             if not ok and np.isfinite(e) and abs(alpha * slope) < noise and e <= e0 + noise:
-                ok = float(np.abs(phase.grad(x)).max()) < res0
+                ok = float(np.abs(phase.grad(x, same=True)).max()) < res0
             if ok:
                 return e
             alpha *= 0.5
@@ -198,11 +196,16 @@ class _Phase:
         self.asm, self.k, self.L, self.cost, self.beta = asm, k, L, cost, beta
 
     def total(self, x: np.ndarray) -> float:
-        e = self.asm.energy(x, self.k, self.L)
+        """E + beta C at x (N, 2); keeps the spring vectors for `grad(x, same=True)`."""
+        self._vectors = self.asm.spring_vectors(x)
+        e = self.asm.energy(self._vectors[1], self.k, self.L)
         return e + self.beta * self.cost.value(x) if self.cost is not None else e
 
-    def grad(self, x: np.ndarray) -> np.ndarray:
-        g = self.asm.gradient(x, self.k, self.L)
+    def grad(self, x: np.ndarray, same: bool = False) -> np.ndarray:
+        """(F,) gradient over the free coordinates at x (N, 2); same=True: x has not moved since
+        the last `total(x)`, whose spring vectors are reused."""
+        d, r = self._vectors if same else self.asm.spring_vectors(x)
+        g = self.asm.gradient(d, r, self.k, self.L)
         if self.cost is not None:
             g += self.beta * self.cost.gradient(x).reshape(-1)
         return g[self.asm.free_idx]

@@ -9,14 +9,13 @@ Both factorize the matrix they are given as it is (never regularized) and solve 
   partial pivoting also solves indefinite systems;
 - sparse: SuperLU with the MMD ordering of A^T + A.
 
-An exactly singular matrix (a floppy mode) raises FloppyNetworkError. LAPACK runs on one thread:
+An exactly singular matrix (a floppy mode) raises FloppyNetworkError. LAPACK runs on one thread
+(`use_one_blas_thread`, set at the first band factorization):
 on this project's 2-core machines, shared, OpenBLAS threads made a 200 x 200 Cholesky 5 to 15
 times slower than one thread (they wait for each other).
 """
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 import scipy.sparse as sp
@@ -76,26 +75,28 @@ def factorize(asm, vals: np.ndarray, band: bool):
     """Factors of the matrix with values vals (nnz,) in the pattern of asm (a SpringAssembly):
     band Cholesky when `band` and the matrix is positive definite, else SuperLU."""
     if band:
+        use_one_blas_thread()
         try:
-            return BandCholesky(asm.band(vals), asm.perm)
+            ab = asm.band(vals)  # works out asm.perm on first use
+            return BandCholesky(ab, asm.perm)
         except NotPositiveDefinite:
             pass
     return sparse_factor(asm.sparse(vals))
 
 
-_controller = None
+_blas_limited = False
 
 
-def one_blas_thread():
-    """A context in which BLAS/LAPACK use one thread (a no-op without threadpoolctl)."""
-    global _controller
-    if _controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _controller = False
-        else:
-            _controller = ThreadpoolController()
-    if _controller is False:
-        return contextlib.nullcontext()
-    return _controller.limit(limits=1, user_api="blas")
+def use_one_blas_thread() -> None:
+    """Set BLAS/LAPACK to one thread for the rest of the process (once; a no-op without
+    threadpoolctl). Entering and leaving a limit around every relaxation cost 30-150 us, a tenth
+    of a small relaxation; nothing else in the sandbox gains from BLAS threads."""
+    global _blas_limited
+    if _blas_limited:
+        return
+    _blas_limited = True
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
