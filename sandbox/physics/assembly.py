@@ -44,19 +44,18 @@ class SpringAssembly:
         self._ends = np.concatenate([2 * j, 2 * j + 1, 2 * i, 2 * i + 1])
         index = free_index(self.free)
         n_e = len(edges)
-        rows, cols, src, sign = [], [], [], []
+        rows, cols, src = [], [], []
         for a in range(2):
             for b in range(2):
                 entry = a + b  # block entries are stored as (xx, xy, yy): 0, 1, 2
-                for p, q, s in ((i, i, 1.0), (j, j, 1.0), (i, j, -1.0), (j, i, -1.0)):
+                for p, q, s in ((i, i, 1), (j, j, 1), (i, j, -1), (j, i, -1)):
                     rows.append(index[2 * p + a])
                     cols.append(index[2 * q + b])
-                    src.append(entry * n_e + np.arange(n_e))
-                    sign.append(np.full(n_e, s))
+                    # the values are gathered from (xx, xy, yy, -xx, -xy, -yy), each (E,)
+                    src.append((entry + (3 if s < 0 else 0)) * n_e + np.arange(n_e))
         rows, cols = np.concatenate(rows), np.concatenate(cols)
         keep = (rows >= 0) & (cols >= 0)
         self._src = np.concatenate(src)[keep]
-        self._sign = np.concatenate(sign)[keep]
         spring_keys = cols[keep] * max(n, 1) + rows[keep]
         cc = index[(2 * self.coupled[:, None] + np.arange(2)).ravel()]
         cc = cc[cc >= 0]
@@ -129,9 +128,11 @@ class SpringAssembly:
         t = 1.0 - L / rs
         if psd:
             t = np.maximum(t, 0.0)
-        xx, xy, yy = ux * ux, ux * uy, uy * uy
-        blocks = np.concatenate([k * (xx + t * (1.0 - xx)), k * (xy * (1.0 - t)), k * (yy + t * (1.0 - yy))])
-        return np.bincount(self._slot, blocks[self._src] * self._sign, self.nnz)
+        kt = k * t  # the block is k t I + k (1 - t) u u^T
+        c = k - kt
+        cux = c * ux
+        b = np.concatenate([kt + cux * ux, cux * uy, kt + c * uy * uy])
+        return np.bincount(self._slot, np.concatenate([b, -b])[self._src], self.nnz)
 
     def add_entries(self, vals: np.ndarray, rows, cols, weights) -> None:
         """Add COO triplets over the free coordinates (a cost's Hessian) into vals (nnz,)."""

@@ -51,7 +51,7 @@ class BandCholesky:
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """A^-1 b for b (F,)."""
-        y = self._pbtrs(self._c, b[self._perm], lower=1)[0]
+        y = self._pbtrs(self._c, b[self._perm], lower=1, overwrite_b=1)[0]
         out = np.empty_like(y)
         out[self._perm] = y
         return out
