@@ -74,7 +74,7 @@ class NewtonSolver:
         nodes: kept from an earlier call while the springs and the mask are the same, built anew
         otherwise (springs cut, roles changed). The last few are kept (a free and a nudged phase,
         or coupled learning's two masks, alternate)."""
-        coupled = np.unique(np.asarray(coupled, dtype=np.int64))
+        coupled = np.sort(np.asarray(coupled, dtype=np.int64))
         key = (free.tobytes(), coupled.tobytes())
         asm = self._assemblies.get(key)
         if asm is None or not asm.matches(net.edges, net.n_nodes, free):
