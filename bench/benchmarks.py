@@ -246,7 +246,7 @@ def relaxation_vs_floor(n: int, repeats: int, peer: bool = True) -> list[dict]:
                  iterations=warm.iterations, factorizations=warm.factorizations, **base)]
     if peer:
         t_ivp, res_ivp = timed(lambda: relax_lsoda(net, x0), 1)
-        rows.append(dict(case="relax: LSODA, dense Jacobian / ours", seconds=t_ivp, ratio=t_ivp / t_new,
+        rows.append(dict(case="relax: LSODA (solve_ivp, dense Jacobian)", seconds=t_ivp, ratio=t_ivp / t_new,
                          residual=res_ivp, **base))
     return rows
 
@@ -292,6 +292,21 @@ def band_vs_superlu(n: int, repeats: int) -> dict:
     return dict(case="band Cholesky / SuperLU (factor+solve)", nodes=net.n_nodes, coords=asm.n_free,
                 bandwidth=asm.bandwidth, seconds=t_band, superlu_seconds=t_lu, ratio=t_band / t_lu,
                 band_used=asm.n_free <= BAND_MAX_COORDS)
+
+
+def ep_step_band_vs_superlu(n: int, repeats: int) -> dict:
+    """One warm EP step (as in ep_step_vs_floor) with the band Cholesky forced on and off
+    (ratio: band / SuperLU): where `factor.BAND_MAX_COORDS` should sit."""
+    times = []
+    for band_max in (10**9, 0):
+        net, task = lattice(n)
+        tr = Trainer(net, task, Rule(kind="centered", beta=1e-3, lr=1.0), engine=NewtonSolver(band_max=band_max),
+                     warm_start=True)
+        tr.step([0])
+        times.append(timed(lambda tr=tr: tr.step([0]), repeats)[0])
+    return dict(case="EP step (warm), band / SuperLU", nodes=net.n_nodes, coords=int(net.free_dofs.sum()),
+                seconds=times[0], superlu_seconds=times[1], ratio=times[0] / times[1],
+                band_used=int(net.free_dofs.sum()) <= BAND_MAX_COORDS)
 
 
 def frame_time(repeats: int) -> list[dict]:
@@ -361,6 +376,8 @@ def run(quick: bool = False) -> list[dict]:
         rows.extend(relaxation_vs_floor(n, repeats, peer=not quick or n <= 50))
     for n in [] if quick else [1000, 2500, 4000, 6000, 10_000]:
         rows.append(band_vs_superlu(n, repeats))
+    for n in [] if quick else [1000, 2500, 3000, 3500, 4000]:
+        rows.append(ep_step_band_vs_superlu(n, 5))
     for n in sizes:
         net, task = lattice(n)
         x0 = task.start(net, 0)
@@ -418,7 +435,7 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
         for r in rows:
             print(f"{r['case']:<44} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
         print("ratio: train rows, reference time / new time (speed-up); relax (cold) rows, time / one "
-              "factorization+solve (the faster of dense Cholesky and SuperLU); LSODA, time / ours; band row, "
+              "factorization+solve (the faster of dense Cholesky and SuperLU); LSODA, time / ours; band rows, "
               "band / SuperLU; relax rows, time / Newton's; EP step, time / one factorization+solve; "
               "growth row, fitted exponent p; draw row, time / 16.7 ms; world step row, steps per 60 fps frame; long run, memory end / after "
               "warm-up; memory row, MB")

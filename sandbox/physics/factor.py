@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-# Above this many free coordinates SuperLU beats the band Cholesky on the lattices of `bench`
-# (its "band vs SuperLU" rows measure both).
-BAND_MAX_COORDS = 8000
+# Above this many free coordinates a warm EP step (one factorization, many solves) is faster
+# with SuperLU on the lattices of `bench` (its "band / SuperLU" rows measure both): the band
+# factorization stays faster, but its solves cost F * bandwidth against SuperLU's fill.
+BAND_MAX_COORDS = 6000
 
 
 class FloppyNetworkError(RuntimeError):
