@@ -78,7 +78,7 @@ class SpringAssembly:
         prow, pcol = self.indices.astype(np.int64), self._pattern // max(n, 1)
         if n == 0:
             self.perm, self.bandwidth = np.zeros(0, dtype=np.int64), 0
-            self._band_slots = self._band_pos = np.zeros(0, dtype=np.int64)
+            self._band_slots = self._band_pos = self._general_pos = np.zeros(0, dtype=np.int64)
             return
         graph = sp.csr_matrix((np.ones(self.nnz), (prow, pcol)), shape=(n, n))
         self.perm = np.asarray(reverse_cuthill_mckee(graph, symmetric_mode=True), dtype=np.int64)
@@ -90,6 +90,9 @@ class SpringAssembly:
         self._band_slots = np.flatnonzero(lower)
         # LAPACK lower band storage, column-major (bw+1, F): A[r, c] -> ab[r - c, c]
         self._band_pos = (r - c)[lower] + c[lower] * (self.bandwidth + 1)
+        # general band storage for an LU with pivoting, column-major (3 bw + 1, F):
+        # A[r, c] -> ab[2 bw + r - c, c] (the top bw rows are room for the fill of pivoting)
+        self._general_pos = (2 * self.bandwidth + r - c) + c * (3 * self.bandwidth + 1)
 
     def matches(self, edges: np.ndarray, n_nodes: int, free: np.ndarray) -> bool:
         """True when (edges, n_nodes, free) is this structure (identity first, then contents)."""
@@ -152,6 +155,15 @@ class SpringAssembly:
         ab = np.zeros((self.bandwidth + 1) * self.n_free)
         ab[self._band_pos] = vals[self._band_slots]
         return ab.reshape(self.n_free, self.bandwidth + 1).T
+
+    def general_band(self, vals: np.ndarray) -> np.ndarray:
+        """(3 bw + 1, F) general band storage (Fortran order, both triangles, room for LU fill)
+        of the matrix in the RCM order `perm`, for LAPACK's gbtrf."""
+        if self.perm is None:
+            self._band_layout()
+        ab = np.zeros((3 * self.bandwidth + 1) * self.n_free)
+        ab[self._general_pos] = vals
+        return ab.reshape(self.n_free, 3 * self.bandwidth + 1).T
 
     def sparse(self, vals: np.ndarray) -> sp.csc_matrix:
         """(F, F) CSC matrix with these values (sorted indices, no duplicates)."""

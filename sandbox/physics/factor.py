@@ -1,12 +1,12 @@
 """Factorizing a Newton matrix: band Cholesky (LAPACK) for small and mid-size problems, SuperLU
-for large ones and for any matrix that is not positive definite.
+for large ones.
 
 Both factorize the matrix they are given as it is (never regularized) and solve with it:
 
 - band (F <= BAND_MAX_COORDS): the matrix in its reverse Cuthill-McKee order (see
   `assembly.SpringAssembly`), Cholesky in LAPACK band storage (pbtrf/pbtrs). When it is not
-  positive definite (compressed springs), SuperLU takes over, as it always did: an LU with
-  partial pivoting also solves indefinite systems;
+  positive definite (compressed springs), a band LU with partial pivoting (gbtrf/gbtrs) takes
+  over: like SuperLU before it, it also solves indefinite systems;
 - sparse: SuperLU with the MMD ordering of A^T + A.
 
 An exactly singular matrix (a floppy mode) raises FloppyNetworkError. LAPACK runs on one thread
@@ -58,6 +58,28 @@ class BandCholesky:
         return out
 
 
+class BandLU:
+    """LU factors, with partial pivoting, of a matrix in general band storage: ab (3 bw + 1, F)
+    of P A P^T (see BandCholesky). Raises FloppyNetworkError when it is exactly singular."""
+
+    def __init__(self, ab: np.ndarray, bandwidth: int, perm: np.ndarray):
+        from scipy.linalg import lapack
+
+        self._gbtrs = lapack.dgbtrs
+        self._bw = bandwidth
+        self._lu, self._piv, info = lapack.dgbtrf(ab, bandwidth, bandwidth, overwrite_ab=1)
+        if info > 0:  # U[info-1, info-1] is exactly zero
+            raise FloppyNetworkError(FLOPPY_MESSAGE)
+        self._perm = perm
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """A^-1 b for b (F,)."""
+        y = self._gbtrs(self._lu, self._bw, self._bw, b[self._perm], self._piv, overwrite_b=1)[0]
+        out = np.empty_like(y)
+        out[self._perm] = y
+        return out
+
+
 class NotPositiveDefinite(Exception):
     """The band Cholesky met a pivot that is not positive."""
 
@@ -74,15 +96,15 @@ def sparse_factor(h: sp.csc_matrix):
 
 def factorize(asm, vals: np.ndarray, band: bool):
     """Factors of the matrix with values vals (nnz,) in the pattern of asm (a SpringAssembly):
-    band Cholesky when `band` and the matrix is positive definite, else SuperLU."""
-    if band:
-        use_one_blas_thread()
-        try:
-            ab = asm.band(vals)  # works out asm.perm on first use
-            return BandCholesky(ab, asm.perm)
-        except NotPositiveDefinite:
-            pass
-    return sparse_factor(asm.sparse(vals))
+    with `band`, band Cholesky, or band LU when the matrix is not positive definite; else SuperLU."""
+    if not band:
+        return sparse_factor(asm.sparse(vals))
+    use_one_blas_thread()
+    try:
+        ab = asm.band(vals)  # works out asm.perm on first use
+        return BandCholesky(ab, asm.perm)
+    except NotPositiveDefinite:
+        return BandLU(asm.general_band(vals), asm.bandwidth, asm.perm)
 
 
 _blas_limited = False
