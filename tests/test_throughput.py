@@ -13,6 +13,7 @@ from sandbox.physics import energy as en
 from sandbox.physics.assembly import SpringAssembly
 from sandbox.physics.costs import MarginCost
 from sandbox.physics.equilibrium import FloppyNetworkError, NewtonSolver
+from sandbox.physics.factor import BandCholesky, BandLU, factorize
 from sandbox.physics.network import HIDDEN, OUTPUT
 from sandbox.runner import make_trainer
 from sandbox.scenes.build import load_scene
@@ -145,3 +146,26 @@ def test_coupled_rule_trains_the_same_on_both_paths():
         ks.append(tr.net.k)
     assert np.max(np.abs(ks[0] - ks[1]) / ks[1]) < 1e-9
     assert np.abs(ks[0] - net.k).max() > 1e-4
+
+
+def test_indefinite_matrix_is_solved_by_the_band_lu():
+    net = random_network(60, seed=8, prestress=0.0)
+    net.L = net.L * 1.3  # compressed: the exact Hessian is indefinite
+    free = net.free_dofs
+    asm = SpringAssembly(net.edges, net.n_nodes, free)
+    vals = asm.values(net.pos, net.k, net.L)
+    h = asm.dense(vals)
+    assert np.linalg.eigvalsh(h).min() < -1e-3
+    factors = factorize(asm, vals, band=True)
+    assert isinstance(factors, BandLU)
+    b = np.random.default_rng(0).standard_normal(asm.n_free)
+    assert np.allclose(factors.solve(b), np.linalg.solve(h, b), rtol=1e-9, atol=1e-9)
+    psd = asm.values(net.pos, net.k, net.L, psd=True)
+    assert isinstance(factorize(asm, psd + 1e-6 * (np.abs(psd).max()) * _identity(asm), band=True), BandCholesky)
+
+
+def _identity(asm):
+    """The values of the identity matrix in asm's pattern."""
+    eye = np.zeros(asm.nnz)
+    eye[asm.diag_slots] = 1.0
+    return eye
