@@ -309,6 +309,37 @@ def ep_step_band_vs_superlu(n: int, repeats: int) -> dict:
                 band_used=int(net.free_dofs.sum()) <= BAND_MAX_COORDS)
 
 
+def start_up(iris_epoch_seconds: float | None, repeats: int) -> list[dict]:
+    """Wall time of `python main.py --help` and `validate scenes/iris.yaml` in a new process
+    (best of `repeats`); with the Iris epoch time measured in this run, the share of a 10-epoch
+    `train` spent outside training (imports, building the scene, writing the outputs)."""
+    import subprocess
+    import tempfile
+
+    from sandbox.paths import ROOT
+
+    def run(*args) -> float:
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    t_help = run("--help")
+    rows = [dict(case="start-up: main.py --help", nodes=0, seconds=t_help, ratio=t_help / 0.3)]
+    if iris_epoch_seconds is not None:
+        t_val = run("validate", "scenes/iris.yaml")
+        rows.append(dict(case="start-up: validate iris.yaml", nodes=110, seconds=t_val, ratio=t_val / t_help))
+        with tempfile.TemporaryDirectory() as out:
+            t_train = run("train", "scenes/iris.yaml", "--epochs", "10", "--quiet", "--out", out)
+        outside = max(t_train - 10 * iris_epoch_seconds, 0.0)
+        rows.append(dict(case="start-up: train iris 10 epochs, outside share", nodes=110, seconds=t_train,
+                         ratio=outside / t_train, outside_seconds=outside, training_seconds=10 * iris_epoch_seconds))
+    return rows
+
+
 def frame_time(repeats: int) -> list[dict]:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from sandbox.paths import SCENES
@@ -371,6 +402,7 @@ def run(quick: bool = False) -> list[dict]:
     from sandbox.scenes.build import load_scene
 
     rows.append(training_throughput("Iris", lambda: load_scene(SCENES / "iris.yaml"), 1 if quick else 5))
+    rows.extend(start_up(None if quick else rows[-1]["seconds"], 1 if quick else 3))
     rows.append(training_throughput("lattice 32x32", lattice_scene, 1 if quick else 3))
     for n in [50, 100] if quick else [50, 100, 500, 1000]:
         rows.extend(relaxation_vs_floor(n, repeats, peer=not quick or n <= 50))
@@ -436,7 +468,8 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
             print(f"{r['case']:<44} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
         print("ratio: train rows, reference time / new time (speed-up); relax (cold) rows, time / one "
               "factorization+solve (the faster of dense Cholesky and SuperLU); LSODA, time / ours; band rows, "
-              "band / SuperLU; relax rows, time / Newton's; EP step, time / one factorization+solve; "
+              "band / SuperLU; start-up rows: --help, time / 0.3 s; validate, time / --help's; train, share of "
+              "the run outside training; relax rows, time / Newton's; EP step, time / one factorization+solve; "
               "growth row, fitted exponent p; draw row, time / 16.7 ms; world step row, steps per 60 fps frame; long run, memory end / after "
               "warm-up; memory row, MB")
     if plot:
