@@ -1,5 +1,11 @@
 """Benchmarks, side by side in one run: `python main.py bench [--quick] [--json] [--plot PNG]`.
 
+- training throughput: epochs of Iris and of a 1,024-node lattice scene with today's solver and
+  with the reference path (the solver before issue 15, bench/reference.py), epochs interleaved;
+- one relaxation at 50 to 1,000 nodes against its floor (one dense or sparse factorization and
+  solve), and a peer: scipy's solve_ivp (LSODA, dense Jacobian) integrating the overdamped motion
+  to the same residual, as public elastic-network learning code does;
+- band Cholesky against SuperLU (the crossover of `factor.BAND_MAX_COORDS`);
 - relaxing to a force residual of 1e-9: our Newton solver against scipy's L-BFGS-B, FIRE and the
   pymunk world, on lattices of about 100 to 50,000 nodes (ratios against Newton);
 - one EP training step (free + two nudged phases + update, warm-started as in training) against
@@ -19,14 +25,18 @@ import sys
 import time
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
+from bench.reference import ReferenceNewton
 from sandbox.learning.rules import Rule
 from sandbox.learning.task import Task
 from sandbox.learning.trainer import Trainer
 from sandbox.physics import energy as en
+from sandbox.physics.assembly import SpringAssembly
 from sandbox.physics.equilibrium import NewtonSolver
+from sandbox.physics.factor import BAND_MAX_COORDS, BandCholesky, sparse_factor, use_one_blas_thread
 from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
 
 TOL = 1e-9
@@ -65,6 +75,11 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 def relax_newton(net, x0):
     eq = NewtonSolver(tol=TOL).relax(net, x0)
     return eq.residual
+
+
+def relax_reference(net, x0):
+    """The reference path (the solver before issue 15), one-shot like relax_newton."""
+    return ReferenceNewton(tol=TOL).relax(net, x0).residual
 
 
 def relax_lbfgs(net, x0):
@@ -114,8 +129,13 @@ def relax_world(net, x0):
 
 def ep_step_vs_floor(n: int, repeats: int) -> dict:
     """Median time of one EP step in training (after a first one) and of one factorization +
-    solve of the Hessian at the free equilibrium (assembly included in both)."""
+    solve of the Hessian at the free equilibrium (assembly included in both); the same step
+    with the reference path."""
     net, task = lattice(n)
+    ref = Trainer(net.copy(), task, Rule(kind="centered", beta=1e-3, lr=1.0), engine=ReferenceNewton(),
+                  warm_start=True)
+    ref.step([0])
+    ref_t, _ = timed(lambda: ref.step([0]), repeats)
     tr = Trainer(net, task, Rule(kind="centered", beta=1e-3, lr=1.0), warm_start=True)
     tr.step([0])
     step_t, _ = timed(lambda: tr.step([0]), repeats)
@@ -129,8 +149,190 @@ def ep_step_vs_floor(n: int, repeats: int) -> dict:
     one_shot = Trainer(net.copy(), task, Rule(kind="centered", beta=1e-3, lr=1.0))
     cold_t, _ = timed(lambda: one_shot.step([0]), max(1, repeats // 2))
     return dict(case="EP step (warm) / factorize+solve", nodes=net.n_nodes, seconds=step_t,
-                floor_seconds=floor_t, ratio=step_t / floor_t, cold_step_seconds=cold_t,
+                floor_seconds=floor_t, ratio=step_t / floor_t, reference_seconds=ref_t,
+                reference_ratio=ref_t / floor_t, cold_step_seconds=cold_t,
                 cold_ratio=cold_t / floor_t)
+
+
+def lattice_scene(side: int = 32):
+    """The `large` scene's lattice cut to side x side nodes (1,024 by default), with three
+    examples: the input pair pulled apart, the output pair asked to squeeze."""
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import build_scene
+    from sandbox.scenes.yaml_source import read_yaml
+
+    raw = read_yaml(SCENES / "large.yaml")
+    raw["name"] = f"lattice {side}x{side}"
+    raw["network"]["generate"].update(rows=side, cols=side)
+    y = round(side * 0.6)
+    raw["network"]["roles"]["input"] = [{"nearest": [side * 0.25, y]}, {"nearest": [side * 0.25 + 2, y]}]
+    raw["network"]["roles"]["output"] = [{"nearest": [side * 0.7, y]}, {"nearest": [side * 0.7 + 2, y]}]
+    raw["task"]["examples"] = [{"inputs": a, "targets": [-a / 4]} for a in (0.2, 0.1, -0.1)]
+    raw["learning"]["lr"] = 100.0
+    return build_scene(raw, SCENES / "large.yaml")
+
+
+def training_throughput(name: str, scene_fn, epochs: int) -> dict:
+    """Epochs per second of headless training (steps and the end-of-epoch evaluation) with
+    today's solver and with the reference path, epochs interleaved so both see the same load;
+    also the largest relative difference in k after the last epoch."""
+    runs = {}
+    for path, engine in (("new", NewtonSolver()), ("reference", ReferenceNewton())):
+        scene = scene_fn()
+        tr = Trainer.from_scene(scene, engine=engine)
+        tr.record()
+        runs[path] = [tr, 0.0, 0, [], []]
+    for _ in range(epochs):
+        for run in runs.values():
+            tr = run[0]
+            f0 = tr.engine.total_factorizations
+            t = time.perf_counter()
+            tr.fit(1)
+            run[1] += time.perf_counter() - t
+            run[2] += tr.engine.total_factorizations - f0
+            run[3].append(time.perf_counter() - t)
+            run[4].append(tr.engine.total_factorizations - f0)
+    new, ref = runs["new"], runs["reference"]
+    k_new, k_ref = new[0].net.k, ref[0].net.k
+    return dict(case=f"train {name}: epoch, reference / new", examples=new[0].task.n_examples,
+                nodes=new[0].net.n_nodes, seconds=new[1] / epochs, reference_seconds=ref[1] / epochs,
+                epochs_per_second=epochs / new[1], reference_epochs_per_second=epochs / ref[1],
+                ratio=ref[1] / new[1], epochs=epochs, factorizations_per_epoch=new[2] / epochs,
+                epoch_seconds=new[3], reference_epoch_seconds=ref[3], factorizations=new[4],
+                reference_factorizations=ref[4],
+                max_rel_k_difference=float(np.max(np.abs(k_new - k_ref) / np.abs(k_ref))))
+
+
+def relaxation_vs_floor(n: int, repeats: int, peer: bool = True) -> list[dict]:
+    """One cold relaxation (the solver knows the structure, no factorization kept) of a lattice
+    of about n nodes from its input-pulled start; a nudged relaxation (beta 1e-3) from that
+    equilibrium with the free phase's factorization kept, as in training; their floor, one factorization and solve of the
+    Hessian at the equilibrium (the faster of dense Cholesky and SuperLU, the matrix given); the
+    reference path; and the peer, LSODA with a dense Jacobian, to the same residual."""
+    net, task = lattice(n)
+    x0 = task.start(net, 0)
+    solver = NewtonSolver(tol=TOL)
+    solver.relax(net, x0)
+
+    def ours():
+        solver.forget()
+        return solver.relax(net, x0)
+
+    t_new, eq = timed(ours, repeats * 5)
+    free = net.free_dofs
+    h = en.hessian(net, eq.x)
+    hd = h.toarray()
+    g = en.gradient(net, x0).reshape(-1)[free]
+    use_one_blas_thread()
+    t_dense, _ = timed(lambda: sla.cho_solve(sla.cho_factor(hd, check_finite=False), g, check_finite=False),
+                       repeats * 5)
+    t_sparse, _ = timed(lambda: spla.splu(h, permc_spec="MMD_AT_PLUS_A").solve(g), repeats * 5)
+    floor = min(t_dense, t_sparse)
+    ref = ReferenceNewton(tol=TOL)
+    t_ref, _ = timed(lambda: (ref.forget(), ref.relax(net, x0)), repeats * 5)
+    cost = task.cost(net, 0)
+    solver.relax(net, x0)  # keep the free phase's factorization, as training does
+    t_warm, warm = timed(lambda: solver.relax(net, eq.x, cost, 1e-3), repeats * 5)
+    base = dict(nodes=net.n_nodes, floor_seconds=floor, dense_floor_seconds=t_dense, sparse_floor_seconds=t_sparse)
+    rows = [dict(case="relax (cold) / factorize+solve", seconds=t_new, ratio=t_new / floor,
+                 iterations=eq.iterations, factorizations=eq.factorizations, residual=eq.residual, **base),
+            dict(case="relax (cold), reference / factorize+solve", seconds=t_ref, ratio=t_ref / floor, **base),
+            dict(case="relax (nudged, warm) / factorize+solve", seconds=t_warm, ratio=t_warm / floor,
+                 iterations=warm.iterations, factorizations=warm.factorizations, **base)]
+    if peer:
+        t_ivp, res_ivp = timed(lambda: relax_lsoda(net, x0), 1)
+        rows.append(dict(case="relax: LSODA (solve_ivp, dense Jacobian)", seconds=t_ivp, ratio=t_ivp / t_new,
+                         residual=res_ivp, **base))
+    return rows
+
+
+def relax_lsoda(net, x0):
+    """Overdamped motion dx/dt = -dE/dx integrated by solve_ivp's LSODA with the dense Hessian
+    as Jacobian, until the force residual falls below TOL (a terminal event)."""
+    from scipy.integrate import solve_ivp
+
+    free = net.free_dofs
+    x = x0.copy()
+    z = x.reshape(-1)
+
+    def force(_t, y):
+        z[free] = y
+        return -en.gradient(net, x).reshape(-1)[free]
+
+    def jac(_t, y):
+        z[free] = y
+        return -en.hessian(net, x).toarray()
+
+    def settled(_t, y):
+        return float(np.abs(force(0, y)).max()) - TOL
+
+    settled.terminal = True
+    sol = solve_ivp(force, (0, 1e7), x0.reshape(-1)[free].copy(), method="LSODA", jac=jac,
+                    events=settled, rtol=1e-10, atol=1e-13)
+    return float(np.abs(force(0, sol.y[:, -1])).max())
+
+
+def band_vs_superlu(n: int, repeats: int) -> dict:
+    """One factorization + solve of a lattice's Hessian by band Cholesky (RCM order) and by
+    SuperLU, both from the assembled values (ratio: band / SuperLU)."""
+    net, task = lattice(n)
+    x = task.start(net, 0)
+    asm = SpringAssembly(net.edges, net.n_nodes, net.free_dofs)
+    vals = asm.values(x, net.k, net.L)
+    g = np.ones(asm.n_free)
+    use_one_blas_thread()
+    asm.band(vals)
+    t_band, _ = timed(lambda: BandCholesky(asm.band(vals), asm.perm).solve(g), repeats)
+    t_lu, _ = timed(lambda: sparse_factor(asm.sparse(vals)).solve(g), repeats)
+    return dict(case="band Cholesky / SuperLU (factor+solve)", nodes=net.n_nodes, coords=asm.n_free,
+                bandwidth=asm.bandwidth, seconds=t_band, superlu_seconds=t_lu, ratio=t_band / t_lu,
+                band_used=asm.n_free <= BAND_MAX_COORDS)
+
+
+def ep_step_band_vs_superlu(n: int, repeats: int) -> dict:
+    """One warm EP step (as in ep_step_vs_floor) with the band Cholesky forced on and off
+    (ratio: band / SuperLU): where `factor.BAND_MAX_COORDS` should sit."""
+    times = []
+    for band_max in (10**9, 0):
+        net, task = lattice(n)
+        tr = Trainer(net, task, Rule(kind="centered", beta=1e-3, lr=1.0), engine=NewtonSolver(band_max=band_max),
+                     warm_start=True)
+        tr.step([0])
+        times.append(timed(lambda tr=tr: tr.step([0]), repeats)[0])
+    return dict(case="EP step (warm), band / SuperLU", nodes=net.n_nodes, coords=int(net.free_dofs.sum()),
+                seconds=times[0], superlu_seconds=times[1], ratio=times[0] / times[1],
+                band_used=int(net.free_dofs.sum()) <= BAND_MAX_COORDS)
+
+
+def start_up(iris_epoch_seconds: float | None, repeats: int) -> list[dict]:
+    """Wall time of `python main.py --help` and `validate scenes/iris.yaml` in a new process
+    (best of `repeats`); with the Iris epoch time measured in this run, the share of a 10-epoch
+    `train` spent outside training (imports, building the scene, writing the outputs)."""
+    import subprocess
+    import tempfile
+
+    from sandbox.paths import ROOT
+
+    def run(*args) -> float:
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    t_help = run("--help")
+    rows = [dict(case="start-up: main.py --help", nodes=0, seconds=t_help, ratio=t_help / 0.3)]
+    if iris_epoch_seconds is not None:
+        t_val = run("validate", "scenes/iris.yaml")
+        rows.append(dict(case="start-up: validate iris.yaml", nodes=110, seconds=t_val, ratio=t_val / t_help))
+        with tempfile.TemporaryDirectory() as out:
+            t_train = run("train", "scenes/iris.yaml", "--epochs", "10", "--quiet", "--out", out)
+        outside = max(t_train - 10 * iris_epoch_seconds, 0.0)
+        rows.append(dict(case="start-up: train iris 10 epochs, outside share", nodes=110, seconds=t_train,
+                         ratio=outside / t_train, outside_seconds=outside, training_seconds=10 * iris_epoch_seconds))
+    return rows
 
 
 def frame_time(repeats: int) -> list[dict]:
@@ -191,12 +393,25 @@ def run(quick: bool = False) -> list[dict]:
     sizes = [100, 1000] if quick else [100, 1000, 10_000, 50_000]
     repeats = 3
     rows = []
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import load_scene
+
+    rows.append(training_throughput("Iris", lambda: load_scene(SCENES / "iris.yaml"), 1 if quick else 5))
+    rows.extend(start_up(None if quick else rows[-1]["seconds"], 1 if quick else 3))
+    rows.append(training_throughput("lattice 32x32", lattice_scene, 1 if quick else 3))
+    for n in [50, 100] if quick else [50, 100, 500, 1000]:
+        rows.extend(relaxation_vs_floor(n, repeats, peer=not quick or n <= 50))
+    for n in [] if quick else [1000, 2500, 4000, 6000, 10_000]:
+        rows.append(band_vs_superlu(n, repeats))
+    for n in [] if quick else [1000, 2500, 3000, 3500, 4000]:
+        rows.append(ep_step_band_vs_superlu(n, 5))
     for n in sizes:
         net, task = lattice(n)
         x0 = task.start(net, 0)
         t_newton, res = timed(lambda net=net, x0=x0: relax_newton(net, x0), repeats)
         rows.append(dict(case="relax: Newton (ours)", nodes=net.n_nodes, seconds=t_newton, residual=res, ratio=1.0))
-        others = [("relax: L-BFGS-B (scipy)", relax_lbfgs, 10_000), ("relax: FIRE", relax_fire, 10_000),
+        others = [("relax: Newton, reference path", relax_reference, 100_000),
+                  ("relax: L-BFGS-B (scipy)", relax_lbfgs, 10_000), ("relax: FIRE", relax_fire, 10_000),
                   ("relax: pymunk world", relax_world, 100 if quick else 1000)]
         for name, fn, limit in others:
             if net.n_nodes > limit * 1.2:
@@ -204,7 +419,7 @@ def run(quick: bool = False) -> list[dict]:
             slow = net.n_nodes > 2000 or (fn is relax_world and net.n_nodes > 200)
             t, res = timed(lambda fn=fn, net=net, x0=x0: fn(net, x0), 1 if slow else repeats)
             rows.append(dict(case=name, nodes=net.n_nodes, seconds=t, residual=res, ratio=t / t_newton))
-    newton = [r for r in rows if r["case"].startswith("relax: Newton")]
+    newton = [r for r in rows if r["case"] == "relax: Newton (ours)"]
     if len(newton) >= 2:
         slope = np.polyfit(np.log([r["nodes"] for r in newton]), np.log([r["seconds"] for r in newton]), 1)[0]
         rows.append(dict(case="Newton time ~ nodes^p", nodes=newton[-1]["nodes"], seconds=newton[-1]["seconds"],
@@ -243,10 +458,13 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
     if as_json:
         print(json.dumps(rows, indent=1))
     else:
-        print(f"{'case':<36} {'nodes':>7} {'seconds':>10} {'ratio':>10}")
+        print(f"{'case':<44} {'nodes':>7} {'seconds':>10} {'ratio':>10}")
         for r in rows:
-            print(f"{r['case']:<36} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
-        print("ratio: relax rows, time / Newton's; EP step, time / one factorization+solve; "
+            print(f"{r['case']:<44} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
+        print("ratio: train rows, reference time / new time (speed-up); relax (cold) rows, time / one "
+              "factorization+solve (the faster of dense Cholesky and SuperLU); LSODA, time / ours; band rows, "
+              "band / SuperLU; start-up rows: --help, time / 0.3 s; validate, time / --help's; train, share of "
+              "the run outside training; relax rows, time / Newton's; EP step, time / one factorization+solve; "
               "growth row, fitted exponent p; draw row, time / 16.7 ms; world step row, steps per 60 fps frame; long run, memory end / after "
               "warm-up; memory row, MB")
     if plot:

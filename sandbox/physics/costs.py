@@ -1,6 +1,7 @@
 """Costs on the outputs, with their gradients, Hessians and nudges (force -beta dC/dx).
 
-Each cost has value(x) -> float, gradient(x) -> (N, 2), hessian(x, free) -> sparse (F, F) and
+Each cost has value(x) -> float, gradient(x) -> (N, 2), hessian(x, free) -> sparse (F, F) (built
+from hessian_entries(x, free) -> COO triplets (rows, cols, vals) over the free coordinates) and
 coupled_clamp(x, eta) -> (positions (N, 2), clamped (2N,) bool) for coupled learning.
 """
 
@@ -9,10 +10,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .energy import spring_energy, spring_gradient, spring_hessian, spring_vectors
+from .energy import csc_from_entries, free_index, spring_energy, spring_gradient, spring_hessian_entries, spring_vectors
 
 
-class PositionCost:
+class Cost:
+    """What every cost shares: its sparse Hessian from its triplets."""
+
+    def hessian(self, x: np.ndarray, free: np.ndarray) -> sp.csc_matrix:
+        """Sparse (F, F) Hessian of the cost over the free coordinates."""
+        return csc_from_entries(self.hessian_entries(x, free), int(free.sum()))
+
+
+class PositionCost(Cost):
     """C = 1/2 sum_o sum_a m_oa (x_oa - y_oa)^2: outputs pulled toward target positions.
 
     nodes (P,) int, targets (P, 2) absolute positions, mask (P, 2) bool (axes that count).
@@ -34,10 +43,11 @@ class PositionCost:
         np.add.at(g, self.nodes, (x[self.nodes] - self.targets) * self.mask)
         return g
 
-    def hessian(self, x: np.ndarray, free: np.ndarray) -> sp.csc_matrix:
-        diag = np.zeros(free.size)
-        np.add.at(diag, (2 * self.nodes[:, None] + np.arange(2)).ravel(), self.mask.ravel().astype(float))
-        return sp.diags(diag[free]).tocsc()
+    def hessian_entries(self, x: np.ndarray, free: np.ndarray):
+        """Diagonal triplets: 1 on each counted, free output coordinate."""
+        index = free_index(free)[(2 * self.nodes[:, None] + np.arange(2)).ravel()]
+        keep = index >= 0
+        return index[keep], index[keep], self.mask.ravel().astype(float)[keep]
 
     def coupled_clamp(self, x: np.ndarray, eta: float) -> tuple[np.ndarray, np.ndarray]:
         """Coupled learning: positions with outputs moved a fraction eta toward their targets,
@@ -49,7 +59,7 @@ class PositionCost:
         return y, clamped.reshape(-1)
 
 
-class DistanceCost:
+class DistanceCost(Cost):
     """C = 1/2 sum_p (|x_b - x_a| - d_p)^2: pairs of outputs asked to sit a distance d_p apart.
 
     pairs (P, 2) int, targets (P,) distances. It is the energy of unit springs of rest length d_p.
@@ -67,8 +77,8 @@ class DistanceCost:
     def gradient(self, x: np.ndarray) -> np.ndarray:
         return spring_gradient(x, self.pairs, self._k, self.targets)
 
-    def hessian(self, x: np.ndarray, free: np.ndarray) -> sp.csc_matrix:
-        return spring_hessian(x, self.pairs, self._k, self.targets, free)
+    def hessian_entries(self, x: np.ndarray, free: np.ndarray):
+        return spring_hessian_entries(x, self.pairs, self._k, self.targets, free)
 
     def coupled_clamp(self, x: np.ndarray, eta: float) -> tuple[np.ndarray, np.ndarray]:
         """Coupled learning: each pair moved symmetrically along its axis so its distance goes
@@ -83,7 +93,7 @@ class DistanceCost:
         return y, clamped.reshape(-1)
 
 
-class MarginCost:
+class MarginCost(Cost):
     """C = 1/2 sum_{o != y} max(0, m - (u_y - u_o))^2: the labelled output y should move at least
     a margin m further along `axis` than every other output (a squared hinge). u_o is output o's
     displacement from its reference position. Unlike squared error to one-hot targets it does not
@@ -115,10 +125,9 @@ class MarginCost:
         g[self.outputs[self.label], self.axis] = -v.sum()
         return g
 
-    def hessian(self, x: np.ndarray, free: np.ndarray) -> sp.csc_matrix:
+    def hessian_entries(self, x: np.ndarray, free: np.ndarray):
         active = np.flatnonzero(self._violations(x) > 0)
-        index = -np.ones(free.size, dtype=np.int64)
-        index[free] = np.arange(int(free.sum()))
+        index = free_index(free)
         y = index[2 * self.outputs[self.label] + self.axis]
         rows, cols, vals = [], [], []
         for o in active:
@@ -128,8 +137,7 @@ class MarginCost:
                     rows.append(a)
                     cols.append(b)
                     vals.append(s)
-        n = int(free.sum())
-        return sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsc()
+        return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals, dtype=float)
 
     def coupled_clamp(self, x: np.ndarray, eta: float):
         raise NotImplementedError("coupled learning needs target positions; the margin cost has none")

@@ -54,15 +54,11 @@ def _blocks(x, edges, k, L, psd: bool, rigidity_only: bool) -> np.ndarray:
     return k[:, None, None] * (uu + t[:, None, None] * (np.eye(2) - uu))
 
 
-def spring_hessian(x, edges, k, L, free: np.ndarray, psd=False, rigidity_only=False) -> sp.csc_matrix:
-    """Sparse (F, F) Hessian of the spring energy over the free coordinates.
-
-    psd=True drops the negative transverse stiffness of compressed springs, which makes the
-    matrix positive semi-definite (a safe Newton matrix when the exact one is indefinite).
-    """
+def spring_hessian_entries(x, edges, k, L, free: np.ndarray, psd=False, rigidity_only=False):
+    """The spring energy's Hessian over the free coordinates as COO triplets (rows, cols, vals),
+    each (K,), duplicates to be summed."""
     blocks = _blocks(x, edges, k, L, psd, rigidity_only)
-    index = -np.ones(free.size, dtype=np.int64)
-    index[free] = np.arange(int(free.sum()))
+    index = free_index(free)
     i, j = edges[:, 0], edges[:, 1]
     rows, cols, vals = [], [], []
     for a in range(2):
@@ -74,8 +70,31 @@ def spring_hessian(x, edges, k, L, free: np.ndarray, psd=False, rigidity_only=Fa
                 vals.append(s * kab)
     rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
     keep = (rows >= 0) & (cols >= 0)
-    n = int(free.sum())
-    return sp.coo_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, n)).tocsc()
+    return rows[keep], cols[keep], vals[keep]
+
+
+def free_index(free: np.ndarray) -> np.ndarray:
+    """(2N,) position of each coordinate among the free ones, -1 for a held coordinate."""
+    index = -np.ones(free.size, dtype=np.int64)
+    index[free] = np.arange(int(free.sum()))
+    return index
+
+
+def csc_from_entries(entries, n: int) -> sp.csc_matrix:
+    """Sparse (n, n) matrix from COO triplets (rows, cols, vals), duplicates summed."""
+    rows, cols, vals = entries
+    return sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsc()
+
+
+def spring_hessian(x, edges, k, L, free: np.ndarray, psd=False, rigidity_only=False) -> sp.csc_matrix:
+    """Sparse (F, F) Hessian of the spring energy over the free coordinates.
+
+    psd=True drops the negative transverse stiffness of compressed springs, which makes the
+    matrix positive semi-definite (a safe Newton matrix when the exact one is indefinite).
+    Built from triplets at every call; `SpringAssembly` refills a fixed pattern instead.
+    """
+    entries = spring_hessian_entries(x, edges, k, L, free, psd, rigidity_only)
+    return csc_from_entries(entries, int(free.sum()))
 
 
 def energy(net: Network, x: np.ndarray) -> float:
