@@ -261,7 +261,7 @@ def cmd_bench(args) -> int:
 
 def cmd_sweep(args) -> int:
     from .sweep import summary
-    from .sweep.execute import open_client, run_sweep
+    from .sweep.execute import SchedulerUnreachable, open_client, run_sweep
     from .sweep.results import Results
     from .sweep.spec import load_sweep
 
@@ -280,15 +280,16 @@ def cmd_sweep(args) -> int:
     try:
         with open_client(args.scheduler, args.workers) as client:
             outcome = run_sweep(sweep, out, client, args.retries, progress=not args.quiet)
-    except OSError as exc:  # includes the timeouts of an unreachable scheduler
-        print(f"error: cannot reach the Dask scheduler {args.scheduler}: {exc}", file=sys.stderr)
+    except SchedulerUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     results = Results(out)
-    summary.plot(sweep, results, out / "summary.png")
-    print("\n".join(summary.table(sweep, results)))
+    if results.rows:
+        summary.plot(sweep, results, out / "summary.png")
+        print("\n".join(summary.table(sweep, results)))
     print(f"{outcome.done} run(s) finished now, {outcome.skipped} were done before, {outcome.failed} failed "
-          f"(results.csv has their message) in {time.perf_counter() - start:.0f} s; wrote {out}/results.csv, "
-          f"summary.png, histories/")
+          f"in {time.perf_counter() - start:.0f} s" + (f"; see {out}/results.csv (failed runs with their "
+                                                       f"message), summary.png" if results.rows else ""))
     if outcome.interrupted:
         print(f"interrupted: every finished run is kept; run the same command again to do the other "
               f"{outcome.total - outcome.skipped - outcome.done - outcome.failed}", file=sys.stderr)

@@ -116,6 +116,12 @@ def test_overrides_reach_the_rule_the_batch_and_a_regenerated_network():
     assert same.net is not scene.net and np.array_equal(scene.net.k, k_before)
 
 
+def test_a_bad_scheduler_address_is_a_clear_error(tmp_path, capsys):
+    path = sweep_file(tmp_path, "epochs: 1\n")
+    assert main(["sweep", str(path), "--scheduler", "nonsense", "--out", str(tmp_path / "out")]) == 2
+    assert "cannot reach the Dask scheduler nonsense" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- running on Dask
 
 

@@ -19,6 +19,10 @@ from .spec import Sweep
 from .work import run_one
 
 
+class SchedulerUnreachable(Exception):
+    """The --scheduler address is malformed or nothing answers there."""
+
+
 @contextmanager
 def open_client(scheduler: str | None = None, workers: int | None = None):
     """A dask.distributed Client: on the scheduler at `scheduler` (tcp://host:port), or on a
@@ -26,7 +30,11 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler, timeout="10s") as client:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, ValueError) as exc:  # timeouts are OSErrors; a malformed address a ValueError
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        with client:
             yield client
         return
     with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
