@@ -65,8 +65,11 @@ def run_sweep(sweep: Sweep, out: Path, client, retries: int = 2, progress: bool 
     todo = [run for run in sweep.runs if run.id not in finished]
     outcome = Outcome(len(sweep.runs), len(sweep.runs) - len(todo), 0, 0)
     bar = tqdm(total=outcome.total, initial=outcome.skipped, unit="run", desc="sweep", disable=not progress)
-    futures = {client.submit(run_one, sweep.scenes[run.scene], dict(run.overrides), retries=retries, pure=False): run
-               for run in todo}
+    futures = {}
+    for run in todo:
+        source = sweep.scenes[run.scene]
+        futures[client.submit(run_one, source.raw, str(source.path), dict(run.overrides), retries=retries,
+                              pure=False)] = run
     try:
         for future in as_completed(futures):
             run = futures.pop(future)

@@ -13,7 +13,7 @@ from ..scenes.messages import SceneError
 
 LEADING = ("run", "scene")
 TRAILING = ("status", "met", "epochs_done", "loss_start", "loss", "test_loss", "accuracy", "test_accuracy",
-            "stopped", "seconds", "worker", "history", "error")
+            "stopped", "seconds", "cpu_seconds", "worker", "history", "error")
 
 
 class Results:

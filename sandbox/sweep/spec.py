@@ -21,9 +21,8 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from ..learning.rules import LEARNS, RULES
-from ..scenes.build import load_scene
 from ..scenes.messages import Locator, SceneError, explain
-from ..scenes.schema import Strict
+from ..scenes.schema import SceneSpec, Strict
 from ..scenes.yaml_source import read_yaml
 
 
@@ -81,10 +80,18 @@ class Run:
 
 
 @dataclass
+class SceneSource:
+    """A scene file and its document (the YAML as data), checked against the scene schema."""
+
+    path: Path
+    raw: dict
+
+
+@dataclass
 class Sweep:
     path: Path
     spec: SweepSpec
-    scenes: dict  # scene name as written in results (str) -> loaded Scene
+    scenes: dict  # scene name as written in results (str) -> SceneSource
     runs: list
     columns: tuple  # the override names that vary or are set, in OVERRIDES order
 
@@ -99,7 +106,8 @@ def resolve_scene_paths(sweep_file: Path, entry: str) -> list[Path]:
 
 
 def load_sweep(path) -> Sweep:
-    """Read and check a sweep file and every scene it names; raises SceneError listing every problem."""
+    """Read and check a sweep file and the documents of the scenes it names (their schema: the
+    networks are built on the workers); raises SceneError listing every problem."""
     path = Path(path)
     raw = read_yaml(path)
     locate = Locator(path)
@@ -117,7 +125,7 @@ def load_sweep(path) -> Sweep:
             if name in scenes:
                 continue
             try:
-                scenes[name] = load_scene(scene_path)
+                scenes[name] = SceneSource(scene_path, _scene_document(scene_path))
             except SceneError as exc:
                 problems.append(locate.at(("scenes", i)) + f"scene {exc}".replace("\n", "\n    "))
     fixed = {k: v for k, v in spec.model_dump(include=set(OVERRIDES)).items() if v is not None}
@@ -133,6 +141,16 @@ def load_sweep(path) -> Sweep:
             values = {**fixed, **dict(zip(grid, combo))}
             runs.append(Run(name, tuple((k, values[k]) for k in columns)))
     return Sweep(path, spec, scenes, runs, columns)
+
+
+def _scene_document(path: Path) -> dict:
+    """The scene's YAML as data, checked against the scene schema (SceneError if not)."""
+    raw = read_yaml(path)
+    try:
+        SceneSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SceneError(path, [explain(err, raw, Locator(path)) for err in exc.errors()]) from None
+    return raw
 
 
 def _scene_name(scene_path: Path, folder: Path, absolute: bool) -> str:
