@@ -16,6 +16,15 @@ MAX_TABLE_LINES = 40
 MAX_PANELS = 12
 
 
+def varying(sweep: Sweep) -> set:
+    """The overrides that differ between runs (those set for every run are left out of labels)."""
+    values: dict = {}
+    for run in sweep.runs:
+        for k, v in run.overrides:
+            values.setdefault(k, set()).add(v)
+    return {k for k, vs in values.items() if len(vs) > 1}
+
+
 def configurations(sweep: Sweep, results: Results) -> dict:
     """config -> list of the result rows of its runs (done or failed), in sweep order; runs
     not recorded yet are left out."""
@@ -30,7 +39,7 @@ def configurations(sweep: Sweep, results: Results) -> dict:
 def table(sweep: Sweep, results: Results) -> list[str]:
     """One line per configuration: runs done of all, promises met, final train loss (median and
     range over seeds), and test accuracy where the scene has one."""
-    groups = configurations(sweep, results)
+    groups, shown = configurations(sweep, results), varying(sweep)
     per_config = len(sweep.runs) // max(1, len(groups))
     cells = [("scene", "overrides", "done", "met", "final loss: median [min, max]", "accuracy", "test acc.")]
     for config, rows in list(groups.items())[:MAX_TABLE_LINES]:
@@ -38,7 +47,7 @@ def table(sweep: Sweep, results: Results) -> list[str]:
         losses = [float(r["loss"]) for r in done]
         loss = f"{statistics.median(losses):.3g} [{min(losses):.3g}, {max(losses):.3g}]" if losses else "-"
         met = sum(str(r.get("met")) == "True" for r in done)
-        cells.append((config[0], _label(config), f"{len(done)}/{per_config}", str(met), loss,
+        cells.append((config[0], _label(config, shown), f"{len(done)}/{per_config}", str(met), loss,
                       _median_share(done, "accuracy"), _median_share(done, "test_accuracy")))
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
@@ -60,7 +69,7 @@ def plot(sweep: Sweep, results: Results, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = configurations(sweep, results)
+    groups, labelled = configurations(sweep, results), varying(sweep)
     scenes = list(dict.fromkeys(config[0] for config in groups))
     shown = scenes[:MAX_PANELS]
     cols = min(3, len(shown))
@@ -75,7 +84,7 @@ def plot(sweep: Sweep, results: Results, path: Path) -> None:
             if not curves:
                 continue
             epochs, median, low, high = _spread(curves)
-            line, = ax.semilogy(epochs, median, label=_label(config) or "as the scene says")
+            line, = ax.semilogy(epochs, median, label=_label(config, labelled) or "as set")
             if len(curves) > 1:
                 ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2)
         ax.set_title(scene, fontsize=9)
@@ -108,5 +117,5 @@ def _spread(curves: list) -> tuple:
     return epochs, median, low, high
 
 
-def _label(config: tuple) -> str:
-    return " ".join(f"{k}={v}" for k, v in config[1:])
+def _label(config: tuple, keys: set) -> str:
+    return " ".join(f"{k}={v}" for k, v in config[1:] if k in keys)
