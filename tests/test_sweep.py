@@ -202,11 +202,11 @@ def test_a_killed_worker_loses_no_finished_row_and_its_run_is_retried_elsewhere(
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             done = read_rows(out) if (out / "results.csv").exists() else []
-            busy = [a for a, keys in client.processing().items() if keys]
+            busy = {a: keys for a, keys in client.processing().items() if keys}
             if done and busy:
-                seen["rows"] = done
-                seen["killed"] = busy[0]
-                os.kill(client.run(os.getpid, workers=[busy[0]])[busy[0]], signal.SIGKILL)
+                address, keys = next(iter(busy.items()))
+                os.kill(client.run(os.getpid, workers=[address])[address], signal.SIGKILL)
+                seen.update(rows=done, killed=address, runs={str(k).rsplit("-", 1)[0] for k in keys})
                 return
             time.sleep(0.05)
 
@@ -222,8 +222,8 @@ def test_a_killed_worker_loses_no_finished_row_and_its_run_is_retried_elsewhere(
     assert outcome.done == 8 and len(rows) == 8 and {r["status"] for r in rows.values()} == {"done"}
     for before in seen["rows"]:  # finished before the kill: kept as they were
         assert rows[before["run"]] == before
-    later = [r for rid, r in rows.items() if rid not in {b["run"] for b in seen["rows"]}]
-    assert all(r["worker"] != seen["killed"] for r in later)  # what it held was rerun on a live worker
+    assert seen["runs"] and seen["runs"] <= set(rows)  # task keys name their runs
+    assert all(rows[rid]["worker"] != seen["killed"] for rid in seen["runs"])  # rerun on a live worker
 
 
 # ---------------------------------------------------------------- the capacity experiment

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +69,9 @@ def run_sweep(sweep: Sweep, out: Path, client, retries: int = 2, progress: bool 
     futures = {}
     for run in todo:
         source = sweep.scenes[run.scene]
-        futures[client.submit(run_one, source.raw, str(source.path), dict(run.overrides), retries=retries,
-                              pure=False)] = run
+        key = f"{run.id}-{uuid.uuid4().hex[:8]}"  # the dashboard names the run; fresh for each invocation
+        futures[client.submit(run_one, source.raw, str(source.path), dict(run.overrides), key=key,
+                              retries=retries, pure=False)] = run
     try:
         for future in as_completed(futures):
             run = futures.pop(future)
