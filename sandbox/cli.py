@@ -18,7 +18,7 @@ from . import __version__
 from .paths import ROOT, SCENES
 
 DEFAULT_SCENE = SCENES / "two_springs.yaml"
-COMMANDS = ("run", "train", "check", "validate", "bench")
+COMMANDS = ("run", "train", "check", "validate", "bench", "sweep")
 
 EPILOG = """commands:
   run [SCENE]        open the interactive window (the default: `python main.py SCENE`)
@@ -26,6 +26,7 @@ EPILOG = """commands:
   check SCENE        compare EP's gradient with the exact one over five decades of beta
   validate SCENE...  check scene files; every problem with its line and key
   bench              benchmarks, side by side
+  sweep SWEEP.yaml   a grid of runs over scenes, on Dask; results.csv, resumable
 
 `python main.py COMMAND --help` explains each command. Scenes live in scenes/."""
 
@@ -86,6 +87,21 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--quick", action="store_true", help="small sizes only (under a minute)")
     be.add_argument("--json", action="store_true", help="print JSON rows")
     be.add_argument("--plot", help="write a log-log plot of time against size to this PNG")
+
+    sw = sub.add_parser("sweep", help="a grid of runs over scenes, on Dask",
+                        description="Train every combination of a sweep file's grid on every scene it "
+                                    "names, on Dask: a local cluster (one worker process per core) or "
+                                    "--scheduler. Writes results.csv (a row per run as it finishes), "
+                                    "histories/, summary.png and a copy of the sweep file into --out. "
+                                    "The same command again runs only what is missing or failed. "
+                                    "Exit 0 if every run finished, 1 if some failed.")
+    sw.add_argument("sweep", help="sweep file (YAML: scenes, grid, fixed overrides)")
+    sw.add_argument("--out", help="results folder (default: runs/sweep-<sweep file name>/)")
+    sw.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+                                        "(default: start a local cluster)")
+    sw.add_argument("--workers", type=_positive_int, help="local cluster: worker processes (default: one per core)")
+    sw.add_argument("--retries", type=int, default=2, help="times Dask retries a run that raises (default 2)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -118,7 +134,7 @@ def main(argv=None) -> int:
 
     try:
         return {"run": cmd_run, "train": cmd_train, "check": cmd_check,
-                "validate": cmd_validate, "bench": cmd_bench}[args.command](args)
+                "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep}[args.command](args)
     except SceneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -245,3 +261,41 @@ def cmd_bench(args) -> int:
     from bench.benchmarks import main as bench_main
 
     return bench_main(quick=args.quick, as_json=args.json, plot=args.plot)
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import summary
+    from .sweep.execute import SchedulerUnreachable, open_client, run_sweep
+    from .sweep.results import Results
+    from .sweep.spec import load_sweep
+
+    if args.retries < 0:
+        print("error: --retries must be 0 or more", file=sys.stderr)
+        return 2
+    sweep = load_sweep(args.sweep)
+    out = Path(args.out) if args.out else Path("runs") / f"sweep-{sweep.path.stem}"
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
+        return 2
+    Results(out)  # an unreadable results.csv stops here, before any cluster starts
+    print(f"{len(sweep.runs)} runs: {len(sweep.scenes)} scene(s) x {len(sweep.runs) // len(sweep.scenes)} "
+          f"combination(s) of {', '.join(sweep.columns) or 'no override'}; results in {out}/")
+    start = time.perf_counter()
+    try:
+        with open_client(args.scheduler, args.workers) as client:
+            outcome = run_sweep(sweep, out, client, args.retries, progress=not args.quiet)
+    except SchedulerUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    results = Results(out)
+    if results.rows:
+        summary.plot(sweep, results, out / "summary.png")
+        print("\n".join(summary.table(sweep, results)))
+    print(f"{outcome.done} run(s) finished now, {outcome.skipped} were done before, {outcome.failed} failed "
+          f"in {time.perf_counter() - start:.0f} s" + (f"; see {out}/results.csv (failed runs with their "
+                                                       f"message), summary.png" if results.rows else ""))
+    if outcome.interrupted:
+        print(f"interrupted: every finished run is kept; run the same command again to do the other "
+              f"{outcome.total - outcome.skipped - outcome.done - outcome.failed}", file=sys.stderr)
+        return 130
+    return 1 if outcome.failed else 0

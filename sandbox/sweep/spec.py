@@ -1,0 +1,171 @@
+"""The sweep file: which scenes, which overrides, validated like a scene, expanded into runs.
+
+    scenes: [../scenes/xor.yaml, capacity_scenes/n0064-*.yaml]   # relative to this file; globs allowed
+    grid: {rule: [centered, one-sided], beta: [1e-3, 1e-2], seed: [0, 1, 2]}
+    epochs: 50                                                  # an override for every run
+
+Every combination of the grid's values, for every scene, is one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import hashlib
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from ..learning.rules import LEARNS, RULES
+from ..scenes.messages import Locator, SceneError, explain
+from ..scenes.schema import SceneSpec, Strict
+from ..scenes.yaml_source import read_yaml
+
+
+class Overrides(Strict):
+    """What a sweep may change in a scene; each is optional (absent: the scene's own)."""
+
+    rule: Literal[RULES] | None = Field(None, description="learning rule")
+    beta: float | None = Field(None, gt=0, description="nudge strength (eta for coupled)")
+    lr: float | None = Field(None, gt=0, description="learning rate")
+    learn: Literal[LEARNS] | None = Field(None, description="what learns")
+    seed: int | None = Field(None, description="the scene's seed: its generated network, test split and shuffling")
+    epochs: int | None = Field(None, ge=1, le=10_000_000, description="epochs to train")
+    batch: int | None = Field(None, ge=1, description="examples per update")
+
+
+OVERRIDES = tuple(Overrides.model_fields)
+
+
+class Grid(Strict):
+    """Lists of values, one list per override name."""
+
+    rule: list[Literal[RULES]] | None = Field(None, min_length=1)
+    beta: list[float] | None = Field(None, min_length=1)
+    lr: list[float] | None = Field(None, min_length=1)
+    learn: list[Literal[LEARNS]] | None = Field(None, min_length=1)
+    seed: list[int] | None = Field(None, min_length=1)
+    epochs: list[int] | None = Field(None, min_length=1)
+    batch: list[int] | None = Field(None, min_length=1)
+
+
+assert tuple(Grid.model_fields) == OVERRIDES  # one list per override, same names
+
+
+class SweepSpec(Overrides):
+    scenes: list[str] = Field(min_length=1, description="scene files, relative to the sweep file; globs allowed")
+    grid: Grid = Grid()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: a scene (as results.csv names it) and its overrides (name -> value)."""
+
+    scene: str
+    overrides: tuple  # ((name, value), ...) in OVERRIDES order
+
+    @property
+    def id(self) -> str:
+        """Stable across invocations: the same scene and overrides give the same id."""
+        text = self.scene + "|" + "|".join(f"{k}={v!r}" for k, v in self.overrides)
+        return Path(self.scene).stem + "-" + hashlib.sha1(text.encode()).hexdigest()[:10]
+
+    def config(self) -> tuple:
+        """The configuration this run belongs to: scene and overrides but the seed."""
+        return (self.scene,) + tuple((k, v) for k, v in self.overrides if k != "seed")
+
+
+@dataclass
+class SceneSource:
+    """A scene file and its document (the YAML as data), checked against the scene schema."""
+
+    path: Path
+    raw: dict
+
+
+@dataclass
+class Sweep:
+    path: Path
+    spec: SweepSpec
+    scenes: dict  # scene name as written in results (str) -> SceneSource
+    runs: list
+    columns: tuple  # the override names that vary or are set, in OVERRIDES order
+
+
+def resolve_scene_paths(sweep_file: Path, entry: str) -> list[Path]:
+    """The scene files one `scenes:` entry names: relative to the sweep file's folder, a glob
+    pattern expanded in sorted order. (The one place where sweep scene paths are resolved.)"""
+    pattern = Path(entry) if Path(entry).is_absolute() else sweep_file.parent / entry
+    if glob.has_magic(str(pattern)):
+        return [Path(p) for p in sorted(glob.glob(str(pattern)))]
+    return [pattern]
+
+
+def load_sweep(path) -> Sweep:
+    """Read and check a sweep file and the documents of the scenes it names (their schema: the
+    networks are built on the workers); raises SceneError listing every problem."""
+    path = Path(path)
+    raw = read_yaml(path)
+    locate = Locator(path)
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SceneError(path, [_explain(err, raw, locate) for err in exc.errors()]) from None
+    problems, scenes = [], {}
+    for i, entry in enumerate(spec.scenes):
+        found = resolve_scene_paths(path, entry)
+        if not found:
+            problems.append(locate.at(("scenes", i)) + f"no scene file matches '{entry}'")
+        for scene_path in found:
+            name = _scene_name(scene_path, path.parent, Path(entry).is_absolute())
+            if name in scenes:
+                continue
+            try:
+                scenes[name] = SceneSource(scene_path, _scene_document(scene_path))
+            except SceneError as exc:
+                problems.append(locate.at(("scenes", i)) + f"scene {exc}".replace("\n", "\n    "))
+    fixed = {k: v for k, v in spec.model_dump(include=set(OVERRIDES)).items() if v is not None}
+    grid = {k: v for k, v in spec.grid.model_dump().items() if v is not None}
+    for k in fixed.keys() & grid.keys():
+        problems.append(locate.at(("grid", k)) + f"'{k}' is also set for every run at the top level; keep one")
+    if problems:
+        raise SceneError(path, problems)
+    columns = tuple(k for k in OVERRIDES if k in fixed or k in grid)
+    runs = []
+    for name in scenes:
+        for combo in itertools.product(*grid.values()):
+            values = {**fixed, **dict(zip(grid, combo))}
+            runs.append(Run(name, tuple((k, values[k]) for k in columns)))
+    return Sweep(path, spec, scenes, runs, columns)
+
+
+def _scene_document(path: Path) -> dict:
+    """The scene's YAML as data, checked against the scene schema (SceneError if not)."""
+    raw = read_yaml(path)
+    try:
+        SceneSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise SceneError(path, [explain(err, raw, Locator(path)) for err in exc.errors()]) from None
+    return raw
+
+
+def _scene_name(scene_path: Path, folder: Path, absolute: bool) -> str:
+    """How results.csv names a scene: its path from the sweep file's folder, or its absolute path
+    when the sweep file gives one."""
+    return scene_path.as_posix() if absolute else Path(os.path.relpath(scene_path, folder)).as_posix()
+
+
+def _explain(err: dict, raw, locate: Locator) -> str:
+    """A validation error in the sweep file; unknown keys name what is allowed where they are."""
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden" and loc:
+        known = list(Grid.model_fields) if loc[0] == "grid" else list(SweepSpec.model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        what = "override" if loc[0] == "grid" else "key"
+        return (locate.at(loc) + f"unknown {what} '{loc[-1]}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+                + f"; allowed here: {', '.join(known)}")
+    return explain(err, raw, locate)

@@ -1,0 +1,64 @@
+"""One run of a sweep, as a Dask worker executes it: the scene built from its document with the
+overrides, trained by `sandbox.runner.train_scene`, summed up in one row plus its history.
+
+Scenes are built here, on the workers, in parallel (a sweep may hold hundreds of large ones);
+the client only checked their documents against the schema."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ..runner import train_scene
+from ..scenes.build import build_scene
+from ..scenes.messages import Locator, SceneError
+
+
+class RunError(Exception):
+    """A run could not start (its scene does not build); one message, so it travels back from a
+    worker intact."""
+
+
+def apply_overrides(raw: dict, path: Path, overrides: dict) -> tuple:
+    """(scene, rule, epochs, seed) for train_scene, the scene built from its document `raw` (the
+    YAML of the file at `path`) with the overrides: a seed goes into the document (a generated
+    network changes with it), batch into the scene's learning section, the rest into the rule."""
+    seed = overrides.get("seed")
+    try:
+        scene = build_scene(raw if seed is None else {**raw, "seed": seed}, path, Locator(path))
+    except SceneError as exc:
+        raise RunError(str(exc)) from None
+    if overrides.get("batch") is not None:
+        learning = scene.spec.learning.model_copy(update={"batch": overrides["batch"]})
+        scene.spec = scene.spec.model_copy(update={"learning": learning})
+    rule = scene.rule()
+    changes = {field: overrides[name] for name, field in (("rule", "kind"), ("beta", "beta"), ("lr", "lr"),
+                                                          ("learn", "learn")) if overrides.get(name) is not None}
+    return scene, replace(rule, **changes), overrides.get("epochs"), seed
+
+
+def run_one(raw: dict, path: str, overrides: dict) -> dict:
+    """Train one configuration; returns {"row": final metrics, wall and CPU time, worker, "history": [...]}
+    (CPU time tells what a run costs on a shared machine, where wall time depends on the load).
+    An exception propagates: Dask retries it, then the sweep records the run as failed."""
+    start, cpu = time.perf_counter(), time.process_time()
+    scene, rule, epochs, seed = apply_overrides(raw, Path(path), overrides)
+    result = train_scene(scene, epochs, rule, None, seed, out_dir=None, progress=False)
+    first, last = result.history[0], result.history[-1]
+    row = {"met": result.met, "epochs_done": last["epoch"], "loss_start": first["loss"], "loss": last["loss"],
+           "test_loss": last["test_loss"], "accuracy": last["accuracy"], "test_accuracy": last["test_accuracy"],
+           "stopped": result.stopped, "seconds": round(time.perf_counter() - start, 3),
+           "cpu_seconds": round(time.process_time() - cpu, 3), "worker": _worker()}
+    return {"row": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()},
+            "history": result.history}
+
+
+def _worker() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return "local"

@@ -1,0 +1,281 @@
+"""Sweeps: the sweep file checked like a scene, runs on a real Dask LocalCluster, results that
+survive a failing run, a killed worker and Ctrl+C, and a second invocation that resumes."""
+
+import csv
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.cli import main
+from sandbox.scenes.build import load_scene
+from sandbox.scenes.messages import SceneError
+from sandbox.scenes.yaml_source import read_yaml
+from sandbox.sweep import results as results_module
+from sandbox.sweep.execute import run_sweep
+from sandbox.sweep.spec import load_sweep
+from sandbox.sweep.work import apply_overrides
+
+distributed = pytest.importorskip("distributed")
+
+SCENES = Path(__file__).parent.parent / "scenes"
+GRID = "grid: {rule: [centered, one-sided], seed: [0, 1]}\n"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0", silence_logs=50) as c:
+        yield c
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as c:
+        yield c
+
+
+def sweep_file(folder: Path, body: str, scenes=("two_springs.yaml", "xor.yaml")) -> Path:
+    """A sweep file in folder/sweeps/, its scenes copied into folder/scenes/ (named relatively)."""
+    (folder / "scenes").mkdir(parents=True, exist_ok=True)
+    for name in scenes:
+        shutil.copy(SCENES / name, folder / "scenes" / name)
+    path = folder / "sweeps" / "sweep.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"scenes: [{', '.join('../scenes/' + s for s in scenes)}]\n" + body)
+    return path
+
+
+def read_rows(out: Path) -> list[dict]:
+    with (out / "results.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# ---------------------------------------------------------------- the sweep file
+
+
+def test_two_scenes_two_rules_two_seeds_make_eight_runs_named_from_the_sweep_file(tmp_path):
+    sweep = load_sweep(sweep_file(tmp_path, GRID + "epochs: 3\n"))
+    assert len(sweep.runs) == 8
+    assert {r.scene for r in sweep.runs} == {"../scenes/two_springs.yaml", "../scenes/xor.yaml"}
+    assert {dict(r.overrides)["epochs"] for r in sweep.runs} == {3}
+    assert len({r.id for r in sweep.runs}) == 8
+    assert {r.id for r in load_sweep(sweep.path).runs} == {r.id for r in sweep.runs}  # stable ids
+
+
+def test_scene_globs_resolve_next_to_the_sweep_file(tmp_path):
+    path = sweep_file(tmp_path, "grid: {lr: [0.5]}\n")
+    path.write_text("scenes: ['../scenes/*.yaml']\ngrid: {lr: [0.5]}\n")
+    sweep = load_sweep(path)
+    assert sorted(sweep.scenes) == ["../scenes/two_springs.yaml", "../scenes/xor.yaml"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("scenes: [x.yaml]\ngrid: {betta: [1]}\n", ["line 2", "grid.betta", "unknown override 'betta'",
+                                                "did you mean 'beta'"]),
+    ("scenes: [x.yaml]\nepoch: 5\n", ["line 2", "unknown key 'epoch'", "did you mean 'epochs'"]),
+    ("scenes: [x.yaml]\ngrid:\n  rule: [centred]\n", ["line 3", "grid.rule[0]", "centred"]),
+    ("scenes: [x.yaml]\ngrid: {beta: []}\n", ["grid.beta", "at least 1"]),
+    ("grid: {beta: [0.1]}\n", ["scenes: this key is required"]),
+    ("scenes: [nothing/*.yaml]\n", ["line 1", "no scene file matches 'nothing/*.yaml'"]),
+])
+def test_sweep_file_problems_name_line_and_key(tmp_path, body, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(body)
+    with pytest.raises(SceneError) as exc:
+        load_sweep(path)
+    text = str(exc.value)
+    for part in expected:
+        assert part in text, text
+
+
+def test_a_bad_scene_and_a_clash_are_reported_together_and_the_cli_exits_2(tmp_path, capsys):
+    path = sweep_file(tmp_path, "epochs: 3\ngrid: {epochs: [1, 2]}\n")
+    (tmp_path / "scenes" / "xor.yaml").write_text("name: broken\nnetwork: {nodes: []}\n")
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "scene " in err and "task: this key is required" in err
+    assert "'epochs' is also set for every run" in err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_overrides_reach_the_rule_the_batch_and_a_regenerated_network():
+    path = SCENES / "allostery.yaml"
+    scene = load_scene(path)
+    new, rule, epochs, seed = apply_overrides(read_yaml(path), path, {
+        "rule": "one-sided", "beta": 0.02, "lr": 3.0, "learn": "both", "batch": 2, "epochs": 7, "seed": 11})
+    assert (rule.kind, rule.beta, rule.lr, rule.learn) == ("one-sided", 0.02, 3.0, "both")
+    assert new.spec.learning.batch == 2 and epochs == 7 and seed == 11 and new.spec.seed == 11
+    assert not np.array_equal(new.net.pos, scene.net.pos)  # the generated network follows the seed
+    same, rule0, epochs0, seed0 = apply_overrides(read_yaml(path), path, {})
+    assert rule0 == scene.rule() and np.array_equal(same.net.pos, scene.net.pos)
+    assert epochs0 is None and seed0 is None and same.spec.learning.batch == scene.spec.learning.batch
+
+
+def test_a_bad_scheduler_address_is_a_clear_error(tmp_path, capsys):
+    path = sweep_file(tmp_path, "epochs: 1\n")
+    assert main(["sweep", str(path), "--scheduler", "nonsense", "--out", str(tmp_path / "out")]) == 2
+    assert "cannot reach the Dask scheduler nonsense" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- running on Dask
+
+
+def test_cli_runs_eight_rows_locally_then_resumes_on_a_scheduler_without_redoing_them(tmp_path, capsys, cluster):
+    path = sweep_file(tmp_path, GRID + "epochs: 3\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    rows = read_rows(out)
+    assert len(rows) == 8 and {r["status"] for r in rows} == {"done"}
+    assert {(r["scene"], r["rule"], r["seed"]) for r in rows} == {
+        (f"../scenes/{s}", rule, seed) for s in ("two_springs.yaml", "xor.yaml")
+        for rule in ("centered", "one-sided") for seed in ("0", "1")}
+    for r in rows:
+        assert r["epochs"] == "3" and r["epochs_done"] == "3" and r["worker"].startswith("tcp://")
+        assert float(r["loss"]) < float(r["loss_start"])
+        with (out / r["history"]).open() as fh:
+            assert [int(h["epoch"]) for h in csv.DictReader(fh)] == [0, 1, 2, 3]
+    assert (out / "sweep.yaml").read_text() == path.read_text()
+    assert (out / "summary.png").stat().st_size > 5000
+    text = capsys.readouterr().out
+    assert "8 run(s) finished now, 0 were done before" in text and "rule=one-sided " in text and "epochs=3" not in text
+
+    assert main(["sweep", str(path), "--out", str(out), "--scheduler", cluster.scheduler_address, "--quiet"]) == 0
+    assert "0 run(s) finished now, 8 were done before" in capsys.readouterr().out
+    assert read_rows(out) == rows  # nothing redone: same workers, same seconds
+
+
+def test_a_run_that_raises_is_recorded_as_failed_and_run_again_next_time(tmp_path, client):
+    path = sweep_file(tmp_path, "grid: {rule: [centered, one-sided], lr: [0.5, 1.0]}\nepochs: 2\n")
+    sweep = load_sweep(path)
+    broken = sweep.scenes["../scenes/xor.yaml"]
+    broken.raw["network"]["springs"][0]["between"] = ["I1", "nowhere"]  # builds, so runs, on the workers
+    out = tmp_path / "out"
+    outcome = run_sweep(sweep, out, client, retries=0, progress=False)
+    assert (outcome.done, outcome.failed) == (4, 4)
+    rows = {r["run"]: r for r in read_rows(out)}
+    failed = [r for r in rows.values() if r["status"] == "failed"]
+    assert {r["scene"] for r in failed} == {"../scenes/xor.yaml"} and len(failed) == 4
+    assert all(r["error"].startswith("RunError: ") and "no node with id 'nowhere'" in r["error"]
+               and "springs[0].between" in r["error"] and r["history"] == "" for r in failed)
+
+    outcome = run_sweep(load_sweep(path), out, client, retries=0, progress=False)
+    assert (outcome.skipped, outcome.done, outcome.failed) == (4, 4, 0)
+    again = {r["run"]: r for r in read_rows(out)}
+    assert {r["status"] for r in again.values()} == {"done"}
+    assert all(again[rid] == row for rid, row in rows.items() if row["status"] == "done")
+
+
+def test_ctrl_c_keeps_every_finished_row_and_the_next_run_does_the_rest(tmp_path, client, monkeypatch):
+    path = sweep_file(tmp_path, GRID + "epochs: 2\n")
+    out = tmp_path / "out"
+    record = results_module.Results.record
+    calls = []
+
+    def interrupt_on_third(self, run, **fields):
+        calls.append(run.id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        record(self, run, **fields)
+
+    monkeypatch.setattr(results_module.Results, "record", interrupt_on_third)
+    outcome = run_sweep(load_sweep(path), out, client, progress=False)
+    assert outcome.interrupted and outcome.done == 2
+    assert [r["run"] for r in read_rows(out)] == calls[:2]
+    monkeypatch.undo()
+    outcome = run_sweep(load_sweep(path), out, client, progress=False)
+    assert (outcome.skipped, outcome.done) == (2, 6) and len(read_rows(out)) == 8
+
+
+def test_a_killed_worker_loses_no_finished_row_and_its_run_is_retried_elsewhere(tmp_path):
+    path = sweep_file(tmp_path, "grid: {rule: [centered, one-sided], seed: [0, 1, 2, 3]}\nepochs: 25\n",
+                      scenes=("xor.yaml",))
+    out = tmp_path / "out"
+    seen = {}
+
+    def kill_a_busy_worker(client):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            done = read_rows(out) if (out / "results.csv").exists() else []
+            busy = {a: keys for a, keys in client.processing().items() if keys}
+            if done and busy:
+                address, keys = next(iter(busy.items()))
+                os.kill(client.run(os.getpid, workers=[address])[address], signal.SIGKILL)
+                seen.update(rows=done, killed=address, runs={str(k).rsplit("-", 1)[0] for k in keys})
+                return
+            time.sleep(0.05)
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0", silence_logs=50) as cluster, \
+            distributed.Client(cluster) as client:
+        killer = threading.Thread(target=kill_a_busy_worker, args=(client,))
+        killer.start()
+        outcome = run_sweep(load_sweep(path), out, client, progress=False)
+        killer.join()
+    assert "killed" in seen, "no worker was busy while a row was recorded"
+    rows = {r["run"]: r for r in read_rows(out)}
+    assert outcome.done == 8 and len(rows) == 8 and {r["status"] for r in rows.values()} == {"done"}
+    for before in seen["rows"]:  # finished before the kill: kept as they were
+        assert rows[before["run"]] == before
+    assert seen["runs"] and seen["runs"] <= set(rows)  # task keys name their runs
+    assert all(rows[rid]["worker"] != seen["killed"] for rid in seen["runs"])  # rerun on a live worker
+
+
+# ---------------------------------------------------------------- the capacity experiment
+
+
+@pytest.fixture(scope="module")
+def capacity():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("capacity", Path(__file__).parent.parent / "experiments" / "capacity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_capacity_scenes_ask_disjoint_springs_for_a_strain_response(tmp_path, capacity):
+    paths = capacity.write_scenes([64], [1, 4, 16], networks=1, lr=3000.0, epochs=5, folder=tmp_path)
+    assert [p.name for p in paths] == ["n0064-t001-net0.yaml", "n0064-t004-net0.yaml"]  # T <= N / 8
+    one, four = (load_scene(p) for p in paths)
+    pairs = four.task.outputs
+    springs = {frozenset(map(int, e)) for e in four.net.edges}
+    assert pairs.shape == (4, 2) and all(frozenset(map(int, p)) in springs for p in pairs)
+    assert len(set(pairs.ravel()) | set(four.task.inputs)) == 10  # no node shared
+    assert np.array_equal(pairs[:1], one.task.outputs)  # T targets: the first T of one list
+    d0 = np.linalg.norm(four.net.pos[pairs[:, 1]] - four.net.pos[pairs[:, 0]], axis=1)
+    assert np.allclose(four.task.targets[0], d0)  # at rest: stay at rest
+    assert np.allclose(np.abs(four.task.targets[1] / d0 - 1), 0.1)  # strained: +-0.1
+    assert four.spec.expect.loss_below == pytest.approx((0.01 * d0.min()) ** 2 / 4, rel=1e-3)
+
+
+def test_capacity_crossing_and_exponent(capacity):
+    assert capacity.targets_at_half({1: (8, 8), 2: (6, 8), 4: (2, 8)}) == pytest.approx(2 ** 1.5)
+    assert capacity.targets_at_half({1: (3, 8), 2: (1, 8)}) is None
+    sizes = [64, 128, 256, 512]
+    a, nu, err = capacity.power_law(sizes, [0.3 * n ** 0.74 for n in sizes])
+    assert nu == pytest.approx(0.74) and a == pytest.approx(0.3) and err < 1e-6
+
+
+def test_capacity_figure_reads_results_and_fits_the_crossings(tmp_path, capacity):
+    rows = []
+    for n in (64, 256, 1024):
+        t50 = 0.3 * n ** 0.74
+        for t in (1, 2, 4, 8, 16, 32, 64):
+            for net in range(8):
+                met = t < t50 * 2 ** ((net - 3.5) / 8)  # success falls from 1 to 0 around t50
+                rows.append({"run": f"r{n}-{t}-{net}", "scene": f"capacity_scenes/n{n:04d}-t{t:03d}-net{net}.yaml",
+                             "status": "done", "met": str(met)})
+    with (tmp_path / "results.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    lines = capacity.figure(tmp_path, tmp_path / "capacity.png")
+    assert (tmp_path / "capacity.png").stat().st_size > 10_000
+    exponent = float(next(line for line in lines if "fitted exponent" in line).split("exponent")[1].split()[0])
+    assert exponent == pytest.approx(0.74, abs=0.05)
