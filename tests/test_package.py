@@ -105,6 +105,8 @@ def test_pip_install_gives_a_command_and_the_library_from_another_folder(tmp_pat
     build = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
                             str(source)], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert build.returncode == 0, build.stderr[-2000:]
+    for init in (ROOT / "sandbox").rglob("__init__.py"):  # every subpackage is installed
+        assert (target / init.relative_to(ROOT)).is_file(), init.relative_to(ROOT)
     shipped = target / "sandbox" / "_library"
     assert (shipped / "scenes" / "iris.yaml").is_file() and (shipped / "assets" / "iris.csv").is_file()
     elsewhere = tmp_path / "elsewhere"
