@@ -153,7 +153,8 @@ def _progress(total, enabled, name):
 
 
 def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, stopped: str = "") -> None:
-    """trained.yaml, history.csv, loss.png and network.png in out_dir (each written atomically)."""
+    """trained.yaml, history.csv, loss.png, network.png and (one or two inputs) response.png in
+    out_dir (each written atomically)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     last = trainer.history[-1]
     origin = {"scene": scene.path.name, "epochs": trainer.epochs_done, "steps": trainer.steps,
@@ -174,6 +175,9 @@ def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, s
     x = trainer.free_state(s).x
     render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
                extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
+    from .response_plot import plot_response  # one or two inputs: what the network computes
+
+    plot_response(scene, out_dir / "response.png", f"{scene.name}: what it computes, epoch {trainer.epochs_done}")
 
 
 def plot_history(history: list, path: Path, title: str) -> None:

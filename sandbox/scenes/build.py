@@ -63,6 +63,11 @@ def build_scene(raw: dict, path, locate: Locator | None = None, lenient: bool = 
     problems: list[str] = []
     net, ids, order = _build_network(spec, problems, locate, lenient)
     task = _build_task(spec, net, ids, order, path, problems, locate) if net is not None else None
+    if spec.lesson is not None and net is not None:
+        for i, step in enumerate(spec.lesson.steps):
+            node = step.wait.drag if step.wait is not None else None
+            if node is not None and str(node) != "any" and str(node) not in net.ids:
+                problems.append(locate.at(("lesson", "steps", i, "wait", "drag")) + f"no node with id '{node}'")
     if spec.learning.k_min >= spec.learning.k_max:
         problems.append(locate.at(("learning", "k_max")) + "k_max must be larger than k_min")
     if problems:
