@@ -3,9 +3,9 @@ date off the window's thread, and the examples, added, moved and removed through
 document (so Z undoes them and W saves them).
 
 How often: a new response is computed when the network changed (an update, a cut, an edit) and
-the last one is done, at most every max(MIN_INTERVAL, 2 x the last computation's time), so it
+the last one is done, at most every max(MIN_INTERVAL, 3 x the last computation's time), so it
 takes at most a third of a core: on XOR (21 x 21 relaxations, about 0.4 s) about one map a
-second while training; on Regression (41 relaxations, about 0.1 s) four curves a second.
+second while training; on Regression (41 relaxations, about 0.1 s) about three curves a second.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class LiveResponse:
         if self.probe is None or self._job is not None or self.session.editing:
             return
         key = self._key()
-        if key != self._shown_key and now - self._last_start >= max(MIN_INTERVAL, 2 * self._last_cost):
+        if key != self._shown_key and now - self._last_start >= max(MIN_INTERVAL, 3 * self._last_cost):
             self._start(key, now)
 
     def _start(self, key, now) -> None:

@@ -153,8 +153,9 @@ class ResponseView:
         pygame.draw.rect(surface, (255, 255, 255), r, border_radius=6)
         pygame.draw.rect(surface, (190, 190, 190), r, 1, border_radius=6)
         pr = self.plot_rect()
-        title = "what the network computes" + ("" if live.current else "  (updating...)")
-        self._text(surface, title, (r.x + 8, r.y + 6), 24, PALETTE["text"])
+        w = self._text(surface, "what the network computes", (r.x + 8, r.y + 6), 24, PALETTE["text"]).get_width()
+        if not live.current:  # a newer network is being relaxed over the grid
+            self._text(surface, "updating", (r.x + 16 + w, r.y + 10), 16, (150, 150, 150))
         resp = live.response
         fits = resp is not None and resp.values.shape[-1] == self._n_outputs()
         if live.probe.n_dims == 2:
