@@ -41,7 +41,6 @@ class LiveResponse:
         self.session = session
         self.response: Response | None = None
         self.probe: Probe | None = None
-        self.frozen = False  # while an example is dragged the range holds still
         self._job: Future | None = None
         self._job_key = None
         self._shown_key = None
@@ -60,8 +59,7 @@ class LiveResponse:
         """Read the examples (and the range) from the session's scene as it is now."""
         s = self.session
         self._scene = s.scene
-        if not self.frozen or self.probe is None:
-            self.probe = probe_of_scene(s.scene)
+        self.probe = probe_of_scene(s.scene)
         task, ts = s.trainer.task, s.scene.spec.task
         self.inputs = input_numbers(task, s.net, ts.input)
         self.targets = target_numbers(task, s.net, ts.output)

@@ -108,7 +108,6 @@ class ResponseView:
             self.live.remove(s)
         elif s is not None and button == 1:
             self.grip = {"index": s, "pos": pos, "moved": False}
-            self.live.frozen = True
         elif s is None and button in (1, 3):
             p = self.to_plot(pos)
             if self.live.probe.n_dims == 2:
@@ -129,7 +128,6 @@ class ResponseView:
         g, self.grip = self.grip, None
         if g is None:
             return False
-        self.live.frozen = False
         if g["moved"]:
             p = self.to_plot(pos)
             if self.live.probe.n_dims == 2:
