@@ -287,11 +287,11 @@ def test_the_lesson_card_follows_the_window_and_its_buttons():
     lesson, card = app.teaching.lesson, app.teaching.card
     assert lesson.index == 0 and card.rect.y > app.teaching.view.rect.bottom  # under the response
     s = app.session
-    i = s.net.ids.index("in")
-    s.grab(i, s.x[i] + [0.2, 0.0])  # what a click on the input does
-    app.tick()
-    s.release()
+    at = tuple(int(v) for v in app.camera.to_screen(s.x[[s.net.ids.index("in")]])[0])
+    _post(app, pygame.MOUSEBUTTONDOWN, button=1, pos=at)
+    _post(app, pygame.MOUSEMOTION, pos=(at[0] + 30, at[1]), rel=(30, 0), buttons=(1, 0, 0))
     assert lesson.index == 1  # it waited for the input to be dragged
+    _post(app, pygame.MOUSEBUTTONUP, button=1, pos=(at[0] + 30, at[1]))
     top = card.rect.copy()
     top.height = 150
     before = _pixels(app, top)
