@@ -13,12 +13,11 @@ import numpy as np
 from .files import write_atomic
 from .learning.response import (
     Probe,
+    example_numbers,
     free_response,
     input_names,
-    input_numbers,
     output_names,
     probe_of_scene,
-    target_numbers,
 )
 from .scenes.build import Scene
 
@@ -38,10 +37,8 @@ def plot_response(scene: Scene, path: Path, title: str = "") -> bool:
 
     net, task, ts = scene.net, scene.task, scene.spec.task
     resp = free_response(net, task, probe)
-    shown = input_numbers(task, net, ts.input)[:, list(probe.dims)]
-    targets = target_numbers(task, net, ts.output)
-    test = np.zeros(task.n_examples, bool)
-    test[task.test] = True
+    ex = example_numbers(task, net, ts.input, ts.output)
+    shown, targets, test = ex.inputs[:, list(probe.dims)], ex.targets, ex.test
     xname = input_names(task, net, probe)
     onames = output_names(task, net, probe)
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)

@@ -337,3 +337,15 @@ def test_a_monkey_on_the_teaching_column_never_crashes_nor_relaxes_a_grid_on_the
     app.teaching.live.wait()
     assert threads and not any(threads)
     assert app.session.trainer.task.n_examples >= 1 and app.running
+
+
+def test_a_recording_shows_the_response_beside_the_network_when_there_is_one():
+    from sandbox.runner import GifRecorder
+
+    widths = {}
+    for name in ("two_springs", "iris"):
+        scene = load_scene(SCENES / f"{name}.yaml")
+        rec = GifRecorder(scene, size=(640, 480))
+        rec(make_trainer(scene))
+        widths[name] = rec.film.frames[0].size[0]
+    assert widths == {"two_springs": 640 + 330, "iris": 640}

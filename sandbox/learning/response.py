@@ -134,6 +134,26 @@ def probe_of_scene(scene) -> Probe | None:
     return probe_for(scene.task, scene.net, ts.input, ts.output)
 
 
+@dataclass
+class ExampleNumbers:
+    """The examples as the response view shows them.
+
+    inputs: (S, D) input numbers; targets: (S, P') target numbers, or None for a classifier;
+    labels: (S,) int or None; test: (S,) bool, held out for testing."""
+
+    inputs: np.ndarray
+    targets: np.ndarray | None
+    labels: np.ndarray | None
+    test: np.ndarray
+
+
+def example_numbers(task: Task, net: Network, input_mode: str, output_mode: str) -> ExampleNumbers:
+    test = np.zeros(task.n_examples, bool)
+    test[task.test] = True
+    return ExampleNumbers(input_numbers(task, net, input_mode), target_numbers(task, net, output_mode),
+                          task.labels, test)
+
+
 def input_names(task: Task, net: Network, probe: Probe) -> list[str]:
     """A name for each varied input number: the input node's id (with dx or dy for a
     displacement, or the axis), or 'input strain'."""

@@ -18,12 +18,11 @@ import numpy as np
 from ..learning.response import (
     Probe,
     Response,
+    example_numbers,
     free_response,
     input_names,
-    input_numbers,
     output_names,
     probe_of_scene,
-    target_numbers,
 )
 from ..physics.equilibrium import FloppyNetworkError
 from ..scenes import editor
@@ -60,12 +59,8 @@ class LiveResponse:
         s = self.session
         self._scene = s.scene
         self.probe = probe_of_scene(s.scene)
-        task, ts = s.trainer.task, s.scene.spec.task
-        self.inputs = input_numbers(task, s.net, ts.input)
-        self.targets = target_numbers(task, s.net, ts.output)
-        self.labels = task.labels
-        self.test = np.zeros(task.n_examples, bool)
-        self.test[task.test] = True
+        ex = example_numbers(s.trainer.task, s.net, s.scene.spec.task.input, s.scene.spec.task.output)
+        self.inputs, self.targets, self.labels, self.test = ex.inputs, ex.targets, ex.labels, ex.test
 
     def tick(self, now: float | None = None) -> None:
         """Collect a finished computation; start the next one if the network changed."""
@@ -113,7 +108,7 @@ class LiveResponse:
 
     # ------------------------------------------------------------ examples
 
-    def example_numbers(self, s: int) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+    def numbers_of(self, s: int) -> tuple[np.ndarray, np.ndarray | None, int | None]:
         """Example s's input numbers (D,), target numbers (P',) or None, label or None."""
         return (self.inputs[s].copy(), None if self.targets is None else self.targets[s].copy(),
                 None if self.labels is None else int(self.labels[s]))
@@ -153,7 +148,7 @@ class LiveResponse:
 
     def move(self, s: int, shown, value: float | None = None) -> bool:
         """Move example s to shown input numbers (n,) (and, on a curve, target `value`)."""
-        inputs, targets, label = self.example_numbers(s)
+        inputs, targets, label = self.numbers_of(s)
         if targets is not None and value is not None:
             targets[0] = value
         ok = self.session.edit(editor.set_example, s, self._inputs_at(np.atleast_1d(shown), inputs), targets, label)
@@ -170,6 +165,10 @@ class LiveResponse:
         return ok
 
     # ------------------------------------------------------------ names for the axes
+
+    @property
+    def margin(self) -> float:
+        return self.session.trainer.task.margin
 
     def input_names(self) -> list[str]:
         return input_names(self.session.trainer.task, self.session.net, self.probe)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pygame
 
+from ..learning.response import example_numbers, input_names, output_names
 from .render import PALETTE
 from .response_live import LiveResponse
 
@@ -28,13 +29,16 @@ def _mix(a, b, t):
 
 
 class ResponseView:
-    """The panel: `rect` on the screen, drawing what `live` (a LiveResponse) holds."""
+    """The panel: `rect` on the screen, drawing what `live` holds: a LiveResponse in the window,
+    a StillResponse in a recording (probe, response, current, inputs, targets, labels, test,
+    margin, input_names(), output_names())."""
 
     def __init__(self, live: LiveResponse, fonts: dict):
         self.live = live
         self.fonts = fonts
         self.rect = pygame.Rect(0, 0, 10, 10)
         self.grip: dict | None = None  # an example being dragged: {"index", "pos", "moved"}
+        self.hints = True  # say what the mouse does (not in a recording)
 
     # ------------------------------------------------------------ geometry
 
@@ -200,7 +204,7 @@ class ResponseView:
             cls = resp.classes()
             s = np.sort(np.nan_to_num(v, nan=0.0), axis=-1)
             lead = s[..., -1] - s[..., -2] if v.shape[-1] > 1 else np.abs(s[..., -1])
-            margin = float(getattr(live.session.trainer.task, "margin", 0.1)) or 0.1
+            margin = float(live.margin) or 0.1
             t = 0.25 + 0.6 * np.clip(lead / margin, 0, 1)
             base = np.array([CLASS_COLORS[c % len(CLASS_COLORS)] for c in range(v.shape[-1])], float)
             col = 255 + (base[cls] - 255) * t[..., None]
@@ -266,9 +270,41 @@ class ResponseView:
                 x += 16 + self._text(surface, f"class {c}: {name} ahead", (x + 16, legend_y), 16).get_width() + 10
             hint = "click: add class 0   right-click: add class 1"
         else:
-            what = "line: the network" if live.probe.n_dims == 1 else "colour: the network"
-            self._text(surface, f"{what}   dots: examples (rings: held out)", (pr.x, legend_y), 16)
+            what = "line: network" if live.probe.n_dims == 1 else "colour: network"
+            self._text(surface, f"{what}   dots: examples (rings: test)", (pr.x, legend_y), 16)
             hint = "click: add an example there" if live.probe.n_dims == 1 else "click: add an example"
-        self._text(surface, hint, (self.rect.x + 8, self.rect.bottom - 32), 16, (120, 120, 120))
-        self._text(surface, "drag: move one   right-click on one: remove it", (self.rect.x + 8, self.rect.bottom - 17),
-                   16, (120, 120, 120))
+        if self.hints:
+            self._text(surface, hint, (self.rect.x + 8, self.rect.bottom - 32), 16, (120, 120, 120))
+            self._text(surface, "drag: move one   right-click on one: remove it", (self.rect.x + 8, self.rect.bottom - 17),
+                       16, (120, 120, 120))
+
+
+class StillResponse:
+    """One response to draw, as a LiveResponse would hold it, with no session (a GIF's frame)."""
+
+    current = True
+
+    def __init__(self, task, net, input_mode: str, output_mode: str, probe, response):
+        ex = example_numbers(task, net, input_mode, output_mode)
+        self.inputs, self.targets, self.labels, self.test = ex.inputs, ex.targets, ex.labels, ex.test
+        self.probe, self.response, self.margin = probe, response, task.margin
+        self._names = (input_names(task, net, probe), output_names(task, net, probe))
+
+    def input_names(self) -> list[str]:
+        return self._names[0]
+
+    def output_names(self) -> list[str]:
+        return self._names[1]
+
+
+def response_surface(still: StillResponse, size=(330, 320)) -> pygame.Surface:
+    """The response panel drawn on a new surface of `size` (no display needed)."""
+    pygame.font.init()
+    fonts = {s: pygame.font.Font(None, s) for s in (16, 20, 24)}
+    surf = pygame.Surface(size)
+    surf.fill(PALETTE["background"])
+    view = ResponseView(still, fonts)
+    view.rect = pygame.Rect(4, 4, size[0] - 8, size[1] - 8)
+    view.hints = False
+    view.draw(surf)
+    return surf
