@@ -94,9 +94,11 @@ def test_adding_moving_and_removing_examples_changes_the_task_undoes_and_survive
     s = Session(load_scene(SCENES / "regression.yaml"), engine="exact")
     live = LiveResponse(s)
     n = s.trainer.task.n_examples
+    held_out = s.trainer.task.test.tolist()
     assert live.add([0.3], value=-0.4)
     task = s.trainer.task
     assert task.n_examples == n + 1
+    assert task.test.tolist() == held_out  # the split stays; the new example trains
     np.testing.assert_allclose(task.clamps[n], [[0.3, 0.0]])
     np.testing.assert_allclose(task.targets[n], [[-0.4, 0.0]])
     assert live.move(n, [0.6], value=0.2)
@@ -104,12 +106,14 @@ def test_adding_moving_and_removing_examples_changes_the_task_undoes_and_survive
     np.testing.assert_allclose(s.trainer.task.targets[n], [[0.2, 0.0]])
     assert live.remove(0)
     assert s.trainer.task.n_examples == n
+    assert s.trainer.task.test.tolist() == [i - 1 for i in held_out if i > 0]
     s.step_example()  # and the network keeps learning the new task
     assert s.trainer.steps == 1
     path = save_scene(s.scene, tmp_path / "mine.yaml")
     again = load_scene(path)
     np.testing.assert_allclose(again.task.clamps, s.trainer.task.clamps)
     np.testing.assert_allclose(again.task.targets, s.trainer.task.targets)
+    assert again.task.test.tolist() == s.trainer.task.test.tolist()
     while s.undo():
         pass
     original = load_scene(SCENES / "regression.yaml").task

@@ -92,6 +92,7 @@ class Example(Strict):
     inputs: Union[float, list[Union[float, Pair]]]
     targets: Union[float, list[Union[float, Pair]], None] = None
     label: int | None = Field(None, ge=0)
+    test: bool | None = Field(None, description="held out for testing (then test_fraction is not used)")
 
 
 class CsvSpec(Strict):
