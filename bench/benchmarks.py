@@ -22,10 +22,10 @@ import numpy as np
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from sandbox.physics import energy as en
 from sandbox.learning.rules import Rule
 from sandbox.learning.task import Task
 from sandbox.learning.trainer import Trainer
+from sandbox.physics import energy as en
 from sandbox.physics.equilibrium import NewtonSolver
 from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
 
