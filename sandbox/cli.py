@@ -17,12 +17,13 @@ from pathlib import Path
 from . import __version__
 from .paths import ROOT, SCENES
 
-DEFAULT_SCENE = SCENES / "two_springs.yaml"
+DEFAULT_SCENE = SCENES / "lesson_two_springs.yaml"
 COMMANDS = ("run", "train", "check", "validate", "bench", "sweep")
 
 EPILOG = """commands:
   run [SCENE]        open the interactive window (the default: `python main.py SCENE`)
   train SCENE        train headless; writes trained.yaml, history.csv, loss.png, network.png
+                     (and response.png for one or two inputs)
   check SCENE        compare EP's gradient with the exact one over five decades of beta
   validate SCENE...  check scene files; every problem with its line and key
   bench              benchmarks, side by side
@@ -43,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="open the interactive window",
                          description="Open the window on a scene and watch it learn. "
                                      "Press H in the window for every key.")
-    run.add_argument("scene", nargs="?", default=str(DEFAULT_SCENE), help="scene file (default: two_springs)")
+    run.add_argument("scene", nargs="?", default=str(DEFAULT_SCENE), help="scene file (default: lesson 1, lesson_two_springs)")
 
     tr = sub.add_parser("train", help="train a scene headless",
                         description="Train a scene without a window, then write trained.yaml (a scene "
@@ -209,7 +210,8 @@ def cmd_train(args) -> int:
         print(f"  warning: {w}")
     if res.stopped:
         print(f"  stopped: {res.stopped}")
-    print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png" + (f", {args.gif}" if args.gif else ""))
+    response = ", response.png" if (Path(out) / "response.png").exists() else ""
+    print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png{response}" + (f", {args.gif}" if args.gif else ""))
     print(res.verdict)
     return 0 if res.met else 1
 

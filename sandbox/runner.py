@@ -103,24 +103,46 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
 def _advance_bar(bar, stage) -> None:
     bar.set_postfix_str(f"loss {stage.row['loss']:.3g}")
     bar.update(1)
+GIF_RESPONSE_RESOLUTION = {1: 41, 2: 11}  # a recording's response: coarser maps (one per epoch)
 
 
 class GifRecorder:
-    """One picture of the network per call (as the window draws it), kept on a Film."""
+    """One picture of the network per call (as the window draws it), kept on a Film; for a scene
+    with one or two inputs, the response panel beside it."""
 
     def __init__(self, scene: Scene, size=(640, 480)):
+        from .learning.response import probe_of_scene
         from .window.film import Film
 
         self.scene, self.size, self.film = scene, size, Film(frame_ms=120)
         self.k_ref = float(np.median(scene.net.k))
+        self.probe = probe_of_scene(scene)
 
     def __call__(self, trainer: Trainer) -> None:
         from .window.render import drawing_for, render_surface
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
-        self.film.add(render_surface(self.scene.net, x, self.size, f"{self.scene.name}: epoch {trainer.epochs_done}",
-                                     drawing_for(self.scene.net, trainer.task, s, x), self.k_ref))
+        frame = render_surface(self.scene.net, x, self.size, f"{self.scene.name}: epoch {trainer.epochs_done}",
+                               drawing_for(self.scene.net, trainer.task, s, x), self.k_ref)
+        self.film.add(frame if self.probe is None else self._beside(frame, trainer))
+
+    def _beside(self, frame, trainer: Trainer):
+        """The frame with the response panel (computed now, coarser) on its right."""
+        import pygame
+
+        from .learning.response import free_response
+        from .window.response_view import StillResponse, response_surface
+
+        ts = self.scene.spec.task
+        resp = free_response(self.scene.net, trainer.task, self.probe, GIF_RESPONSE_RESOLUTION[self.probe.n_dims])
+        panel = response_surface(StillResponse(trainer.task, self.scene.net, ts.input, ts.output, self.probe, resp),
+                                 (330, min(340, self.size[1])))
+        both = pygame.Surface((self.size[0] + panel.get_width(), self.size[1]))
+        both.blit(frame, (0, 0))
+        both.fill(frame.get_at((0, self.size[1] - 1)), pygame.Rect(self.size[0], 0, panel.get_width(), self.size[1]))
+        both.blit(panel, (self.size[0], (self.size[1] - panel.get_height()) // 2))
+        return both
 
     def save(self, path) -> None:
         self.film.save(path)
@@ -135,7 +157,8 @@ def _progress(total, enabled, name):
 
 
 def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, stopped: str = "") -> None:
-    """trained.yaml, history.csv, loss.png and network.png in out_dir (each written atomically)."""
+    """trained.yaml, history.csv, loss.png, network.png and (one or two inputs) response.png in
+    out_dir (each written atomically)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     last = trainer.history[-1]
     origin = {"scene": scene.path.name, "epochs": trainer.epochs_done, "steps": trainer.steps,
@@ -156,6 +179,9 @@ def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, s
     x = trainer.free_state(s).x
     render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
                extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
+    from .response_plot import plot_response  # one or two inputs: what the network computes
+
+    plot_response(scene, out_dir / "response.png", f"{scene.name}: what it computes, epoch {trainer.epochs_done}")
 
 
 def plot_history(history: list, path: Path, title: str) -> None:

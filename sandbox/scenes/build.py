@@ -63,6 +63,11 @@ def build_scene(raw: dict, path, locate: Locator | None = None, lenient: bool = 
     problems: list[str] = []
     net, ids, order = _build_network(spec, problems, locate, lenient)
     task = _build_task(spec, net, ids, order, path, problems, locate) if net is not None else None
+    if spec.lesson is not None and net is not None:
+        for i, step in enumerate(spec.lesson.steps):
+            node = step.wait.drag if step.wait is not None else None
+            if node is not None and str(node) != "any" and str(node) not in net.ids:
+                problems.append(locate.at(("lesson", "steps", i, "wait", "drag")) + f"no node with id '{node}'")
     if spec.learning.k_min >= spec.learning.k_max:
         problems.append(locate.at(("learning", "k_max")) + "k_max must be larger than k_min")
     if problems:
@@ -300,10 +305,11 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
         mask = np.zeros((len(outputs), 2), bool)
         mask[:, axis] = True
     n = len(clamps)
-    rng = np.random.default_rng(spec.seed)
-    order = rng.permutation(n)
-    n_test = int(round(ts.test_fraction * n))
-    test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+    if any(ex.test is not None for ex in examples):  # the examples say which are held out
+        held = np.array([bool(ex.test) for ex in examples])
+        test, train = np.flatnonzero(held), np.flatnonzero(~held)
+    else:
+        test, train = random_split(spec.seed, n, ts.test_fraction)
     if len(train) == 0:
         problems.append(locate.at(("task", "test_fraction")) + "leaves no training examples")
         return None
@@ -313,6 +319,13 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
     return Task(inputs, np.array(clamps), kind, pair_out if pair_out is not None else outputs,
                 np.array(targets), mask, np.array(label_list) if ts.classify else None, axis, train, test,
                 ts.margin)
+
+
+def random_split(seed: int, n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Test and train indices (sorted) of n examples: round(fraction * n) held out at random."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(fraction * n))
+    return np.sort(order[:n_test]), np.sort(order[n_test:])
 
 
 def _input_clamp(values, mode, inputs, net, where, problems):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..physics.network import ROLE_NAMES, Network
 from ..physics.rigidity import floppy_nodes, unanchored_nodes
-from ..scenes.build import Scene
+from ..scenes.build import Scene, random_split
 from ..scenes.save import scene_document
 
 
@@ -288,15 +288,84 @@ def set_strain(doc, s: int, key: str, value: float, pair: int = 0) -> None:
         _entries(examples[s], "targets")[pair] = float(value)
 
 
+def pin_split(doc) -> None:
+    """Write the held-out split into the examples (`test: true` on each held-out one), so that
+    adding or removing an example keeps the others where they are (a random split of a new
+    number of examples would shuffle them all)."""
+    task = _task(doc)
+    examples = task.get("examples") or []
+    if not task.get("test_fraction") or any("test" in ex for ex in examples):
+        return
+    test, _ = random_split(doc.get("seed", 0), len(examples), task["test_fraction"])
+    for j in test:
+        examples[j]["test"] = True
+
+
 def add_example(doc, s: int) -> int:
     """A copy of example s appended to the examples; returns its index."""
     examples = _examples(doc, "add examples")
+    pin_split(doc)
     examples.append(copy.deepcopy(examples[s]))
     return len(examples) - 1
 
 
 def remove_example(doc, s: int) -> None:
     examples = _examples(doc, "remove examples")
+    pin_split(doc)
     if len(examples) <= 1:
         raise EditError("a scene needs at least one example")
     del examples[s]
+
+
+# ------------------------------------------------------------------ examples as numbers
+
+
+def input_entry(mode: str, numbers) -> float | list:
+    """An example's `inputs` as the file writes them, from its input numbers (D,): one number per
+    input (x, y), [dx, dy] per input (displacement), or the pair's strain."""
+    v = [float(a) for a in np.ravel(numbers)]
+    if mode == "strain":
+        return v[0]
+    if mode == "displacement":
+        return [v[i:i + 2] for i in range(0, len(v), 2)]
+    return v
+
+
+def target_entry(mode: str, numbers) -> list:
+    """An example's `targets` as the file writes them, from its target numbers (P',)."""
+    v = [float(a) for a in np.ravel(numbers)]
+    if mode == "position":
+        return [v[i:i + 2] for i in range(0, len(v), 2)]
+    return v
+
+
+def _example(doc, inputs, targets, label) -> dict:
+    task = _task(doc)
+    ex = {"inputs": input_entry(task.get("input", "displacement"), inputs)}
+    if task.get("classify"):
+        if label is None:
+            raise EditError("a classifier's examples need a class")
+        ex["label"] = int(label)
+    else:
+        if targets is None:
+            raise EditError("an example needs its targets")
+        ex["targets"] = target_entry(task.get("output", "position"), targets)
+    return ex
+
+
+def add_example_at(doc, inputs, targets=None, label=None) -> int:
+    """A new example (appended) with input numbers (D,) and target numbers (P',), or a class
+    label for a classifier; returns its index."""
+    examples = _examples(doc, "add examples")
+    pin_split(doc)
+    examples.append(_example(doc, inputs, targets, label))
+    return len(examples) - 1
+
+
+def set_example(doc, s: int, inputs, targets=None, label=None) -> None:
+    """Example s takes new input numbers (D,) and target numbers (P',) (or a class label)."""
+    examples = _examples(doc, "move examples")
+    if not 0 <= s < len(examples):
+        raise EditError(f"no example {s}")
+    pin_split(doc)
+    examples[s] = {**_example(doc, inputs, targets, label), **({"test": True} if examples[s].get("test") else {})}

@@ -9,7 +9,7 @@ import difflib
 import math
 from typing import Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..learning.rules import LEARNS, RULES
 
@@ -103,6 +103,7 @@ class Example(Strict):
     inputs: Union[float, list[Union[float, Pair]]]
     targets: Union[float, list[Union[float, Pair]], None] = None
     label: int | None = Field(None, ge=0)
+    test: bool | None = Field(None, description="held out for testing (then test_fraction is not used)")
 
 
 class CsvSpec(Strict):
@@ -180,6 +181,40 @@ class Expect(Strict):
     test_loss_below: float | None = Field(None, gt=0)
 
 
+STAGES = ("free", "nudged", "update")
+
+
+class Wait(Strict):
+    """What a lesson step waits for before the lesson moves on by itself (one of these)."""
+
+    stage: Literal[STAGES] | None = Field(None, description="a training stage reached")
+    epochs: int | None = Field(None, ge=1, le=100_000, description="epochs trained since the step began")
+    key: str | None = Field(None, min_length=1, max_length=20, description="a key pressed, by name: space, d, x")
+    drag: Union[str, int] | None = Field(None, description="a node dragged: its id, or 'any'")
+
+    @field_validator("key")
+    @classmethod
+    def _lower(cls, v):
+        return v.lower() if v is not None else v
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("stage", "epochs", "key", "drag") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("wait for exactly one of: stage, epochs, key, drag")
+        return self
+
+
+class LessonStep(Strict):
+    text: str = Field(min_length=1, max_length=600)
+    wait: Wait | None = None
+
+
+class Lesson(Strict):
+    title: str = ""
+    steps: list[LessonStep] = Field(min_length=1, max_length=100)
+
+
 class SceneSpec(Strict):
     name: str
     description: str = ""
@@ -190,6 +225,7 @@ class SceneSpec(Strict):
     learning: LearningSpec = LearningSpec()
     view: ViewSpec = ViewSpec()
     expect: Expect = Expect()
+    lesson: Lesson | None = None
     origin: dict | None = None
 
 

@@ -26,6 +26,7 @@ from ..paths import ASSETS, SCENES  # noqa: E402
 from ..scenes.build import Scene  # noqa: E402
 from ..window.render import PALETTE, Camera, Drawing, draw_network, spring_colors  # noqa: E402
 from ..window.session import ENGINES, Session, settles_quickly  # noqa: E402
+from ..window.teaching import Teaching  # noqa: E402
 
 ROLE_KEYS = {pygame.K_1: "fixed", pygame.K_2: "input", pygame.K_3: "hidden", pygame.K_4: "output"}
 TRAINING_KEYS = (pygame.K_SPACE, pygame.K_s, pygame.K_e, pygame.K_f)
@@ -60,6 +61,7 @@ KEYS = [
     ("O", "open the next scene in scenes/"),
     ("F12 / G", "screenshot (PNG) / record a GIF, G again stops (recordings/)"),
     ("W", "save the network as a new scene (in saved/); Shift+W twice: over the source"),
+    ("T / arrows", "the response panel on / off; lesson card: back / next"),
     ("H or F1", "this help"),
     ("Esc", "stop editing, or quit (asks first if there is unsaved work)"),
 ]
@@ -86,6 +88,7 @@ class App:
         self._agreement = None
         self._info = None
         self.fonts = {s: pygame.font.Font(None, s) for s in (16, 20, 24, 30, 40)}
+        self.teaching = Teaching(self.session, self.fonts)  # response panel and lesson card
         self.film = None  # a GIF being recorded
         self._press = None  # where an edit click went down (screen)
         self._confirm = None  # a question waiting for the same key again
@@ -182,6 +185,8 @@ class App:
             self.key(event.key, getattr(event, "mod", 0))
         elif self.show_help and event.type == pygame.MOUSEBUTTONDOWN:  # so does a click
             self.close_help()
+        elif self.teaching.handle(event):  # a click or drag on the response panel or lesson card
+            pass
         elif event.type == pygame.MOUSEBUTTONDOWN and s.editing and self.view_rect().collidepoint(event.pos):
             # right button (or shift) moves a node; left draws springs, moves markers, adds nodes
             move = event.button == 3 or bool(pygame.key.get_mods() & pygame.KMOD_SHIFT)
@@ -230,6 +235,8 @@ class App:
             self._confirm = None  # a question asked by the last key is answered no
         if self.show_help:  # any key closes the help
             self.close_help()
+            return
+        if self.teaching.key(key):  # T, arrow keys; the lesson hears every key
             return
         if s.editing and key in TRAINING_KEYS and not s.stop_editing():
             return
@@ -474,7 +481,7 @@ class App:
         s = self.session
         scr = self.screen
         scr.fill(PALETTE["background"])
-        view = self.view_rect()
+        view = self.teaching.network_area(self.view_rect())  # the teaching column takes the right
         net = s.net
         # the view holds still while a node is dragged, and all through editing (nodes stay put
         # under the mouse); otherwise it fits the network
@@ -518,6 +525,7 @@ class App:
         self._draw_legend(view, extra.color_mode if extra.custom_colors is None else "agreement")
         self.ui.draw_ui(scr)
         self._draw_plot()
+        self.teaching.draw(scr)
         if self.show_help:
             self._draw_help()
 
@@ -655,6 +663,7 @@ class App:
             self.handle(event)
         if not self.show_help:
             self.session.tick()
+        self.teaching.tick()
         self.ui.update(dt)
         self.draw()
         if self.film is not None:
