@@ -11,7 +11,8 @@ import pytest
 
 from sandbox.learning import response as response_module
 from sandbox.learning.response import free_response, output_numbers, probe_of_scene
-from sandbox.runner import make_trainer, train_scene
+from sandbox.learning.trainer import Trainer
+from sandbox.runner import train_scene
 from sandbox.scenes import editor
 from sandbox.scenes.build import build_scene, load_scene
 from sandbox.scenes.messages import SceneError
@@ -48,7 +49,7 @@ def test_the_response_is_the_networks_free_state_answer_at_sampled_inputs(name, 
         s = editor.add_example_at(doc, numbers, dummy_target, 0 if ts.classify else None)
         probe_scene = build_scene(doc, scene.path)
         probe_scene.net.k, probe_scene.net.L = scene.net.k, scene.net.L
-        x = make_trainer(probe_scene).free_state(s).x
+        x = Trainer.from_scene(probe_scene).free_state(s).x
         want = output_numbers(probe_scene.task, probe_scene.net, ts.output, x)
         np.testing.assert_allclose(resp.values[idx], want, atol=1e-8)
         if ts.classify:
@@ -350,6 +351,6 @@ def test_a_recording_shows_the_response_beside_the_network_when_there_is_one():
     for name in ("two_springs", "iris"):
         scene = load_scene(SCENES / f"{name}.yaml")
         rec = GifRecorder(scene, size=(640, 480))
-        rec(make_trainer(scene))
+        rec(Trainer.from_scene(scene))
         widths[name] = rec.film.frames[0].size[0]
     assert widths == {"two_springs": 640 + 330, "iris": 640}
