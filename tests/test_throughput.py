@@ -164,3 +164,16 @@ def _identity(asm):
     eye = np.zeros(asm.nnz)
     eye[asm.diag_slots] = 1.0
     return eye
+
+
+def test_an_edit_of_the_springs_in_place_is_noticed():
+    net = random_network(50, seed=9, prestress=0.1)
+    task = random_task(net, seed=9)
+    solver = NewtonSolver(tol=1e-12)
+    solver.relax(net, task.start(net, 0))
+    i, j = net.edges[0]
+    other = next(n for n in range(net.n_nodes) if n not in (i, j) and not ((net.edges == [i, n]).all(1).any()))
+    net.edges[0, 1] = other  # same array, same shape, another spring
+    x = task.start(net, 0)
+    eq = solver.relax(net, x)
+    assert np.abs(en.gradient(net, eq.x).reshape(-1)[net.free_dofs]).max() < 1e-12

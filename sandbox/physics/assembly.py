@@ -33,13 +33,13 @@ class SpringAssembly:
     """
 
     def __init__(self, edges: np.ndarray, n_nodes: int, free: np.ndarray, coupled=()):
-        self.edges = edges
+        self.edges = np.array(edges, dtype=np.int64)  # a copy: an edit in place is noticed too
         self.n_nodes = int(n_nodes)
         self.free = np.array(free, dtype=bool)
         self.coupled = _unique(np.asarray(coupled, dtype=np.int64))
         self.free_idx = np.flatnonzero(self.free)
         n = self.n_free = len(self.free_idx)
-        i, j = edges[:, 0], edges[:, 1]
+        i, j = self.edges[:, 0], self.edges[:, 1]
         # flat coordinates of both ends, as (x_j, y_j, x_i, y_i) rows of E: one take reads them
         self._ends = np.concatenate([2 * j, 2 * j + 1, 2 * i, 2 * i + 1])
         index = free_index(self.free)
@@ -95,15 +95,10 @@ class SpringAssembly:
         self._general_pos = (2 * self.bandwidth + r - c) + c * (3 * self.bandwidth + 1)
 
     def matches(self, edges: np.ndarray, n_nodes: int, free: np.ndarray) -> bool:
-        """True when (edges, n_nodes, free) is this structure (identity first, then contents)."""
-        if n_nodes != self.n_nodes or free.shape != self.free.shape or not np.array_equal(free, self.free):
-            return False
-        if edges is self.edges:
-            return True
-        if edges.shape == self.edges.shape and np.array_equal(edges, self.edges):
-            self.edges = edges  # the same springs in a new array
-            return True
-        return False
+        """True when (edges, n_nodes, free) is this structure: same shapes, then same contents
+        (3 us for Iris's 253 springs, 30 us for 30,000; cut springs or an edit in place show)."""
+        return (n_nodes == self.n_nodes and free.shape == self.free.shape and edges.shape == self.edges.shape
+                and np.array_equal(free, self.free) and np.array_equal(edges, self.edges))
 
     def spring_vectors(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(2, E) spring vectors (dx, dy) from first to second end, and (E,) lengths, at x (N, 2)."""

@@ -107,9 +107,10 @@ class MarginCost(Cost):
         self.nodes = self.outputs
         self.label, self.margin, self.axis = int(label), float(margin), int(axis)
         self.ref = ref
+        self._coords = 2 * self.outputs + self.axis  # flat coordinate of each output's read axis
 
     def _violations(self, x):
-        u = x[self.outputs, self.axis] - self.ref[self.outputs, self.axis]
+        u = x.reshape(-1).take(self._coords) - self.ref.reshape(-1).take(self._coords)
         v = self.margin - (u[self.label] - u)
         v[self.label] = 0.0
         return np.maximum(v, 0.0)
@@ -120,10 +121,10 @@ class MarginCost(Cost):
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
         v = self._violations(x)
-        g = np.zeros_like(x)
-        g[self.outputs, self.axis] = v
-        g[self.outputs[self.label], self.axis] = -v.sum()
-        return g
+        g = np.zeros(x.size)
+        g[self._coords] = v
+        g[self._coords[self.label]] = -v.sum()
+        return g.reshape(x.shape)
 
     def hessian_entries(self, x: np.ndarray, free: np.ndarray):
         active = np.flatnonzero(self._violations(x) > 0)

@@ -1,13 +1,13 @@
-"""Relaxing a network to its equilibrium: damped Newton with a dense or sparse factorization.
+"""Relaxing a network to its equilibrium: damped Newton with a band or sparse factorization.
 
 The overdamped masses slide downhill in energy and stop where the force on every free
 coordinate vanishes. We get there directly with Newton's method on the free coordinates:
 
 - the Newton matrix is assembled into a pattern worked out once per network structure
-  (`assembly.SpringAssembly`) and factorized once (band Cholesky for small and mid-size problems,
-  SuperLU for large or indefinite ones: `factor.py`), then kept while it keeps working: a warm start
-  (the nudged phase after the free one, or the next training step) usually needs no new
-  factorization, only cheap solves with the one it has;
+  (`assembly.SpringAssembly`) and factorized once (LAPACK band Cholesky, or band LU when it is
+  indefinite, for small and mid-size problems; SuperLU for large ones: `factor.py`), then kept
+  while it keeps working: a warm start (the nudged phase after the free one, or the next
+  training step) usually needs no new factorization, only cheap solves with the one it has;
 - a backtracking line search never lets the energy go up;
 - where the exact Hessian is indefinite (compressed springs, snap-through) the step falls back to
   the positive semi-definite Hessian plus a growing shift, so every step is a descent step;
