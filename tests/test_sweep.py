@@ -282,7 +282,7 @@ def test_capacity_figure_reads_results_and_fits_the_crossings(tmp_path, capacity
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    lines = capacity.figure(tmp_path, tmp_path / "capacity.png")
+    lines = capacity.figure([tmp_path], tmp_path / "capacity.png")
     assert (tmp_path / "capacity.png").stat().st_size > 10_000
     exponent = float(next(line for line in lines if "fitted exponent" in line).split("exponent")[1].split()[0])
     assert exponent == pytest.approx(0.74, abs=0.05)
