@@ -116,21 +116,23 @@ def _check_same_network(path: Path, pos: np.ndarray) -> None:
 # ---------------------------------------------------------------- the figure
 
 
-def success_table(results_csv: Path) -> dict:
-    """(learn, N) -> {T: (successes, finished runs)} from a sweep's results.csv."""
+def success_table(*results_csvs: Path) -> dict:
+    """(what learns, N) -> {T: [successes, finished runs]} from sweeps' results.csv files; a
+    learning rate set by the sweep joins what learns ("both, lr 30")."""
     import csv
     import re
 
     table: dict = {}
-    with Path(results_csv).open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            m = re.search(r"n(\d+)-t(\d+)-net\d+\.yaml$", row["scene"])
-            if not m or row["status"] != "done":
-                continue
-            n, t = int(m.group(1)), int(m.group(2))
-            cell = table.setdefault((row.get("learn") or "stiffness", n), {}).setdefault(t, [0, 0])
-            cell[0] += row["met"] == "True"
-            cell[1] += 1
+    for path in results_csvs:
+        with Path(path).open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                m = re.search(r"n(\d+)-t(\d+)-net\d+\.yaml$", row["scene"])
+                if not m or row["status"] != "done":
+                    continue
+                learn = (row.get("learn") or "stiffness") + (f", lr {float(row['lr']):g}" if row.get("lr") else "")
+                cell = table.setdefault((learn, int(m.group(1))), {}).setdefault(int(m.group(2)), [0, 0])
+                cell[0] += row["met"] == "True"
+                cell[1] += 1
     return table
 
 
@@ -155,51 +157,58 @@ def power_law(sizes, values) -> tuple[float, float, float]:
     return float(np.exp(loga)), float(nu), float(np.sqrt(cov[0, 0]))
 
 
-def figure(results_dir: Path, png: Path) -> list[str]:
-    """The two panels into png; returns the lines of the printed summary."""
+def figure(results_dirs: list, png: Path) -> list[str]:
+    """The two panels into png from one or more sweeps' results folders; returns the lines of the
+    printed summary."""
     import io
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    table = success_table(results_dir / "results.csv")
+    table = success_table(*(Path(d) / "results.csv" for d in results_dirs))
     if not table:
-        raise SystemExit(f"{results_dir}/results.csv has no finished capacity runs")
+        raise SystemExit("no finished capacity runs in " + ", ".join(map(str, results_dirs)))
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.3), dpi=100)
-    lines, style = [], {"stiffness": "-", "both": "--", "rest_length": ":"}
-    learns = sorted({learn for learn, _ in table})
-    for learn in learns:
+    lines = []
+    learns = sorted({learn for learn, _ in table}, key=lambda name: (name != "stiffness", name))
+    for j, learn in enumerate(learns):
+        dash = "-" if learn == "stiffness" else ["--", ":", "-."][(j - 1) % 3]
+        dot = "k" if learn == "stiffness" else f"C{3 + j}"
         sizes = sorted(n for lrn, n in table if lrn == learn)
         half = {}
         for i, n in enumerate(sizes):
             cells = table[(learn, n)]
             ts = sorted(cells)
-            ax.semilogx(ts, [cells[t][0] / cells[t][1] for t in ts], style.get(learn, "-"), marker="o",
+            ax.semilogx(ts, [cells[t][0] / cells[t][1] for t in ts], dash, marker="o",
                         color=f"C{i}", label=f"N={n}, {learn}")
             t50 = targets_at_half(cells)
             runs = min(c[1] for c in cells.values())
-            lines.append(f"{learn:<10} N={n:<5} networks per point >= {runs}  targets at 50% success: "
+            lines.append(f"{learn:<16} N={n:<5} networks per point >= {runs}  targets at 50% success: "
                          + (f"{t50:.2f}" if t50 else "not crossed"))
             if t50:
                 half[n] = t50
         if len(half) >= 2:
             a, nu, err = power_law(list(half), list(half.values()))
             grid = np.geomspace(min(half), max(half), 20)
-            bx.loglog(list(half), list(half.values()), "o", color="k" if learn == "stiffness" else "C3")
-            bx.loglog(grid, a * grid ** nu, style.get(learn, "-"), color="k" if learn == "stiffness" else "C3",
+            bx.loglog(list(half), list(half.values()), "o", color=dot)
+            bx.loglog(grid, a * grid ** nu, dash, color=dot,
                       label=f"{learn}: exponent {nu:.2f}" + (f" +- {err:.2f}" if math.isfinite(err) else ""))
             n0 = min(half)
             bx.loglog(grid, half[n0] * (grid / n0) ** 0.74, ":", color="grey",
                       label="slope 0.74 (Rocks et al., pruning)" if learn == learns[0] else None)
-            lines.append(f"{learn:<10} fitted exponent {nu:.3f}" + (f" +- {err:.3f}" if math.isfinite(err) else "")
+            lines.append(f"{learn:<16} fitted exponent {nu:.3f}" + (f" +- {err:.3f}" if math.isfinite(err) else "")
                          + " (Rocks et al. 2019, pruning, node-pair source: 0.74)")
     ax.axhline(0.5, color="grey", lw=0.8)
     ax.set_xlabel("target pairs T")
     ax.set_ylabel("fraction of networks trained to success")
     ax.set_title(f"success: every target strain within {TOLERANCE} of +-{TARGET_STRAIN}", fontsize=10)
     ax.legend(fontsize=7)
+    for axis in (bx.xaxis, bx.yaxis):
+        axis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     bx.set_xlabel("nodes N")
     bx.set_ylabel("targets at 50% success")
     bx.set_title("capacity against size", fontsize=10)
@@ -223,17 +232,16 @@ def main(argv=None) -> int:
     sc.add_argument("--networks", type=int, default=8)
     sc.add_argument("--lr", type=float, default=LR)
     sc.add_argument("--epochs", type=int, default=EPOCHS)
-    fg = sub.add_parser("figure", help="draw the figure from a sweep's results folder")
-    fg.add_argument("results", help="the sweep's --out folder (with results.csv)")
-    fg.add_argument("--png", help="where to write it (default: RESULTS/capacity.png)")
+    fg = sub.add_parser("figure", help="draw the figure from sweeps' results folders")
+    fg.add_argument("results", nargs="+", help="the sweeps' --out folders (with results.csv)")
+    fg.add_argument("--png", help="where to write it (default: capacity.png in the first folder)")
     args = p.parse_args(argv)
     if args.command == "scenes":
         paths = write_scenes(args.sizes, args.targets, args.networks, args.lr, args.epochs)
         print(f"wrote {len(paths)} scenes into {SCENES}")
         return 0
-    results = Path(args.results)
-    png = Path(args.png) if args.png else results / "capacity.png"
-    print("\n".join(figure(results, png)))
+    png = Path(args.png) if args.png else Path(args.results[0]) / "capacity.png"
+    print("\n".join(figure(args.results, png)))
     print(f"wrote {png}")
     return 0
 

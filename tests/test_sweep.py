@@ -117,6 +117,13 @@ def test_overrides_reach_the_rule_the_batch_and_a_regenerated_network():
     assert epochs0 is None and seed0 is None and same.spec.learning.batch == scene.spec.learning.batch
 
 
+def test_sweep_explains_itself(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and "--scheduler" in out and "results.csv" in out
+
+
 def test_a_bad_scheduler_address_is_a_clear_error(tmp_path, capsys):
     path = sweep_file(tmp_path, "epochs: 1\n")
     assert main(["sweep", str(path), "--scheduler", "nonsense", "--out", str(tmp_path / "out")]) == 2
@@ -275,7 +282,7 @@ def test_capacity_figure_reads_results_and_fits_the_crossings(tmp_path, capacity
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    lines = capacity.figure(tmp_path, tmp_path / "capacity.png")
+    lines = capacity.figure([tmp_path], tmp_path / "capacity.png")
     assert (tmp_path / "capacity.png").stat().st_size > 10_000
     exponent = float(next(line for line in lines if "fitted exponent" in line).split("exponent")[1].split()[0])
     assert exponent == pytest.approx(0.74, abs=0.05)
