@@ -41,7 +41,8 @@ class Scene:
 
     def rule(self) -> Rule:
         s = self.spec.learning
-        return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change)
+        return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change, lr_rest=s.lr_rest,
+                    lr_decay=s.lr_decay)
 
 
 def load_scene(path) -> Scene:
