@@ -313,7 +313,7 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
         kind = "margin"
     return Task(inputs, np.array(clamps), kind, pair_out if pair_out is not None else outputs,
                 np.array(targets), mask, np.array(label_list) if ts.classify else None, axis, train, test,
-                ts.margin)
+                ts.margin, ts.csv.classes if ts.classify and ts.csv is not None else None)
 
 
 def _input_clamp(values, mode, inputs, net, where, problems):
