@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, help="shuffling seed (default: the scene's)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--gif", help="also record the network learning, one frame per epoch, into this GIF")
+    tr.add_argument("--compare", action="store_true",
+                    help="also train the same network from its start with the exact gradient (what "
+                         "backprop would reach) and print the two side by side")
 
     ck = sub.add_parser("check", help="gradient check: EP against the exact gradient",
                         description="For beta over five decades, the relative error and cosine "
@@ -193,19 +196,24 @@ def cmd_train(args) -> int:
     if out.exists() and not out.is_dir():
         print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
         return 2
+    exact = None
+    if args.compare and rule.kind != "exact":  # a fresh copy of the scene: the same starting network
+        exact = train_scene(load_scene(args.scene), args.epochs, replace(rule, kind="exact"), None, args.seed,
+                            progress=not args.quiet)
     res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene), args.seed, out,
                       progress=not args.quiet, gif=args.gif)
-    first, last = res.history[0], res.history[-1]
+    last = res.history[-1]
     engine = "physical" if args.engine == "pymunk" else args.engine
-    print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {engine}")
-    print(f"  train loss {first['loss']:.4g} -> {last['loss']:.4g}", end="")
-    if math.isfinite(last["test_loss"]):
-        print(f", test loss {last['test_loss']:.4g}", end="")
-    if math.isfinite(last["accuracy"]):
-        print(f", train accuracy {last['accuracy']:.1%}", end="")
-    if math.isfinite(last["test_accuracy"]):
-        print(f", test accuracy {last['test_accuracy']:.1%}", end="")
-    print()
+    print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {engine}, {res.seconds:.1f} s")
+    _print_result(f"{rule.kind} EP" if rule.kind != "exact" else "exact gradient", res)
+    if exact is not None:
+        _print_result("exact gradient", exact)
+    if scene.task.labels is not None:
+        from .learning.baseline import linear_classifier
+
+        lin = linear_classifier(scene.task)
+        print(f"  {'linear classifier':>16}: least squares on the raw inputs (not springs): "
+              f"train accuracy {lin['train_accuracy']:.1%}, test accuracy {lin['test_accuracy']:.1%}")
     for w in res.warnings:
         print(f"  warning: {w}")
     if res.stopped:
@@ -214,6 +222,22 @@ def cmd_train(args) -> int:
     print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png{response}" + (f", {args.gif}" if args.gif else ""))
     print(res.verdict)
     return 0 if res.met else 1
+
+
+def _print_result(label: str, res) -> None:
+    """One line of figures for a run (and one of per-class accuracy for a classifier)."""
+    first, last = res.history[0], res.history[-1]
+    line = f"  {label:>16}: train loss {first['loss']:.4g} -> {last['loss']:.4g}"
+    if math.isfinite(last["test_loss"]):
+        line += f", test loss {last['test_loss']:.4g}"
+    if math.isfinite(last["accuracy"]):
+        line += f", train accuracy {last['accuracy']:.1%}"
+    if math.isfinite(last["test_accuracy"]):
+        line += f", test accuracy {last['test_accuracy']:.1%}"
+    print(line + f" ({res.seconds:.1f} s)")
+    if res.class_accuracy:
+        which = "test" if math.isfinite(last["test_accuracy"]) else "train"
+        print(f"  {'':>16}  {which} accuracy by class: " + ", ".join(f"{c} {a:.0%}" for c, a in res.class_accuracy.items()))
 
 
 def cmd_check(args) -> int:

@@ -31,6 +31,8 @@ class RunResult:
     stopped: str = ""
     out_dir: Path | None = None
     warnings: list = field(default_factory=list)
+    class_accuracy: dict | None = None  # classification: {class index: test accuracy} (train if no test)
+    seconds: float = 0.0  # wall time of training
 
 
 def check_expect(expect, history: list) -> tuple[bool, str]:
@@ -85,19 +87,35 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
     bar = _progress(epochs, progress, scene.name)
     if bar:
         callbacks.append(lambda tr, st: _advance_bar(bar, st) if st.name == "epoch" else None)
+    start = time.perf_counter()
     try:
         trainer.fit(epochs, callbacks)
     finally:
         if bar:
             bar.close()
+    seconds = time.perf_counter() - start
     stopped = trainer.stopped
     met, verdict = check_expect(scene.spec.expect, trainer.history)
-    result = RunResult(trainer.history, met and not stopped, verdict, stopped, out_dir, list(trainer.warnings))
+    result = RunResult(trainer.history, met and not stopped, verdict, stopped, out_dir, list(trainer.warnings),
+                       class_accuracy(trainer), seconds)
     if out_dir is not None:
         write_outputs(scene, trainer, Path(out_dir), k_ref, stopped)
     if recorder:
         recorder.save(gif)
     return result
+
+
+def class_accuracy(trainer: Trainer) -> dict | None:
+    """For a classification task, {class index: accuracy} on the test examples (the training
+    ones if none are held out); None otherwise."""
+    task = trainer.task
+    if task.labels is None:
+        return None
+    idx = task.test if len(task.test) else task.train
+    hits = {}
+    for s in idx:
+        hits.setdefault(int(task.labels[s]), []).append(task.predict(trainer.net, trainer.free_state(int(s)).x) == task.labels[s])
+    return {c: float(np.mean(h)) for c, h in sorted(hits.items())}
 
 
 def _advance_bar(bar, stage) -> None:

@@ -100,3 +100,49 @@ def test_training_lowers_the_cost_by_orders_of_magnitude():
     tr.fit(100)
     first = tr.history[0]["loss"]
     assert tr.history[-1]["loss"] < 1e-2 * first  # two orders of magnitude, stiffness alone
+
+
+def test_a_rest_length_step_is_scaled_and_bounded_by_the_springs_own_extension():
+    from sandbox.learning.rules import apply_update
+
+    net = random_network(30, seed=3)
+    e = np.linspace(1e-3, 0.1, net.n_springs)
+    k0, L0 = net.k.copy(), net.L.copy()
+    small = np.full(net.n_springs, 1e-3)
+    dk, dL = apply_update(net, small, small, Rule(lr=1.0, learn="both", max_change=0.5), extension=e)
+    assert np.allclose(dk, -1e-3) and np.allclose(dL, -1e-3 * (e / k0) ** 2)  # unclipped: the scaled step
+    net.k, net.L = k0.copy(), L0.copy()
+    huge = np.full(net.n_springs, 1e6)
+    _, dL = apply_update(net, huge, -huge, Rule(lr=1.0, learn="rest_length", max_change=0.5), extension=e)
+    assert np.allclose(dL, 0.5 * e)  # clipped at half the extension, not half the length
+    assert np.array_equal(net.k, k0)
+
+
+def test_the_learning_rate_decays_as_one_broadcast_number():
+    rule = Rule(lr=10.0, lr_decay=0.5)
+    assert rule.rates(0) == (10.0, 10.0)
+    assert rule.rates(4) == (pytest.approx(10 / 3), pytest.approx(10 / 3))
+    assert Rule(lr=10.0, lr_rest=2.0).rates(7) == (10.0, 2.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("learn", ["rest_length", "both"])
+def test_switching_what_learns_keeps_allostery_whole_at_its_own_rate(learn):
+    """At the scene's lr (100, tuned for stiffness) rest lengths once moved by up to 15x their
+    length in one update and the network crumpled: now they learn on their own scale."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from sandbox.learning.trainer import Trainer
+    from sandbox.scenes.build import load_scene
+
+    scene = load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml")
+    L0 = scene.net.L.copy()
+    trainer = Trainer.from_scene(scene, replace(scene.rule(), learn=learn))
+    history = trainer.fit(40)
+    assert not trainer.stopped, trainer.stopped
+    losses = [r["loss"] for r in history]
+    assert losses[-1] < losses[0] and max(losses) <= losses[0] * 1.01
+    assert np.abs(scene.net.L / L0 - 1).max() < 0.3  # no rest length far from where it started
+    if learn == "both":
+        assert losses[0] / losses[-1] > 10  # 21x in 40 epochs; 3e12x in the 150 of the scene

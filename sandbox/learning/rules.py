@@ -35,8 +35,11 @@ class Rule:
 
     kind: one of RULES; beta: nudge strength (eta for coupled learning); lr: learning rate;
     learn: one of LEARNS; k_min, k_max, L_min: bounds kept after each update;
-    max_change: the largest relative change of one spring's k or L in one update (a trust
-    region: near a snap-through the gradient can spike, and one step must not wreck the network).
+    max_change: the largest relative change of one spring's k in one update (a trust region:
+    near a snap-through the gradient can spike, and one step must not wreck the network); a rest
+    length moves by at most max_change times the spring's own extension (see apply_update).
+    lr_rest: learning rate of rest lengths, scaled per spring by (e/k)^2 (None: lr). lr_decay: the rate at epoch t is
+    lr / (1 + lr_decay t), one number broadcast to every spring (0: constant).
     """
 
     kind: str = "centered"
@@ -47,6 +50,13 @@ class Rule:
     k_max: float = 1e3
     L_min: float = 1e-3
     max_change: float = 0.5
+    lr_rest: float | None = None
+    lr_decay: float = 0.0
+
+    def rates(self, epoch: int = 0) -> tuple[float, float]:
+        """The learning rates (of k, of L) at `epoch` (0 for the first), after the decay."""
+        f = 1.0 / (1.0 + self.lr_decay * max(epoch, 0))
+        return self.lr * f, (self.lr if self.lr_rest is None else self.lr_rest) * f
 
 
 @dataclass
@@ -112,17 +122,33 @@ def exact_gradient(net: Network, x0: np.ndarray, cost, free=None) -> tuple[np.nd
     return -e * dlam, net.k * dlam
 
 
-def apply_update(net: Network, gk: np.ndarray, gL: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
-    """Take one step theta -= lr * g within the bounds; returns the changes (dk, dL), (E,) each."""
+def apply_update(net: Network, gk: np.ndarray, gL: np.ndarray, rule: Rule, epoch: int = 0,
+                 extension: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Take one step within the bounds; returns the changes (dk, dL), (E,) each.
+
+    With the rates (lr_k, lr_L) = rule.rates(epoch) and e (E,) = `extension`, each spring's own
+    extension in the free state (the mean of |e| over the mini-batch, what a spring feels):
+
+        dk = -lr_k gk                  at most max_change * k
+        dL = -lr_L (e / k)^2 gL        at most max_change * e
+
+    The factor (e/k)^2 puts a rest length on its own scale: dC/dL is about -(k/e) dC/dk, so one
+    rate for both would move rest lengths by many times their extension (on Allostery at its
+    lr of 100, by up to 15 times their length) and crumple the network. With it, a rest-length
+    step changes the spring's tension (-k dL) by what a stiffness step at the same rate would
+    (e dk). Without `extension` (a caller that has no free state), e is taken as L.
+    """
     k_old, L_old = net.k.copy(), net.L.copy()
+    lr_k, lr_L = rule.rates(epoch)
     if rule.learn in ("stiffness", "both"):
-        step = np.clip(-rule.lr * gk, -rule.max_change * k_old, rule.max_change * k_old)
+        step = np.clip(-lr_k * gk, -rule.max_change * k_old, rule.max_change * k_old)
         net.k = np.clip(k_old + step, rule.k_min, rule.k_max)
     if rule.learn in ("rest_length", "both"):
-        step = np.clip(-rule.lr * gL, -rule.max_change * L_old, rule.max_change * L_old)
+        e = L_old if extension is None else np.minimum(np.abs(extension), L_old)
+        bound = rule.max_change * e
+        step = np.clip(-lr_L * (e / k_old) ** 2 * gL, -bound, bound)
         net.L = np.maximum(L_old + step, rule.L_min)
     return net.k - k_old, net.L - L_old
-
 
 
 def gradient_check(net: Network, task: Task, s: int, betas=(1e-1, 1e-2, 1e-3, 1e-4, 1e-5),

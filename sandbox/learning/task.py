@@ -29,6 +29,7 @@ class Task:
     labels:  (S,) int | None class of each example, for a "which output wins" read-out
     axis:    int             the axis along which outputs are read for classification
     train, test: index arrays into the S examples
+    class_names: the name of each class (P,) for a classifier, if known
     """
 
     inputs: np.ndarray
@@ -42,6 +43,7 @@ class Task:
     train: np.ndarray | None = None
     test: np.ndarray | None = None
     margin: float = 0.3
+    class_names: list | None = None
 
     def __post_init__(self):
         s = len(self.clamps)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
 from .rules import Phases, Rule, apply_update, ep_gradient, ep_phases, exact_gradient
@@ -196,6 +197,7 @@ class Trainer:
         """Yield the stages of one mini-batch: free and nudged per example, then one update."""
         gk = np.zeros(self.net.n_springs)
         gL = np.zeros(self.net.n_springs)
+        ext = np.zeros(self.net.n_springs)  # mean |e| in the free states: bounds a rest-length step
         for s in indices:
             cost = self.task.cost(self.net, s)
             if self.rule.kind == "exact":  # not EP: the gradient a computer would take
@@ -213,9 +215,10 @@ class Trainer:
                 a, b = ep_gradient(self.net, ph)
             gk += a / len(indices)
             gL += b / len(indices)
+            ext += np.abs(extensions(self.net, self._x[s])) / len(indices)
         before = (self.net.k.copy(), self.net.L.copy())
         pinned = pinned_fraction(self.net, self.rule)
-        dk, dL = apply_update(self.net, gk, gL, self.rule)
+        dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext)
         why = self.guard.check_update(self.net, self.rule, pinned)
         if why:
             self.net.k, self.net.L = before

@@ -41,7 +41,8 @@ class Scene:
 
     def rule(self) -> Rule:
         s = self.spec.learning
-        return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change)
+        return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change, lr_rest=s.lr_rest,
+                    lr_decay=s.lr_decay)
 
 
 def load_scene(path) -> Scene:
@@ -318,7 +319,7 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
         kind = "margin"
     return Task(inputs, np.array(clamps), kind, pair_out if pair_out is not None else outputs,
                 np.array(targets), mask, np.array(label_list) if ts.classify else None, axis, train, test,
-                ts.margin)
+                ts.margin, ts.csv.classes if ts.classify and ts.csv is not None else None)
 
 
 def random_split(seed: int, n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:

@@ -132,10 +132,12 @@ class LearningSpec(Strict):
     rule: Literal[RULES] = "centered"
     beta: float = Field(1e-3, gt=0)
     lr: float = Field(0.1, gt=0)
+    lr_rest: float | None = Field(None, gt=0, description="learning rate of rest lengths (default: lr)")
+    lr_decay: float = Field(0.0, ge=0, description="the rate at epoch t is lr / (1 + lr_decay t)")
     learn: Literal[LEARNS] = "stiffness"
     k_min: float = Field(1e-3, gt=0)
     k_max: float = Field(1e3, gt=0)
-    max_change: float = Field(0.5, gt=0, le=1, description="largest relative change of k or L per update")
+    max_change: float = Field(0.5, gt=0, le=1, description="largest change per update: of k relative to k, of L relative to the spring's extension")
     epochs: int = Field(100, ge=1, le=10_000_000)
     batch: int = Field(1, ge=1)
 

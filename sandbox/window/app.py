@@ -24,7 +24,7 @@ from ..files import write_atomic  # noqa: E402
 from ..learning.rules import LEARNS  # noqa: E402
 from ..paths import ASSETS, SCENES  # noqa: E402
 from ..scenes.build import Scene  # noqa: E402
-from ..window.render import PALETTE, Camera, Drawing, draw_network, spring_colors  # noqa: E402
+from ..window.render import PALETTE, Camera, Drawing, draw_network, example_marks, spring_colors  # noqa: E402
 from ..window.session import ENGINES, Session, settles_quickly  # noqa: E402
 from ..window.teaching import Teaching  # noqa: E402
 
@@ -499,6 +499,9 @@ class App:
                         color_mode="change" if self.color_mode == "change" or flashing else "tension")
         if net.n_nodes <= LABELLED_MAX_NODES:  # name what the description talks about
             extra.labels = {int(i): net.ids[i] for i in np.flatnonzero((net.roles == 1) | (net.roles == 3))}
+        marks = example_marks(s.trainer.task, s.example)  # a classifier's class names, an image's pixels
+        extra.labels.update(marks.get("labels", {}))
+        extra.shades = marks.get("shades", {})
         if s.editing:
             extra.targets, extra.clamps = s.markers()
             extra.every_node = True

@@ -90,7 +90,9 @@ class Drawing:
     highlight: index of a selected spring; clamps: (M, 2) world positions an example holds its
     inputs at (drawn as hollow diamonds, while editing); rings: (node index, colour) pairs;
     every_node: draw hidden nodes even on a crowded network; labels: {node: text} written
-    beside nodes (the window names the inputs and outputs of small scenes).
+    beside nodes (the window names the inputs and outputs of small scenes); shades: {node:
+    0..1} drawn as grey squares at the nodes' reference positions, under the nodes (an example's
+    image, as digits' pixels).
     """
 
     ghost: np.ndarray | None = None
@@ -105,6 +107,7 @@ class Drawing:
     rings: list = field(default_factory=list)
     every_node: bool = False
     labels: dict = field(default_factory=dict)
+    shades: dict = field(default_factory=dict)
 
 
 def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.ndarray,
@@ -140,6 +143,8 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
     if extra.ghost is not None:
         for i in np.flatnonzero(net.roles == OUTPUT):
             pygame.draw.circle(surface, pal["ghost"], g[i], 7, 2)
+    if extra.shades:  # over the springs, under the nodes
+        _draw_shades(surface, camera.to_screen(net.pos), extra.shades, pal)
     r = max(3, min(9, int(camera.scale * 0.08)))
     held = net.held
     rail = ~held & ~net.axes.all(axis=1)
@@ -183,6 +188,19 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
                 tip = p[i] + np.array([v[0], -v[1]])
                 _arrow(surface, pal["nudge"], p[i], tip)
     surface.set_clip(clip)
+
+
+def _draw_shades(surface, p: np.ndarray, shades: dict, pal: dict) -> None:
+    """A square at each shaded node's reference position (screen points p (N, 2)), from the
+    background (0) to the text colour (1), as wide as the nodes are apart: a grid shows an image."""
+    nodes = np.array(list(shades), dtype=np.int64)
+    q = p[nodes]
+    gaps = np.linalg.norm(q[:, None] - q[None], axis=2) + np.eye(len(q)) * 1e9
+    side = float(np.clip(gaps.min(), 4, 40)) if len(q) > 1 else 12.0
+    back, ink = np.array(pal["background"], float), np.array(pal["text"], float)
+    for (cx, cy), t in zip(q.tolist(), shades.values()):
+        color = np.round(back + (ink - back) * float(np.clip(t, 0, 1))).astype(int).tolist()
+        pygame.draw.rect(surface, color, pygame.Rect(cx - side / 2, cy - side / 2, side, side))
 
 
 def _diamond(c, size: float) -> list:
@@ -232,5 +250,25 @@ def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = ""
 
 
 def drawing_for(net: Network, task, s: int, x: np.ndarray, **kw) -> Drawing:
-    """A Drawing with example s's targets marked."""
-    return Drawing(targets=task.target_points(net, s, x), **kw)
+    """A Drawing with example s's targets marked, and for a classifier its image and the names
+    of its outputs (example_marks)."""
+    marks = example_marks(task, s)
+    marks["labels"] = {**marks.get("labels", {}), **kw.pop("labels", {})}
+    return Drawing(targets=task.target_points(net, s, x), **marks, **kw)
+
+
+def example_marks(task, s: int) -> dict:
+    """For a classifier: {'labels': {output node: class name}} and, with 16 inputs or more (an
+    image such as digits' 8x8 pixels), {'shades': {input node: 0..1}}, the example's input
+    displacement along its axis relative to the range over all examples. {} otherwise."""
+    if task.labels is None:
+        return {}
+    names = task.class_names or [str(c) for c in range(len(task.outputs))]
+    marks = {"labels": {int(o): str(n) for o, n in zip(task.outputs, names)}}
+    if len(task.inputs) >= 16:
+        axis = int(np.argmax(np.ptp(task.clamps, axis=(0, 1))))
+        values = task.clamps[:, :, axis]
+        lo, hi = float(values.min()), float(values.max())
+        shade = (values[s] - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
+        marks["shades"] = {int(i): float(v) for i, v in zip(task.inputs, shade)}
+    return marks
