@@ -186,7 +186,8 @@ def cmd_train(args) -> int:
     res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene), args.seed, out,
                       progress=not args.quiet, gif=args.gif)
     last = res.history[-1]
-    print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {args.engine}, {res.seconds:.1f} s")
+    how = "the exact gradient (not EP)" if rule.kind == "exact" else f"{rule.kind} EP"
+    print(f"{scene.name}: {last['epoch']} epochs, {how}, engine {args.engine}, {res.seconds:.1f} s")
     _print_result(f"{rule.kind} EP" if rule.kind != "exact" else "exact gradient", res)
     if exact is not None:
         _print_result("exact gradient", exact)
