@@ -195,8 +195,9 @@ def cmd_train(args) -> int:
         from .learning.baseline import linear_classifier
 
         lin = linear_classifier(scene.task)
+        test = f", test accuracy {lin['test_accuracy']:.1%}" if math.isfinite(lin["test_accuracy"]) else ""
         print(f"  {'linear classifier':>16}: least squares on the raw inputs (not springs): "
-              f"train accuracy {lin['train_accuracy']:.1%}, test accuracy {lin['test_accuracy']:.1%}")
+              f"train accuracy {lin['train_accuracy']:.1%}{test}")
     for w in res.warnings:
         print(f"  warning: {w}")
     if res.stopped:
