@@ -204,7 +204,8 @@ def cmd_train(args) -> int:
                       progress=not args.quiet, gif=args.gif)
     last = res.history[-1]
     engine = "physical" if args.engine == "pymunk" else args.engine
-    print(f"{scene.name}: {last['epoch']} epochs, {rule.kind} EP, engine {engine}, {res.seconds:.1f} s")
+    how = "the exact gradient (not EP)" if rule.kind == "exact" else f"{rule.kind} EP"
+    print(f"{scene.name}: {last['epoch']} epochs, {how}, engine {engine}, {res.seconds:.1f} s")
     _print_result(f"{rule.kind} EP" if rule.kind != "exact" else "exact gradient", res)
     if exact is not None:
         _print_result("exact gradient", exact)
@@ -212,8 +213,9 @@ def cmd_train(args) -> int:
         from .learning.baseline import linear_classifier
 
         lin = linear_classifier(scene.task)
+        test = f", test accuracy {lin['test_accuracy']:.1%}" if math.isfinite(lin["test_accuracy"]) else ""
         print(f"  {'linear classifier':>16}: least squares on the raw inputs (not springs): "
-              f"train accuracy {lin['train_accuracy']:.1%}, test accuracy {lin['test_accuracy']:.1%}")
+              f"train accuracy {lin['train_accuracy']:.1%}{test}")
     for w in res.warnings:
         print(f"  warning: {w}")
     if res.stopped:

@@ -258,3 +258,25 @@ def test_small_networks_name_their_inputs_and_outputs():
     plain = pygame.surfarray.array3d(render_surface(scene.net, x, (500, 400), extra=Drawing()))
     named = pygame.surfarray.array3d(render_surface(scene.net, x, (500, 400), extra=Drawing(labels={6: "C", 7: "R"})))
     assert np.abs(named.astype(int) - plain).sum() > 2000  # two names written beside the outputs
+
+
+def test_the_window_opens_digits_on_the_exact_engine_and_shows_the_image():
+    """An example of the digits shows its 8x8 pixels on the input nodes (dark where the pen was)
+    and names the ten beads by their digits; the window opens it on the exact engine."""
+    from sandbox.window.app import App
+    from sandbox.window.render import example_marks
+
+    app = App(load_scene(SCENES / "digits.yaml"), size=(1100, 720), headless=True, show_help=False)
+    app.tick()
+    s = app.session
+    assert s.scene.name == "Digits" and s.engine_name == "exact"
+    task = s.trainer.task
+    marks = example_marks(task, s.example)
+    assert sorted(marks["labels"].values()) == [str(d) for d in range(10)]
+    shades = np.array([marks["shades"][int(i)] for i in task.inputs[:64]])
+    raw = np.loadtxt(SCENES.parent / "assets" / "digits.csv", delimiter=",", skiprows=1)[s.example, :64]
+    ink, blank = shades[raw >= 12], shades[raw == 0]
+    assert ink.min() > 0.6 and blank.max() < 0.05  # the image is the example's own pixels
+    img = pygame.surfarray.array3d(app.screen)
+    x, y = app.camera.to_screen(s.net.pos[task.inputs[int(np.argmax(raw))]]).astype(int)
+    assert img[x + 6, y + 6].sum() < np.array(PALETTE["background"]).sum() - 150  # drawn dark beside the node

@@ -73,3 +73,13 @@ def test_validate_reports_bad_files_and_exit_2(tmp_path, capsys):
     assert main(["validate", str(SCENES / "two_springs.yaml"), str(bad)]) == 2
     out = capsys.readouterr().out
     assert "ok:" in out and "invalid:" in out and "bad.yaml" in out
+
+
+def test_train_compare_prints_ep_the_exact_gradient_and_the_linear_baseline(tmp_path, capsys):
+    assert main(["train", str(SCENES / "xor.yaml"), "--epochs", "2", "--compare", "--quiet", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    ep = next(line for line in out.splitlines() if "centered EP:" in line)
+    exact = next(line for line in out.splitlines() if "exact gradient:" in line)
+    assert "train loss" in ep and "train loss" in exact and ep.split(":")[1] != ""
+    assert "linear classifier" in out and "least squares" in out and "nan" not in out
+    assert "train accuracy by class: 0 " in out
