@@ -8,6 +8,7 @@ import numpy as np
 import pygame
 import pytest
 import yaml
+from conftest import synced
 
 from sandbox.learning.trainer import DivergenceError, Trainer
 from sandbox.runner import train_scene
@@ -65,7 +66,7 @@ def test_non_finite_update_is_refused_and_rolled_back():
 
 
 def test_window_shows_divergence_and_keeps_finite_values():
-    s = Session(load_scene(SCENES / "two_springs.yaml"), engine="exact")
+    s = synced(Session(load_scene(SCENES / "two_springs.yaml"), engine="exact"))
     s.set_rule(lr=1e12, max_change=1.0)
     s.paused = False
     s.step_example()
