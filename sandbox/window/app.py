@@ -39,7 +39,7 @@ LABELLED_MAX_NODES = 30  # networks this small show the ids of their inputs and 
 
 PANEL_W = 320
 STATUS_H = 72
-MIN_SIZE = (800, 560)  # below this the caption, the legend and the panel do not fit
+MIN_SIZE = (800, 600)  # below this the caption, the legend and the panel do not fit
 BASE_SIZE = (1280, 800)  # larger windows scale the panel and the print up (at most 2x)
 HELP_SEEN = Path.home() / ".spring_sandbox_help_seen"
 COLOR_MODES = {"tension": "tension", "change": "last change", "agreement": "EP vs exact"}
@@ -259,8 +259,10 @@ class App:
         current = next(label for label, path in self.scenes.items() if _same(path, s.source))
         self.d_scene = UIDropDownMenu(list(self.scenes), current, pygame.Rect(x0, y, lw, mh), self.ui)
         y += mh + self.px(10)
-        self.plot_rect = pygame.Rect(x0, y, lw, self.px(170))
-        self.info_y = y + self.px(180)
+        # the plot gives way to the text below it in a short window (at least 8 lines stay)
+        plot_h = int(np.clip(self.size[1] - y - self.px(10 + 8 * 20), self.px(80), self.px(170)))
+        self.plot_rect = pygame.Rect(x0, y, lw, plot_h)
+        self.info_y = y + plot_h + self.px(10)
         self._sync_labels()
 
     def _sync_labels(self):
@@ -662,7 +664,15 @@ class App:
         width = p.width - self.px(20)
         row = self.px(20)
         e_free, e_nudged = s.energies
-        lines = [f"example {s.example}: cost {s.step_costs[-1]:.3g}" if s.step_costs else "example cost: -",
+        lines = []
+        i = s.info
+        if s.selected is not None and i is not None and i["spring"] == s.selected:  # what was asked for, first
+            lines += [f"spring {s.selected}: k {i['k']:.4g}, L {i['L']:.4g}",
+                      f"  extension free {i['extension_free']:.3g}, nudged {i['extension_nudged']:.3g}",
+                      f"  dC/dk: EP {i['ep_grad']:.4g}, exact {i['exact_grad']:.4g}"]
+        elif s.selected is not None:
+            lines.append(f"spring {s.selected}: measuring...")
+        lines += [f"example {s.example}: cost {s.step_costs[-1]:.3g}" if s.step_costs else "example cost: -",
                  f"energy, free phase:   {e_free:.4g}",
                  f"energy, nudged phase: {e_nudged:.4g}" if np.isfinite(e_nudged) else "energy, nudged phase: -",
                  f"{s.net.n_nodes} nodes, {s.net.n_springs} springs"]
@@ -672,13 +682,6 @@ class App:
                 f", test {hist['test_accuracy']:.0%}" if np.isfinite(hist.get("test_accuracy", float("nan"))) else ""))
         if np.isfinite(hist.get("test_loss", float("nan"))):
             lines.append(f"test loss {hist['test_loss']:.3g}")
-        i = s.info
-        if s.selected is not None and i is not None and i["spring"] == s.selected:
-            lines += [f"spring {s.selected}: k {i['k']:.4g}, L {i['L']:.4g}",
-                      f"  extension free {i['extension_free']:.3g}, nudged {i['extension_nudged']:.3g}",
-                      f"  dC/dk: EP {i['ep_grad']:.4g}, exact {i['exact_grad']:.4g}"]
-        elif s.selected is not None:
-            lines.append(f"spring {s.selected}: measuring...")
         bottom = p.bottom - self.px(6)
         for line in [part for text in lines for part in _wrap(text, self.font(20), width)]:
             if y + row > bottom:

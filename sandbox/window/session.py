@@ -824,9 +824,9 @@ class Session(EditMode):
             self._push_undo()
             self.net.remove_springs(springs)
             self.change = np.zeros(self.net.n_springs)
-            self.events.append((len(self.trainer.history) - 1, f"cut {len(springs)}"))
             self.say(f"cut {len(springs)} spring{'s' if len(springs) > 1 else ''}: Z undoes", banner=True)
             self._structure_changed()
+            self._remeasure(f"cut {len(springs)}")
         self._after_job(apply, cancel=("stage",))
 
     def cut_selected(self) -> None:
