@@ -94,6 +94,7 @@ task: {inputs: [], input: x, output: x, examples: [{inputs: [], targets: [0.1]}]
     app = App(load_scene(p), headless=True, show_help=False)
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_e, mod=0, unicode=""))
     app.tick()
+    settle(app)
     assert app.session.trainer.steps == 1
 
 

@@ -31,7 +31,7 @@ from ..paths import ASSETS, SCENES  # noqa: E402
 from ..scenes.build import Scene  # noqa: E402
 from ..window.background import Job  # noqa: E402
 from ..window.render import PALETTE, Camera, Drawing, draw_network, spring_colors  # noqa: E402
-from ..window.session import ENGINES, RULE_CYCLE, Session, coupled_unavailable  # noqa: E402
+from ..window.session import ENGINES, RULE_CYCLE, Session  # noqa: E402
 
 RECORD_EVERY = 6  # window frames per GIF frame: 10 per second at 60 fps
 RECORD_MAX_S = 60
@@ -158,7 +158,6 @@ class App:
         self._press = None  # where an edit click went down (screen)
         self._confirm = None  # a question waiting for the same key again
         self._saves = 0  # saved copies made (the scene menu lists them)
-        self._ui_key = None
         self.frame_times: list[float] = []  # when each frame was drawn (perf_counter), for soak tests
         self._build_ui()
 
@@ -171,8 +170,10 @@ class App:
     @property
     def scale(self) -> float:
         """How much larger than BASE_SIZE the window is (1 to 2): the panel and the print grow."""
-        w, h = self.size
-        return float(np.clip(min(w / BASE_SIZE[0], h / BASE_SIZE[1]), 1.0, 2.0))
+        size = self.screen.get_size()
+        if getattr(self, "_scale", (None,))[0] != size:
+            self._scale = (size, min(2.0, max(1.0, min(size[0] / BASE_SIZE[0], size[1] / BASE_SIZE[1]))))
+        return self._scale[1]
 
     def px(self, v: float) -> int:
         return int(round(v * self.scale))
@@ -195,14 +196,20 @@ class App:
 
         return _font(self.px(size))
 
-    def _ui_state(self):
-        """What the widgets show; they are rebuilt when it changes."""
+    def _layout_state(self):
+        """What the panel's layout depends on: it is built again when this changes."""
+        return self.size
+
+    def _menu_states(self) -> dict:
+        """What each menu shows; a menu is made again (alone) when its entry changes."""
         s = self.session
-        return (self.size, s.engine_name, s.rule.kind, s.rule.learn, self.color_mode, str(s.source),
-                coupled_unavailable(s.trainer), self._saves, s.version if s.editing else 0)
+        why = s.coupled_reason
+        return {"rule": (s.rule.kind, why), "engine": (s.engine_name, s.rule.kind == "coupled"),
+                "learn": s.rule.learn, "color": self.color_mode, "scene": (str(s.source), self._saves),
+                "drag": s.scene.spec.physics.drag}
 
     def _build_ui(self):
-        self._ui_key = self._ui_state()
+        self._layout = self._layout_state()
         self.ui = pygame_gui.UIManager(self.size, str(ASSETS / "theme.json"))
         pw = self.panel_w
         x0, y = self.panel_rect().x + self.px(10), self.px(10)
@@ -238,37 +245,63 @@ class App:
         y += sh + self.px(8)
         half = (pw - self.px(25)) // 2
         mh = self.px(30)
-        why = coupled_unavailable(s.trainer)
-        # what cannot run now is offered with the reason (choosing it says why, and changes nothing)
-        self.rule_labels = {k: (k if k != "coupled" or not why else
-                                "coupled: " + ("exact only" if "exact" in why else "no targets")) for k in RULE_CYCLE}
-        kind = s.rule.kind if s.rule.kind in RULE_CYCLE else RULE_CYCLE[0]
-        self.d_rule = UIDropDownMenu(list(self.rule_labels.values()), self.rule_labels[kind],
-                                     pygame.Rect(x0, y, half, mh), self.ui)
-        engines = {e: (e if e != "physical" or s.rule.kind != "coupled" else "physical: not coupled") for e in ENGINES}
-        self.engine_labels = engines
-        self.d_engine = UIDropDownMenu(list(engines.values()), engines[s.engine_name],
-                                       pygame.Rect(x0 + half + self.px(5), y, half, mh), self.ui)
-        y += mh + self.px(4)
-        self.d_learn = UIDropDownMenu(list(LEARN_LABELS.values()), LEARN_LABELS[s.rule.learn],
-                                      pygame.Rect(x0, y, half, mh), self.ui)
-        self.d_color = UIDropDownMenu(list(COLOR_MODES.values()), COLOR_MODES[self.color_mode],
-                                      pygame.Rect(x0 + half + self.px(5), y, half, mh), self.ui)
-        y += mh + self.px(4)
-        self.scenes = scene_choices(s.source)
-        current = next(label for label, path in self.scenes.items() if _same(path, s.source))
-        self.d_scene = UIDropDownMenu(list(self.scenes), current, pygame.Rect(x0, y, lw, mh), self.ui)
-        y += mh + self.px(10)
+        self.d_scene = None
+        self._menu_rects = {"rule": pygame.Rect(x0, y, half, mh),
+                            "engine": pygame.Rect(x0 + half + self.px(5), y, half, mh),
+                            "learn": pygame.Rect(x0, y + mh + self.px(4), half, mh),
+                            "color": pygame.Rect(x0 + half + self.px(5), y + mh + self.px(4), half, mh),
+                            "scene": pygame.Rect(x0, y + 2 * (mh + self.px(4)), lw, mh)}
+        self._menus = {}
+        for name in self._menu_rects:
+            self._make_menu(name)
+        y += 3 * (mh + self.px(4)) + self.px(6)
         # the plot gives way to the text below it in a short window (at least 8 lines stay)
         plot_h = int(np.clip(self.size[1] - y - self.px(10 + 8 * 20), self.px(80), self.px(170)))
         self.plot_rect = pygame.Rect(x0, y, lw, plot_h)
         self.info_y = y + plot_h + self.px(10)
         self._sync_labels()
 
+    def _make_menu(self, name: str) -> None:
+        """(Re)make one of the rule, engine, learn and colour menus, showing what is in force.
+        What cannot run now is offered with the reason (choosing it says why, and changes nothing)."""
+        s = self.session
+        self._menus[name] = self._menu_states()[name]
+        if name == "drag":  # (a slider)
+            value = float(np.clip(math.log10(s.scene.spec.physics.drag), -2, 2))
+            if abs(self.s_drag.get_current_value() - value) > 1e-9:
+                self.s_drag.set_current_value(value)
+            return
+        old = getattr(self, f"d_{name}", None)
+        if old is not None and old.alive():
+            old.kill()
+        rect = self._menu_rects[name]
+        if name == "scene":
+            self.scenes = scene_choices(s.source)
+            current = next(label for label, path in self.scenes.items() if _same(path, s.source))
+            self.d_scene = UIDropDownMenu(list(self.scenes), current, rect, self.ui)
+        elif name == "rule":
+            why = s.coupled_reason
+            self.rule_labels = {k: (k if k != "coupled" or not why else
+                                    "coupled: " + ("exact only" if "exact" in why else "no targets")) for k in RULE_CYCLE}
+            kind = s.rule.kind if s.rule.kind in RULE_CYCLE else RULE_CYCLE[0]
+            self.d_rule = UIDropDownMenu(list(self.rule_labels.values()), self.rule_labels[kind], rect, self.ui)
+        elif name == "engine":
+            self.engine_labels = {e: (e if e != "physical" or s.rule.kind != "coupled" else "physical: not coupled")
+                                  for e in ENGINES}
+            self.d_engine = UIDropDownMenu(list(self.engine_labels.values()), self.engine_labels[s.engine_name],
+                                           rect, self.ui)
+        elif name == "learn":
+            self.d_learn = UIDropDownMenu(list(LEARN_LABELS.values()), LEARN_LABELS[s.rule.learn], rect, self.ui)
+        else:
+            self.d_color = UIDropDownMenu(list(COLOR_MODES.values()), COLOR_MODES[self.color_mode], rect, self.ui)
+
     def _sync_labels(self):
-        if self._ui_state() != self._ui_key:
+        if self._layout_state() != self._layout:
             self._build_ui()
             return
+        for name, state in self._menu_states().items():
+            if self._menus.get(name) != state:
+                self._make_menu(name)
         s = self.session
         self.l_lr.set_text(f"learning rate  {s.rule.lr:.3g}")
         self.l_beta.set_text(f"nudge beta  {s.rule.beta:.3g}")
@@ -337,10 +370,10 @@ class App:
         if element is self.d_rule:
             kind = next(k for k, label in self.rule_labels.items() if label == text)
             if not s.set_rule(kind=kind):
-                self._ui_key = None  # refused: the menu goes back to the rule in force
+                self._menus["rule"] = None  # refused: the menu goes back to the rule in force
         elif element is self.d_engine:
             s.set_engine(next(e for e, label in self.engine_labels.items() if label == text))
-            self._ui_key = None  # the menu shows the engine running (the switch may come later)
+            self._menus["engine"] = None  # the menu shows the engine running (the switch may come later)
         elif element is self.d_learn:
             s.set_rule(learn=next(k for k, label in LEARN_LABELS.items() if label == text))
         elif element is self.d_color:

@@ -35,7 +35,8 @@ class EditMode:
             self.world, self.dragging, self.ghost, self.stage = None, None, None, None
             self._stages = None
             self.x = self.net.pos.copy()
-            self.loose = editor.loose_nodes(self.net)
+            self.loose = []
+            self._find_loose()
         self._after_job(apply, cancel=("stage", "state", "grab"))
 
     def stop_editing(self) -> bool:
@@ -44,7 +45,9 @@ class EditMode:
         goes on and the message says so)."""
         if not self.editing:
             return True
-        self.loose = editor.loose_nodes(self.net)
+        if self.job is not None and self.job.kind in ("edit", "state"):  # the edit's check is not in yet
+            self.say("still checking the edit: Tab again in a moment")
+            return False
         if self.loose:
             self.say(f"cannot leave editing: {self.names(self.loose)} can move freely; add springs or hold them")
             return False
@@ -85,19 +88,20 @@ class EditMode:
             doc = editor.document(self.scene)
             try:
                 change(doc, *args)
-                return build_scene(doc, self.source, lenient=True), ""
+                scene = build_scene(doc, self.source, lenient=True)
             except editor.EditError as exc:
-                return None, f"cannot: {exc}"
+                return None, f"cannot: {exc}", []
             except SceneError as exc:
-                return None, f"cannot: {exc.problems[0]}"
+                return None, f"cannot: {exc.problems[0]}", []
+            return scene, "", editor.loose_nodes(scene.net)
 
         def done(result):
-            scene, why = result
+            scene, why, loose = result
             if scene is None:
                 self.say(why)
                 return
             self._push_undo(scene=self.scene)
-            self._adopt(scene)
+            self._adopt(scene, loose)
             self.edits += 1
             self.message = ""
             if then is not None:

@@ -163,6 +163,7 @@ class Session(EditMode):
     # ------------------------------------------------------------ life cycle
 
     def _install(self, opened: Opened):
+        self.generation = getattr(self, "generation", 0) + 1  # counts scenes opened
         scene = opened.scene
         self.scene = scene
         self.net = scene.net
@@ -235,7 +236,7 @@ class Session(EditMode):
             return
         if self.job is not None and self.job.kind in cancel:
             self.job.cancel()
-        self._queue.append(action)
+        self._queue.append((self.generation, action))
 
     def _cancel(self, kinds=("stage", "open", "state", "check", "grab", "edit")) -> bool:
         """Cancel the running job if of one of these kinds, and what waits behind it. True if
@@ -259,7 +260,9 @@ class Session(EditMode):
                 self._collect(job)
             if not self._queue:
                 return
-            self._queue.popleft()()
+            generation, action = self._queue.popleft()
+            if generation == self.generation:  # (asked about a scene that has since been replaced)
+                action()
 
     def _collect(self, job: Job) -> None:
         try:
@@ -406,14 +409,16 @@ class Session(EditMode):
         self.say(f"cancelled: {label}")
         return True
 
-    def tick(self, budget_s: float = 0.012) -> None:
+    frame_wait_s = 0.012  # how long a frame waits for a running job (the worker gets the GIL meanwhile)
+
+    def tick(self, budget_s: float | None = None) -> None:
         """Advance one frame: collect finished work, show the next pending frame, or, when
         running, start the next stage. While a stage computes on the physical engine the world
         is shown as it settles. While a node is dragged (or the network settles after), the
         live world moves a frame's worth (at most DRAG_BUDGET_S of stepping)."""
         if self.job is not None and not self.job.done():
             # give the worker the frame's time: a busy drawing thread would starve it of the GIL
-            wait([self.job.future], timeout=budget_s)
+            wait([self.job.future], timeout=self.frame_wait_s if budget_s is None else budget_s)
         self._poll()
         self._poll_side()
         if self.world is not None:
@@ -533,6 +538,15 @@ class Session(EditMode):
         stage is: they last as long as the caption that names them."""
         return self.stage is not None and self.stage.name == "update" and not self.editing
 
+    @property
+    def coupled_reason(self) -> str:
+        """Why coupled learning cannot run now ('' if it can); kept until the engine or the
+        network changes."""
+        key = (self.engine_name, self.generation, self.version)
+        if getattr(self, "_coupled", (None,))[0] != key:
+            self._coupled = (key, coupled_unavailable(self.trainer))
+        return self._coupled[1]
+
     # ------------------------------------------------------------ commands: settings
 
     @property
@@ -542,7 +556,7 @@ class Session(EditMode):
     def set_rule(self, **changes) -> bool:
         """Change learning settings (kind, beta, lr, learn) without resetting training. Coupled
         learning where it cannot run is refused with the reason (False)."""
-        if changes.get("kind") == "coupled" and (why := coupled_unavailable(self.trainer)):
+        if changes.get("kind") == "coupled" and (why := self.coupled_reason):
             self.say(f"not available: {why}")
             return False
         self.trainer.rule = replace(self.trainer.rule, **changes)
@@ -554,10 +568,10 @@ class Session(EditMode):
         kind = self.rule.kind if self.rule.kind in RULE_CYCLE else RULE_CYCLE[-1]
         for j in range(1, len(RULE_CYCLE) + 1):
             nxt = RULE_CYCLE[(RULE_CYCLE.index(kind) + j) % len(RULE_CYCLE)]
-            if nxt != "coupled" or not coupled_unavailable(self.trainer):
+            if nxt != "coupled" or not self.coupled_reason:
                 self.set_rule(kind=nxt)
                 if nxt != RULE_CYCLE[(RULE_CYCLE.index(kind) + 1) % len(RULE_CYCLE)]:
-                    self.say(f"rule: {nxt} (coupled skipped: {coupled_unavailable(self.trainer)})")
+                    self.say(f"rule: {nxt} (coupled skipped: {self.coupled_reason})")
                 return
 
     def cycle_learn(self) -> None:
@@ -682,18 +696,25 @@ class Session(EditMode):
         self.paused = True
         self.frames.clear()
         self.dragging, self._drag_point = i, np.asarray(p, float)
-        net, x, drag = self.net, self.x.copy(), self.scene.spec.physics.drag
 
-        def then(world: World):
-            if self.dragging != i:  # let go before the world was ready: it settles from the press
-                world.release()
-            elif self.net.held[i]:
-                world.hold(i, self._drag_point)
-            else:
-                world.grab(i, self._drag_point)
-            self.world = world
-        self._after_job(lambda: self._submit("grab", "taking hold of the network", lambda: World(net, x, drag), then),
-                        cancel=("stage",))
+        def start():
+            net, x, drag = self.net, self.x.copy(), self.scene.spec.physics.drag
+            if i >= net.n_nodes or self.editing:
+                self.dragging = None
+                return
+
+            def then(world: World):
+                if self.net is not net or self.editing:
+                    return
+                if self.dragging != i:  # let go before the world was ready: it settles from the press
+                    world.release()
+                elif self.net.held[i]:
+                    world.hold(i, self._drag_point)
+                else:
+                    world.grab(i, self._drag_point)
+                self.world = world
+            self._submit("grab", "taking hold of the network", lambda: World(net, x, drag), then)
+        self._after_job(start, cancel=("stage",))
 
     def drag_to(self, p) -> None:
         if self.dragging is None:
@@ -773,8 +794,9 @@ class Session(EditMode):
                                     self.change.copy()))
         del self.undo_stack[:-UNDO_DEPTH]
 
-    def _adopt(self, scene: Scene) -> None:
-        """Carry on with another version of the scene: same rule, engine, history and marks."""
+    def _adopt(self, scene: Scene, loose: list | None = None) -> None:
+        """Carry on with another version of the scene: same rule, engine, history and marks.
+        loose: its loose nodes, if known (else found again, in editing)."""
         old = self.trainer
         self.scene, self.net = scene, scene.net
         self.trainer = Trainer.from_scene(scene, old.rule, make_engine(engine_name(old.engine), scene.spec.physics))
@@ -784,7 +806,7 @@ class Session(EditMode):
         self.change = np.zeros(self.net.n_springs)
         self.picked = self.picked if self.picked is not None and self.picked < self.net.n_nodes else None
         self.pending = None
-        self._structure_changed()
+        self._structure_changed(loose)
 
     def undo(self) -> bool:
         """Back to the network before the last update, cut or edit, exactly; the loss plot and
@@ -848,7 +870,7 @@ class Session(EditMode):
                 self.events.append((len(trainer.history) - 1, label))
         self._submit("state", "evaluating", lambda: trainer.record(), then)
 
-    def _structure_changed(self):
+    def _structure_changed(self, loose: list | None = None):
         self.version += 1
         self.selected, self.info = None, None
         self._stages = None
@@ -858,10 +880,22 @@ class Session(EditMode):
             self.trainer.engine.forget()
         self.trainer.forget_states()
         if self.editing:
-            self.loose = editor.loose_nodes(self.net)
             self.x = self.net.pos.copy()
+            if loose is not None:
+                self.loose = loose
+            else:
+                self._find_loose()
         else:
             self._show_free_state()
+
+    def _find_loose(self) -> None:
+        """Mark the nodes nothing holds (a rigidity check: in the background)."""
+        net, version = self.net, self.version
+
+        def then(loose):
+            if self.version == version and self.editing:
+                self.loose = loose
+        self._submit("state", "checking what holds the network", lambda: editor.loose_nodes(net), then)
 
     # ------------------------------------------------------------ what to draw
 
