@@ -8,7 +8,7 @@ import numpy as np
 import pygame
 import pytest
 import yaml
-from conftest import synced
+from conftest import settle, synced
 
 from sandbox.learning.trainer import DivergenceError, Trainer
 from sandbox.runner import train_scene
