@@ -106,7 +106,7 @@ class EditMode:
             self.message = ""
             if then is not None:
                 then()
-        self._submit("edit", "building the edited network", compute, done)
+        self._submit("edit", "building the edited network", compute, done, bound=True)
 
     def node_id(self, i: int):
         """The id the scene file gives node i."""

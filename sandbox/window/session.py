@@ -221,22 +221,24 @@ class Session(EditMode):
 
     # ------------------------------------------------------------ jobs
 
-    def _submit(self, kind: str, label: str, compute, then=None, touches_network: bool = True) -> None:
+    def _submit(self, kind: str, label: str, compute, then=None, touches_network: bool = True,
+                bound: bool = False) -> None:
         """Run compute() in the background once no other job runs; then(result) on this thread."""
         def start():
             self.job = Job(label, compute, then, touches_network)
             self.job.kind = kind
-        self._after_job(start)
+        self._after_job(start, bound=bound)
 
-    def _after_job(self, action, cancel: tuple = ()) -> None:
+    def _after_job(self, action, cancel: tuple = (), bound: bool = False) -> None:
         """Run action() on this thread as soon as no job runs (now, if none does). A running job
-        of a kind in `cancel` is cancelled first (what it computes has become moot)."""
+        of a kind in `cancel` is cancelled first (what it computes has become moot). A `bound`
+        action is about the scene shown now (a spring, a node): dropped if another opens first."""
         if self.job is None and not self._queue:
             action()
             return
         if self.job is not None and self.job.kind in cancel:
             self.job.cancel()
-        self._queue.append((self.generation, action))
+        self._queue.append((self.generation if bound else None, action))
 
     def _cancel(self, kinds=("stage", "open", "state", "check", "grab", "edit")) -> bool:
         """Cancel the running job if of one of these kinds, and what waits behind it. True if
@@ -261,7 +263,7 @@ class Session(EditMode):
             if not self._queue:
                 return
             generation, action = self._queue.popleft()
-            if generation == self.generation:  # (asked about a scene that has since been replaced)
+            if generation in (None, self.generation):  # (not about a scene that has since been replaced)
                 action()
 
     def _collect(self, job: Job) -> None:
@@ -661,7 +663,7 @@ class Session(EditMode):
             self.say(f"showing example {self.example} ({split})", banner=True)
             if not self.editing:  # (editing, the drawing stays; its markers are this example's)
                 self._show_free_state()
-        self._after_job(apply, cancel=("stage",))
+        self._after_job(apply, cancel=("stage",), bound=True)
 
     def next_example(self) -> None:
         self.show_example(self.example + 1)
@@ -714,7 +716,7 @@ class Session(EditMode):
                     world.grab(i, self._drag_point)
                 self.world = world
             self._submit("grab", "taking hold of the network", lambda: World(net, x, drag), then)
-        self._after_job(start, cancel=("stage",))
+        self._after_job(start, cancel=("stage",), bound=True)
 
     def drag_to(self, p) -> None:
         if self.dragging is None:
@@ -849,7 +851,7 @@ class Session(EditMode):
             self.say(f"cut {len(springs)} spring{'s' if len(springs) > 1 else ''}: Z undoes", banner=True)
             self._structure_changed()
             self._remeasure(f"cut {len(springs)}")
-        self._after_job(apply, cancel=("stage",))
+        self._after_job(apply, cancel=("stage",), bound=True)
 
     def cut_selected(self) -> None:
         if self.selected is not None:
