@@ -3,8 +3,9 @@ key of the help, clicks and drags on nodes, springs and empty space, menu choice
 scene changes) over every scene of the library and a saved copy. Nothing may escape a frame,
 nothing heavy may run on the main thread, and the state stays sound after every event.
 
-MONKEY_EVENTS sets the number of events (default 5000, about a minute and a half on 2 cores);
-a longer soak: MONKEY_EVENTS=100000 python -m pytest tests/test_monkey.py -n 0.
+MONKEY_EVENTS sets the number of events (default 5000), MONKEY_SEED the seed. A longer soak, on
+a real window (an X display, e.g. Xvfb), printing the longest frame:
+    MONKEY_EVENTS=20000 MONKEY_REAL_WINDOW=1 SDL_VIDEODRIVER=x11 DISPLAY=:3 python -m pytest tests/test_monkey.py -n 0 -s -k the_monkey
 """
 
 import os
@@ -31,6 +32,7 @@ from sandbox.window.session import ExactEngine, Session
 SCENES = Path(__file__).parent.parent / "scenes"
 EVENTS = int(os.environ.get("MONKEY_EVENTS", "5000"))
 SEED = int(os.environ.get("MONKEY_SEED", "13"))
+REAL_WINDOW = os.environ.get("MONKEY_REAL_WINDOW") == "1"
 HEAVY = [(NewtonSolver, "relax"), (WorldEngine, "relax"), (World, "settle"), (World, "__init__"),
          (build, "build_scene"), (Trainer, "evaluate"), (session_module, "settles_quickly")]
 
@@ -84,7 +86,15 @@ def test_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
     monkeypatch.chdir(tmp_path)  # saves, screenshots and recordings go here
     monkeypatch.setattr(Session, "frame_wait_s", 0.002)  # (the real window gives a running job 12 ms a frame)
     rng = np.random.default_rng(SEED)
-    app = App(load_scene(SCENES / "symmetrize.yaml"), headless=True, show_help=False)
+    app = App(load_scene(SCENES / "symmetrize.yaml"), headless=not REAL_WINDOW, show_help=False)
+    frames = []  # how long each frame took (the window's loop waits the rest of 1/60 s)
+    tick = app.tick
+
+    def timed(*args):
+        t0 = time.perf_counter()
+        tick(*args)
+        frames.append(time.perf_counter() - t0)
+    app.tick = timed
     settle(app)
     app.save_copy()  # a saved copy joins the scene menu
     settle(app)
@@ -115,6 +125,9 @@ def test_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
     assert failures == []
     assert on_main_thread == []
     assert len(opened) >= len(scenes) - 1  # (a saved copy has the name of its scene)
+    frames.sort()
+    print(f"\n{EVENTS} events, {len(frames)} frames: median {1e3 * frames[len(frames) // 2]:.1f} ms, "
+          f"99th percentile {1e3 * frames[int(0.99 * len(frames))]:.1f} ms, longest {1e3 * frames[-1]:.1f} ms")
 
 
 def post_event(app, rng, kind, keys) -> int:

@@ -221,7 +221,7 @@ class App:
             return UIButton(pygame.Rect(x0 + col * (bw + self.px(5)), row_y, bw, bh), text, self.ui)
 
         self.buttons = {}
-        labels = [c.button for c in COMMANDS if c.button][:6] + ["Edit", "Record", "Save"]
+        labels = ["Play", "Stage", "Example", "Fast", "Reset", "Help", "Edit", "Record", "Save"]
         for j, text in enumerate(labels):
             self.buttons[text] = button(text, j % 3, y + gap * (j // 3))
         self.b_play, self.b_stage, self.b_fast = self.buttons["Play"], self.buttons["Stage"], self.buttons["Fast"]

@@ -122,6 +122,7 @@ class Opened:
     trainer: Trainer
     x: np.ndarray
     note: str = ""
+    cost: float = float("nan")  # the first example's cost at x
 
 
 def prepare(scene: Scene, engine: str | None = None, rule=None) -> Opened:
@@ -131,8 +132,9 @@ def prepare(scene: Scene, engine: str | None = None, rule=None) -> Opened:
         engine = "physical" if settles_quickly(scene) else "exact"
     trainer = Trainer.from_scene(scene, rule, make_engine(engine, scene.spec.physics))
     trainer.record()
-    x = trainer.free_state(int(trainer.task.train[0])).x
-    return Opened(scene, trainer, x)
+    s = int(trainer.task.train[0])
+    x = trainer.free_state(s).x
+    return Opened(scene, trainer, x, cost=trainer.task.cost(scene.net, s).value(x))
 
 
 class Session(EditMode):
@@ -199,8 +201,8 @@ class Session(EditMode):
     def _opened(self, opened: Opened):
         self.fast, self._engine_before_fast = False, None
         self._install(opened)
-        if self.trainer.history:
-            self.step_costs.append(float("nan"))
+        if np.isfinite(opened.cost):
+            self.step_costs.append(opened.cost)
         self.say(f"opened {self.source.name} on the {self.engine_name} engine"
                  + ("" if self.engine_name == "physical" else " (the pymunk world settles it slowly)"
                     if self.net.n_nodes <= 60 else ""))
