@@ -308,3 +308,13 @@ def test_a_menu_choice_of_the_engine_is_shown_once_it_runs():
     app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.d_engine, text="exact"))
     settle(app)
     assert app.session.engine_name == "exact" and app.d_engine.selected_option[0] == "exact"
+
+
+def test_a_scene_that_does_not_open_says_why_and_the_shown_one_stays(tmp_path):
+    app = window("symmetrize")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nnetwork: {nodes: []}\n")
+    app.open_scene(bad)
+    settle(app)
+    assert app.running and app.session.scene.name == "Symmetrize"
+    assert "cannot open bad.yaml" in app.session.caption

@@ -571,6 +571,8 @@ class App:
         path = s.source if over_source else _fresh(folder or (Path.cwd() / "saved"), stem, ".yaml")
 
         def compute():
+            if s.editing and s.loose and not autosave:  # (as checked after the edits before it)
+                return f"not saved: {s.names(s.loose)} can move freely; add springs or hold them"
             r, source = s.rule, s.source  # the settings as tuned in the window go with the network
             settings = {"learning": {"rule": r.kind, "beta": r.beta, "lr": r.lr, "learn": r.learn},
                         "physics": {"drag": s.scene.spec.physics.drag}}

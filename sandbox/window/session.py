@@ -31,6 +31,7 @@ from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.world import World, WorldEngine
 from ..scenes import editor
 from ..scenes.build import Scene, load_scene
+from ..scenes.messages import SceneError
 from ..window.background import Cancelled, Job, checkpoint
 from ..window.edit_mode import EDITING, EditMode
 
@@ -636,12 +637,17 @@ class Session(EditMode):
         self._command()
         self._cancel()
         path = Path(path)
-        rule = None
 
         def compute():
-            return prepare(load_scene(path), None, rule)
+            try:
+                return prepare(load_scene(path))
+            except SceneError as exc:
+                return f"cannot open {path.name}: {exc.problems[0] if exc.problems else exc}"
 
-        def then(opened: Opened):
+        def then(opened):
+            if isinstance(opened, str):
+                self.say(opened, banner=True)
+                return
             self.source = path
             self._opened(opened)
         self._submit("open", f"opening {path.name}", compute, then)
@@ -883,6 +889,9 @@ class Session(EditMode):
         if hasattr(self.trainer.engine, "forget"):
             self.trainer.engine.forget()
         self.trainer.forget_states()
+        self.ghost = None
+        if self.x.shape != self.net.pos.shape:  # (nodes came or went: the drawing starts from the reference)
+            self.x = self.net.pos.copy()
         if self.editing:
             self.x = self.net.pos.copy()
             if loose is not None:
