@@ -110,7 +110,7 @@ def _edit_escape(a, m) -> bool:
     if s.cancel():
         return True
     if s.picked is not None:
-        s.picked = None
+        s.pick(None)
     else:
         s.stop_editing()
     return True
@@ -459,9 +459,9 @@ class App:
         if i is not None:
             s.take("node" if move else "link", i, world)
         elif move:
-            s.picked = None
+            s.pick(None)
         elif (e := self._spring_at(pos)) is not None:
-            s.selected = e
+            s.select(e)
         else:
             s.click_empty(world)
 

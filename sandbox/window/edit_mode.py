@@ -52,7 +52,7 @@ class EditMode:
             self.say(f"cannot leave editing: {self.names(self.loose)} can move freely; add springs or hold them")
             return False
         self.editing, self.picked, self.grip = False, None, None
-        trainer, s, edits = self.trainer, self.example, self.edits
+        trainer, s, edits, version = self.trainer, self.example, self.edits, self.version
 
         def compute():
             try:
@@ -64,6 +64,8 @@ class EditMode:
             return x
 
         def then(x):
+            if self.version != version:  # (the network changed meanwhile: what was relaxed is moot)
+                return
             if x is None:
                 self.editing = True
                 self.say("cannot leave editing: the network is floppy (a part moves freely); add springs")
@@ -145,6 +147,10 @@ class EditMode:
             self.say(f"spring {na}-{nb} {'added' if self.net.n_springs > before else 'removed'}")
             self.picked = b
         self.edit(editor.toggle_spring, na, nb, then=then)
+
+    def pick(self, i: int | None) -> None:
+        """The node edits work on (None: none)."""
+        self.picked = i
 
     def _pick_last(self) -> None:
         self.picked = self.net.n_nodes - 1

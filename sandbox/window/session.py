@@ -129,8 +129,9 @@ class Opened:
 def prepare(scene: Scene, engine: str | None = None, rule=None) -> Opened:
     """Choose the engine (the physical one where the world settles in time, unless given),
     evaluate the untrained network and relax its first example. Runs in a worker."""
-    if engine is None:
-        engine = "physical" if settles_quickly(scene) else "exact"
+    if engine is None:  # (coupled learning, as a saved copy may ask, runs on the exact engine only)
+        coupled = (rule or scene.rule()).kind == "coupled"
+        engine = "physical" if not coupled and settles_quickly(scene) else "exact"
     trainer = Trainer.from_scene(scene, rule, make_engine(engine, scene.spec.physics))
     trainer.record()
     s = int(trainer.task.train[0])
@@ -619,7 +620,11 @@ class Session(EditMode):
         self.set_engine("exact" if self.engine_name == "physical" else "physical")
 
     def _use_engine(self, name: str) -> None:
-        self.trainer.engine = make_engine(name, self.scene.spec.physics)
+        if name == "physical" and self.rule.kind == "coupled":
+            self.say("coupled learning runs on the exact engine only: staying on exact", banner=True)
+            name = "exact"
+        if name != self.engine_name:
+            self.trainer.engine = make_engine(name, self.scene.spec.physics)
         self._stages = None
 
     def set_drag(self, drag: float) -> None:
