@@ -86,7 +86,7 @@ def test_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
     monkeypatch.chdir(tmp_path)  # saves, screenshots and recordings go here
     monkeypatch.setattr(Session, "frame_wait_s", 0.002)  # (the real window gives a running job 12 ms a frame)
     rng = np.random.default_rng(SEED)
-    app = App(load_scene(SCENES / "symmetrize.yaml"), headless=not REAL_WINDOW, show_help=False)
+    app = App(load_scene(SCENES / "symmetrize.yaml"), size=(900, 640), headless=not REAL_WINDOW, show_help=False)
     frames = []  # how long each frame took (the window's loop waits the rest of 1/60 s)
     tick = app.tick
 
@@ -196,7 +196,7 @@ def post_event(app, rng, kind, keys) -> int:
         button = list(app.buttons.values())[rng.integers(len(app.buttons))]
         post(E(pygame_gui.UI_BUTTON_PRESSED, ui_element=button))
         return 1
-    for _ in range(int(rng.integers(5, 30))):  # "wait": let frames pass, training runs
+    for _ in range(int(rng.integers(3, 12))):  # "wait": let frames pass, training runs
         app.tick()
     post(E(pygame.MOUSEMOTION, pos=(1, 1), rel=(0, 0), buttons=(0, 0, 0)))
     return 1

@@ -188,9 +188,9 @@ class EditMode:
         targets = task.target_points(self.net, self.example, self.x)
         clamps = self.net.pos[task.inputs] + task.clamps[self.example]
         g = self.grip
-        if g is not None and g["what"] == "target":
+        if g is not None and g["what"] == "target" and g["index"] < len(targets):
             targets[g["index"]] = g["at"]
-        elif g is not None and g["what"] == "clamp":
+        elif g is not None and g["what"] == "clamp" and g["index"] < len(clamps):
             clamps[g["index"]] = g["at"]
         return targets, clamps
 

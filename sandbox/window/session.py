@@ -976,7 +976,7 @@ def spring_info(net, task, s, rule, e: int) -> dict | None:
         return None
     try:
         gk, ek, x0, xb = _gradients(net, task, s, rule)
-    except FloppyNetworkError:
+    except (FloppyNetworkError, RuntimeError, ArithmeticError, np.linalg.LinAlgError):  # (a singular network)
         return None
     return dict(spring=e, k=float(net.k[e]), L=float(net.L[e]),
                 extension_free=float(extensions(net, x0)[e]),
@@ -989,6 +989,6 @@ def agreement(net, task, s, rule) -> np.ndarray | None:
     largest exact component: 0 where EP is exact. None while the network is floppy."""
     try:
         gk, ek, _, _ = _gradients(net, task, s, rule)
-    except FloppyNetworkError:
+    except (FloppyNetworkError, RuntimeError, ArithmeticError, np.linalg.LinAlgError):  # (a singular network)
         return None
     return np.abs(gk - ek) / (np.abs(ek).max() + 1e-300)
