@@ -82,6 +82,7 @@ def check_invariants(app, step):
     assert isinstance(s.trainer.engine, WorldEngine) == (s.engine_name == "physical"), step
 
 
+@pytest.mark.monkey
 def test_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
     monkeypatch.chdir(tmp_path)  # saves, screenshots and recordings go here
     monkeypatch.setattr(Session, "frame_wait_s", 0.002)  # (the real window gives a running job 12 ms a frame)

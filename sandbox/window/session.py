@@ -172,7 +172,7 @@ class Session(EditMode):
         self.scene = scene
         self.net = scene.net
         self.trainer = opened.trainer
-        self.k_ref = float(np.median(self.net.k))
+        self.k_ref = float(np.median(self.net.k)) if self.net.n_springs else 1.0
         self.example = int(self.trainer.task.train[0])
         self.x = opened.x
         self.ghost = None
@@ -872,6 +872,9 @@ class Session(EditMode):
 
     def damage(self, fraction: float = 0.1, seed: int | None = None) -> None:
         """Cut a random fraction of the springs."""
+        if not self.net.n_springs:
+            self.say("no springs left to cut")
+            return
         rng = np.random.default_rng(seed)
         n = max(1, int(round(fraction * self.net.n_springs)))
         self.cut(rng.choice(self.net.n_springs, size=n, replace=False))
@@ -991,4 +994,4 @@ def agreement(net, task, s, rule) -> np.ndarray | None:
         gk, ek, _, _ = _gradients(net, task, s, rule)
     except (FloppyNetworkError, RuntimeError, ArithmeticError, np.linalg.LinAlgError):  # (a singular network)
         return None
-    return np.abs(gk - ek) / (np.abs(ek).max() + 1e-300)
+    return np.abs(gk - ek) / (np.abs(ek).max(initial=0.0) + 1e-300)
