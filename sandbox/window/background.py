@@ -9,6 +9,7 @@ job never goes on changing a network the window has moved on from.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from concurrent.futures import Future
@@ -27,19 +28,36 @@ def checkpoint() -> None:
         raise Cancelled()
 
 
-def in_background(compute, token: threading.Event | None = None) -> Future:
-    """Run compute() in a daemon thread (quitting never waits for it); its Future. With a
-    token, checkpoint() in that thread raises Cancelled once the token is set."""
-    job = Future()
+_work: queue.SimpleQueue = queue.SimpleQueue()
+_idle = threading.Semaphore(0)  # counts workers waiting for work
+_workers: list = []
 
-    def run():
+
+def _worker() -> None:
+    while True:
+        _idle.release()
+        job, compute, token = _work.get()
         _local.token = token
         try:
             job.set_result(compute())
         except BaseException as exc:  # noqa: BLE001 - handed to whoever collects the job
             job.set_exception(exc)
+        finally:
+            _local.token = None
 
-    threading.Thread(target=run, daemon=True).start()
+
+def in_background(compute, token: threading.Event | None = None) -> Future:
+    """Run compute() in a worker thread (daemon: quitting never waits for it); its Future. With
+    a token, checkpoint() in that thread raises Cancelled once the token is set. Workers are
+    kept and reused: handing work over never waits for a thread to start (under load, starting
+    one can take the main thread tens of milliseconds)."""
+    job = Future()
+    if not _idle.acquire(blocking=False):  # every worker is busy: one more
+        thread = threading.Thread(target=_worker, daemon=True, name=f"sandbox-worker-{len(_workers)}")
+        _workers.append(thread)
+        thread.start()
+        _idle.acquire()
+    _work.put((job, compute, token))
     return job
 
 

@@ -448,7 +448,7 @@ class Session(EditMode):
 
     def _step_world(self) -> None:
         t0 = time.perf_counter()
-        n = max(1, min(50, 4000 // max(1, self.net.n_nodes)))
+        n = max(1, min(20, 1000 // max(1, self.net.n_nodes)))
         while time.perf_counter() - t0 < DRAG_BUDGET_S:
             self.world.step(n)
         self.x = self.world.positions()
