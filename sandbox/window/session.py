@@ -725,8 +725,8 @@ class Session(EditMode):
                     world.release()
                 elif self.net.held[i]:
                     world.hold(i, self._drag_point)
-                else:
-                    world.grab(i, self._drag_point)
+                else:  # (a capped pull, finite even when no spring is left)
+                    world.grab(i, self._drag_point, max_force=50.0 * self.k_ref)
                 self.world = world
             self._submit("grab", "taking hold of the network", lambda: World(net, x, drag), then)
         self._after_job(start, cancel=("stage",), bound=True)
