@@ -69,7 +69,8 @@ def failures(monkeypatch):
 def check_invariants(app, step):
     s = app.session
     assert app.running, step
-    assert s.x.shape == (s.net.n_nodes, 2) and np.isfinite(s.x).all(), step
+    assert s.x.shape == (s.net.n_nodes, 2), (step, s.x.shape, s.net.n_nodes, s.caption)
+    assert np.isfinite(s.x).all(), (step, s.caption, s.engine_name, s.world is not None)
     k, L, r = s.net.k, s.net.L, s.rule
     assert np.isfinite(k).all() and np.isfinite(L).all(), step
     if not s.undo_stack or not any(isinstance(u, build.Scene) for u in s.undo_stack):  # (edits set k freely)

@@ -432,8 +432,8 @@ class Session(EditMode):
             return
         if self.job is not None and self.job.kind == "stage":
             traj = getattr(self.trainer.engine, "trajectory", None)
-            if traj and not self.frames:
-                self.x = traj[-1]
+            if traj and not self.frames and traj[-1].shape == self.x.shape and np.isfinite(traj[-1]).all():
+                self.x = traj[-1]  # (a world that blew up is not shown: the trainer's guard deals with it)
         if self.frames:
             self.x = self.frames.popleft()
             return
@@ -515,6 +515,7 @@ class Session(EditMode):
             runs = getattr(self.trainer.engine, "trajectories", None)
             traj = min(runs, key=lambda t: float(np.abs(t[-1] - st.x).max())) if runs else None
             if self.engine_name == "physical" and traj and st.name != "update":
+                traj = [f for f in traj if f.shape == st.x.shape and np.isfinite(f).all()]
                 frames = [st.x_free + self.magnify * (f - st.x_free) for f in traj] if st.name == "nudged" else list(traj)
             else:
                 frames = [self.x + (target - self.x) * t for t in np.linspace(0, 1, 20)[1:]]
@@ -524,6 +525,9 @@ class Session(EditMode):
             self.frames.append(target)
         else:
             self.x = target
+        if not np.isfinite(target).all():  # (a stage of a world that blew up: keep what was shown)
+            self.frames.clear()
+            self.x = self.net.pos.copy() if not np.isfinite(self.x).all() else self.x
         if st.name == "free":
             self.ghost = None
             self.step_costs.append(st.cost)
