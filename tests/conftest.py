@@ -69,4 +69,42 @@ def app():
     a = App(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), size=(1100, 720),
             headless=True, show_help=False)
     a.tick()
+    a.session.wait()  # the scene opens in the background
+    a.tick()
     return a
+
+
+def settle(app, frames=1):
+    """Let the window finish what it computes in the background, then draw `frames` frames."""
+    app.session.wait()
+    app.wait_writes()
+    for _ in range(frames):
+        app.tick()
+        app.session.wait()
+
+
+class Synced:
+    """A session whose commands wait for the work they start (for tests written step by step)."""
+
+    def __init__(self, session):
+        object.__setattr__(self, "_s", session)
+
+    def __getattr__(self, name):
+        import inspect
+
+        value = getattr(self._s, name)
+        if not inspect.ismethod(value):
+            return value
+
+        def call(*args, **kwargs):
+            out = value(*args, **kwargs)
+            self._s.wait()
+            return out
+        return call
+
+    def __setattr__(self, name, value):
+        setattr(self._s, name, value)
+
+
+def synced(session):
+    return Synced(session.wait())

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pytest
+from conftest import settle
 
 from sandbox.physics.network import FIXED, OUTPUT, Network
 from sandbox.runner import train_scene
@@ -20,6 +21,14 @@ def press(app, key, frames=1):
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
     for _ in range(frames):
         app.tick()
+    settle(app)
+
+
+def step(s):
+    """One stage, waited for; the stage shown."""
+    s.step_stage()
+    s.wait()
+    return s.stage
 
 
 def test_space_plays_and_pauses(app):
@@ -98,7 +107,7 @@ def test_button_click_steps(app):
     app.tick()
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=pos))
     app.tick()
-    app.tick()
+    settle(app)
     assert app.session.stage is not None and app.session.stage.name == "free"
 
 
@@ -148,8 +157,9 @@ def test_training_in_the_window_equals_training_headless():
     epochs = 3
     sc = load_scene(SCENES / "allostery.yaml")
     train_scene(sc, epochs=epochs, progress=False)
-    window = Session(load_scene(SCENES / "allostery.yaml"), engine="exact")
+    window = Session(load_scene(SCENES / "allostery.yaml"), engine="exact").wait()
     window.run_epochs(epochs)
+    window.wait()
     assert window.trainer.epochs_done == epochs
     # the same batches and updates; only the solver's reused factorizations round differently
     assert np.allclose(window.net.k, sc.net.k, rtol=1e-9, atol=0)
@@ -175,7 +185,7 @@ def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
     from sandbox.scenes.build import load_scene
     from sandbox.window.session import Session
 
-    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml"), engine="physical")
+    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml"), engine="physical").wait()
     s.paused = False
     x0 = s.x.copy()
     s.tick()
@@ -187,18 +197,19 @@ def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
     assert s.busy
     assert any(np.abs(x - x0).max() > 1e-6 for x in seen)  # the world's motion, as it happens
     n = s.net.n_springs
-    s.cut([0])  # waits for the stage, then cuts
-    assert not s.busy and s.stage is not None and s.stage.name == "free"
-    assert s.net.n_springs == n - 1
+    s.cut([0])  # cancels the stage (it stops at the world's next check), then cuts
+    assert s.job.cancelled and s.net.n_springs == n
+    s.wait()
+    assert s.net.n_springs == n - 1 and s.stage is None
 
 
 def test_the_magnified_nudge_goes_at_most_halfway_to_the_targets():
     from sandbox.scenes.build import load_scene
     from sandbox.window.session import Session
 
-    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="exact")
+    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="exact").wait()
     s.run_epochs(3)  # close to the targets: the real nudge is tiny
-    while s.step_stage().name != "nudged":
+    while step(s).name != "nudged":
         pass
     st, task = s.stage, s.trainer.task
     shown = s.frames[-1]
@@ -232,15 +243,15 @@ def test_physical_stages_replay_their_own_relaxation():
     from sandbox.scenes.build import load_scene
     from sandbox.window.session import Session
 
-    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="physical")
-    st = s.step_stage()
+    s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="physical").wait()
+    st = step(s)
     frames = list(s.frames)
     assert st.name == "free"
     start = s.trainer.task.start(s.net, st.example)
     np.testing.assert_allclose(frames[0], start)  # from where the inputs were clamped ...
     np.testing.assert_array_equal(frames[-1], st.x)  # ... to the free equilibrium
     s.frames.clear()
-    st = s.step_stage()
+    st = step(s)
     frames = np.array(s.frames)
     assert st.name == "nudged"
     out = s.trainer.task.outputs

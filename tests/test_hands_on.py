@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pytest
+from conftest import settle, synced
 from PIL import Image
 
 from sandbox.runner import train_scene
@@ -18,16 +19,18 @@ def mouse(app, kind, pos, frames=1):
     pygame.event.post(pygame.event.Event(kind, pos=tuple(int(v) for v in pos), **extra))
     for _ in range(frames):
         app.tick()
+        app.session.wait()
 
 
 def key(app, k, frames=1):
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
     for _ in range(frames):
         app.tick()
+    settle(app)
 
 
 def test_dragging_a_node_moves_it_and_the_network_relaxes_when_released(app):
-    s = app.session
+    s = synced(app.session)
     p = int(np.flatnonzero(s.net.roles == 3)[0])  # an output mass
     rest = s.x.copy()
     start = app.camera.to_screen(s.x[p])
@@ -46,7 +49,7 @@ def test_dragging_a_node_moves_it_and_the_network_relaxes_when_released(app):
 
 
 def test_clicking_a_spring_inspects_it_and_x_cuts_it_everywhere(app):
-    s = app.session
+    s = synced(app.session)
     a, b = s.net.edges[2]
     mid = app.camera.to_screen((s.x[a] + s.x[b]) / 2)
     mouse(app, pygame.MOUSEBUTTONDOWN, mid)
@@ -65,7 +68,7 @@ def test_clicking_a_spring_inspects_it_and_x_cuts_it_everywhere(app):
 
 
 def test_undo_restores_the_network_exactly(app):
-    s = app.session
+    s = synced(app.session)
     edges, k, L = s.net.edges.copy(), s.net.k.copy(), s.net.L.copy()
     key(app, pygame.K_e)  # one update
     assert not np.array_equal(s.net.k, k)
@@ -77,7 +80,7 @@ def test_undo_restores_the_network_exactly(app):
 
 
 def test_divergence_banner_and_undo_to_finite_values(app):
-    s = app.session
+    s = synced(app.session)
     k = s.net.k.copy()
     s.set_rule(lr=1e12, max_change=1.0)
     key(app, pygame.K_e)
@@ -86,11 +89,12 @@ def test_divergence_banner_and_undo_to_finite_values(app):
 
 
 def test_edit_then_save_writes_a_scene_that_loads_back(app, tmp_path):
-    s = app.session
+    s = synced(app.session)
     s.cut([0])
     key(app, pygame.K_MINUS)  # a learning rate tuned in the window is saved with the network
     key(app, pygame.K_v)
     path = app.save_copy(tmp_path)
+    settle(app)
     again = load_scene(path)
     assert again.rule().lr == s.rule.lr and again.rule().beta == s.rule.beta == 5e-4
     assert again.net.n_springs == s.net.n_springs
@@ -111,7 +115,7 @@ def test_recorded_gif_has_a_frame_per_epoch_and_they_differ(tmp_path):
 
 
 def test_agreement_view_turns_green_as_beta_shrinks(app):
-    s = app.session
+    s = synced(app.session)
     s.set_rule(beta=1e-1)
     coarse = s.agreement().max()
     s.set_rule(beta=1e-4)

@@ -8,6 +8,7 @@ import numpy as np
 import pygame
 import pytest
 import yaml
+from conftest import settle, synced
 
 from sandbox.learning.trainer import DivergenceError, Trainer
 from sandbox.runner import train_scene
@@ -65,7 +66,7 @@ def test_non_finite_update_is_refused_and_rolled_back():
 
 
 def test_window_shows_divergence_and_keeps_finite_values():
-    s = Session(load_scene(SCENES / "two_springs.yaml"), engine="exact")
+    s = synced(Session(load_scene(SCENES / "two_springs.yaml"), engine="exact"))
     s.set_rule(lr=1e12, max_change=1.0)
     s.paused = False
     s.step_example()
@@ -93,6 +94,7 @@ task: {inputs: [], input: x, output: x, examples: [{inputs: [], targets: [0.1]}]
     app = App(load_scene(p), headless=True, show_help=False)
     pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_e, mod=0, unicode=""))
     app.tick()
+    settle(app)
     assert app.session.trainer.steps == 1
 
 

@@ -55,12 +55,17 @@ class Guard:
 
     After an update: non-finite k or L, or an update that drives more than `max_pinned_jump` of
     the springs to their stiffness bounds, undoes that update. After an epoch: a non-finite
-    training loss, or one more than `max_loss_growth` times the loss before training, rolls
-    back to the last good epoch. Either way a DivergenceError says what happened and what to try.
+    training loss, one more than `max_loss_growth` times the loss before training, or a jump
+    to more than `max_jump` times the best loss so far (and above `jump_floor` of the start:
+    a network crumpling, its springs crossing, as when rest lengths learn at a rate tuned for
+    stiffness; on one-example scenes every update is an epoch), rolls back to the last good
+    epoch. Either way a DivergenceError says what happened and what to try.
     """
 
     max_loss_growth: float = 100.0
     max_pinned_jump: float = 0.25
+    max_jump: float = 10.0
+    jump_floor: float = 0.1
 
     def check_update(self, net: Network, rule: Rule, pinned_before: float) -> str:
         """'' if the update just made is acceptable, else why not."""
@@ -77,6 +82,9 @@ class Guard:
             return "the training loss is not finite"
         if loss > self.max_loss_growth * max(start, 1e-300):
             return f"the loss grew from {start:.3g} to {loss:.3g}"
+        best = min((row["loss"] for row in history[:-1] if math.isfinite(row["loss"])), default=start)
+        if loss > self.max_jump * best and loss > self.jump_floor * start:
+            return f"the loss jumped to {loss:.3g}, over {self.max_jump:g}x its best ({best:.3g}): the network crumpled"
         return ""
 
 
@@ -179,7 +187,8 @@ class Trainer:
         return Stage("epoch", s, self._x.get(s), row=row)
 
     def _advice(self, why: str) -> str:
-        return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}) or a smaller beta"
+        hint = " (rest lengths move much faster than stiffnesses at the same rate)" if self.rule.learn != "stiffness" else ""
+        return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}{hint}) or a smaller beta"
 
     def _keep_good(self) -> None:
         self._good = (self.net.k.copy(), self.net.L.copy(), len(self.history), self.steps, self.epochs_done)

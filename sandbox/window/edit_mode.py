@@ -14,7 +14,6 @@ from ..physics.network import ROLE_NAMES
 from ..scenes import editor
 from ..scenes.build import build_scene
 from ..scenes.messages import SceneError
-from ..window.background import exclusive
 
 EDITING = "editing: click adds a node, drag from a node draws a spring; Tab ends"
 
@@ -25,39 +24,56 @@ class EditMode:
     holds yet (marked, and training waits for them); edits: edits made since editing began;
     pending: (role, node) waiting for the second node of a strain pair."""
 
-    @exclusive
     def start_editing(self) -> None:
         """Edit mode: the network is shown as drawn (its reference positions), with the shown
         example's clamps and targets as markers; training waits until editing ends."""
-        self.paused, self.editing, self.edits = True, True, 0
-        self.frames.clear()
-        self.world, self.dragging, self.ghost, self.stage = None, None, None, None
-        self._stages = None
-        self.x = self.net.pos.copy()
-        self.loose = editor.loose_nodes(self.net)
-        self.message = ""
+        self._command()
 
-    @exclusive
+        def apply():
+            self.paused, self.fast, self.editing, self.edits = True, False, True, 0
+            self.frames.clear()
+            self.world, self.dragging, self.ghost, self.stage = None, None, None, None
+            self._stages = None
+            self.x = self.net.pos.copy()
+            self.loose = []
+            self._find_loose()
+        self._after_job(apply, cancel=("stage", "state", "grab"))
+
     def stop_editing(self) -> bool:
-        """Back to training, if every node is held in place; else say which are not (False)."""
+        """Back to training, if every node is held in place; else say which are not (False).
+        The free state is relaxed in the background (if the network turns out floppy, editing
+        goes on and the message says so)."""
         if not self.editing:
             return True
-        self.loose = editor.loose_nodes(self.net)
+        if self.job is not None and self.job.kind in ("edit", "state"):  # the edit's check is not in yet
+            self.say("still checking the edit: Tab again in a moment")
+            return False
         if self.loose:
-            self.message = f"cannot leave editing: {self.names(self.loose)} can move freely; add springs or hold them"
+            self.say(f"cannot leave editing: {self.names(self.loose)} can move freely; add springs or hold them")
             return False
         self.editing, self.picked, self.grip = False, None, None
-        self.message = ""
-        try:
-            x = self.trainer.free_state(self.example).x
-        except FloppyNetworkError:
-            self.editing = True
-            self.message = "cannot leave editing: the network is floppy (a part moves freely); add springs"
-            return False
-        self.frames.extend(self.x + (x - self.x) * t for t in np.linspace(0, 1, 20)[1:])
-        if self.edits:  # the loss of the edited scene, marked on the plot
-            self.trainer.record()
-            self.events.append((len(self.trainer.history) - 1, "edit"))
+        trainer, s, edits, version = self.trainer, self.example, self.edits, self.version
+
+        def compute():
+            try:
+                x = trainer.free_state(s).x
+            except FloppyNetworkError:
+                return None
+            if edits:  # the loss of the edited scene, marked on the plot
+                trainer.record()
+            return x
+
+        def then(x):
+            if self.version != version:  # (the network changed meanwhile: what was relaxed is moot)
+                return
+            if x is None:
+                self.editing = True
+                self.say("cannot leave editing: the network is floppy (a part moves freely); add springs")
+                return
+            self.frames.extend(self.x + (x - self.x) * t for t in np.linspace(0, 1, 20)[1:])
+            if edits:
+                self.events.append((len(self.trainer.history) - 1, "edit"))
+        self._submit("state", "relaxing the edited network", compute, then)
         return True
 
     def names(self, nodes) -> str:
@@ -65,26 +81,34 @@ class EditMode:
         ids = [self.net.ids[i] for i in nodes]
         return "node" + ("s " if len(ids) > 1 else " ") + ", ".join(ids[:6]) + (" ..." if len(ids) > 6 else "")
 
-    @exclusive
-    def edit(self, change, *args) -> bool:
-        """Apply change(document, *args) (a function of sandbox.editor) to the scene. The new
-        document is built as a file would be; if it does not build, nothing changes and the
-        message says why (False). Undoable."""
-        doc = editor.document(self.scene)
-        try:
-            change(doc, *args)
-            scene = build_scene(doc, self.source, lenient=True)
-        except editor.EditError as exc:
-            self.message = f"cannot: {exc}"
-            return False
-        except SceneError as exc:
-            self.message = f"cannot: {exc.problems[0]}"
-            return False
-        self._push_undo(scene=self.scene)
-        self._adopt(scene)
-        self.edits += 1
-        self.message = ""
-        return True
+    def edit(self, change, *args, then=None) -> None:
+        """Apply change(document, *args) (a function of sandbox.editor) to the scene, after the
+        edits before it. The new document is built (in the background) as a file would be; if
+        it does not build, nothing changes and the message says why; else then() runs. Undoable."""
+
+        def compute():
+            doc = editor.document(self.scene)
+            try:
+                change(doc, *args)
+                scene = build_scene(doc, self.source, lenient=True)
+            except editor.EditError as exc:
+                return None, f"cannot: {exc}", []
+            except SceneError as exc:
+                return None, f"cannot: {exc.problems[0]}", []
+            return scene, "", editor.loose_nodes(scene.net)
+
+        def done(result):
+            scene, why, loose = result
+            if scene is None:
+                self.say(why)
+                return
+            self._push_undo(scene=self.scene)
+            self._adopt(scene, loose)
+            self.edits += 1
+            self.message = ""
+            if then is not None:
+                then()
+        self._submit("edit", "building the edited network", compute, done, bound=True)
 
     def node_id(self, i: int):
         """The id the scene file gives node i."""
@@ -103,47 +127,60 @@ class EditMode:
                 self.pending = (role, i)
                 self.message = f"node {self.node_id(i)}: one end of the {role} pair; pick the other end, same key"
                 return
-            if self.edit(editor.set_pair, role, self.node_id(first[1]), self.node_id(i)):
-                self.message = f"nodes {self.node_id(first[1])} and {self.node_id(i)} are {'the' if role == 'input' else 'an'} {role} pair now"
+            a, b = self.node_id(first[1]), self.node_id(i)
+            self.edit(editor.set_pair, role, a, b,
+                      then=lambda: self.say(f"nodes {a} and {b} are {'the' if role == 'input' else 'an'} {role} pair now"))
             return
-        if self.edit(editor.set_role, self.node_id(i), role):
-            self.message = f"node {self.node_id(i)} is {role} now"
+        name = self.node_id(i)
+        self.edit(editor.set_role, name, role, then=lambda: self.say(f"node {name} is {role} now"))
 
     def link(self, a: int, b: int | None, p=None) -> None:
         """Add (or remove) the spring between nodes a and b; with b None, a new node at world
         point p joined to a. The far end is picked, so a chain goes on from it."""
         if b is None:
-            if self.edit(editor.add_node, p, self.node_id(a)):
-                self.picked = self.net.n_nodes - 1  # new nodes go last
+            self.edit(editor.add_node, p, self.node_id(a), then=self._pick_last)  # new nodes go last
             return
         before = self.net.n_springs
-        if self.edit(editor.toggle_spring, self.node_id(a), self.node_id(b)):
-            added = self.net.n_springs > before
-            self.message = f"spring {self.node_id(a)}-{self.node_id(b)} {'added' if added else 'removed'}"
+        na, nb = self.node_id(a), self.node_id(b)
+
+        def then():
+            self.say(f"spring {na}-{nb} {'added' if self.net.n_springs > before else 'removed'}")
             self.picked = b
+        self.edit(editor.toggle_spring, na, nb, then=then)
+
+    def pick(self, i: int | None) -> None:
+        """The node edits work on (None: none)."""
+        self.picked = i
+
+    def _pick_last(self) -> None:
+        self.picked = self.net.n_nodes - 1
 
     def scale_selected(self, factor: float) -> None:
         """Make the selected spring stiffer (factor > 1) or softer; it stays selected."""
         e = self.selected
-        if e is not None and self.edit(editor.scale_stiffness, e, factor):
+        if e is None:
+            return
+
+        def then():
             self.selected = e
-            self.message = f"spring {e}: k = {self.net.k[e]:.4g}"
+            self.say(f"spring {e}: k = {self.net.k[e]:.4g}")
+        self.edit(editor.scale_stiffness, e, factor, then=then)
 
     def click_empty(self, p) -> None:
         """An edit click on empty space at world point p: a new node there, picked."""
-        if self.edit(editor.add_node, p):
-            self.picked = self.net.n_nodes - 1
+        self.edit(editor.add_node, p, then=self._pick_last)
 
     def remove_picked(self) -> None:
         """Remove the picked node, its springs and its place in the task."""
-        if self.picked is not None and self.edit(editor.remove_node, self.node_id(self.picked)):
-            self.picked = None
+        if self.picked is not None:
+            self.edit(editor.remove_node, self.node_id(self.picked), then=lambda: setattr(self, "picked", None))
 
     def add_example(self) -> None:
         """A copy of the shown example, shown next (its markers to be dragged)."""
-        if self.edit(editor.add_example, self.example):
+        def then():
             self.example = self.trainer.task.n_examples - 1  # new examples go last
-            self.message = f"example {self.example} added (a copy of the shown one): drag its markers"
+            self.say(f"example {self.example} added (a copy of the shown one): drag its markers")
+        self.edit(editor.add_example, self.example, then=then)
 
     def markers(self) -> tuple[np.ndarray, np.ndarray]:
         """World positions of the shown example's targets (P', 2) and input clamps (M, 2)."""
@@ -151,9 +188,9 @@ class EditMode:
         targets = task.target_points(self.net, self.example, self.x)
         clamps = self.net.pos[task.inputs] + task.clamps[self.example]
         g = self.grip
-        if g is not None and g["what"] == "target":
+        if g is not None and g["what"] == "target" and g["index"] < len(targets):
             targets[g["index"]] = g["at"]
-        elif g is not None and g["what"] == "clamp":
+        elif g is not None and g["what"] == "clamp" and g["index"] < len(clamps):
             clamps[g["index"]] = g["at"]
         return targets, clamps
 

@@ -128,7 +128,7 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         colors = extra.custom_colors
     elif extra.color_mode == "change" and extra.change is not None:
         ch = extra.change * extra.flash
-        colors = spring_colors(ch, float(np.abs(extra.change).max()), pal["stiffer"], pal["softer"], pal["spring"])
+        colors = spring_colors(ch, float(np.abs(extra.change).max(initial=0.0)), pal["stiffer"], pal["softer"], pal["spring"])
     else:
         d = x[net.edges[:, 1]] - x[net.edges[:, 0]]
         strain = (np.sqrt((d * d).sum(axis=1)) - net.L) / np.maximum(net.L, 1e-12)
@@ -181,7 +181,7 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
             pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 3)
             pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 3)
     if extra.nudge is not None:
-        peak = float(np.abs(extra.nudge).max())
+        peak = float(np.abs(extra.nudge).max(initial=0.0))
         if peak > 0:
             for i in np.flatnonzero(np.abs(extra.nudge).sum(axis=1) > 0):
                 v = extra.nudge[i] / peak * 40.0
