@@ -21,6 +21,7 @@ from sandbox.scenes.schema import Lesson
 from sandbox.window.lesson import Event, LessonProgress
 from sandbox.window.response_live import LiveResponse
 from sandbox.window.session import Session
+from tests.conftest import settle, synced
 
 SCENES = Path(__file__).parent.parent / "scenes"
 
@@ -75,7 +76,7 @@ def test_the_warm_sweep_takes_fewer_newton_steps_and_gives_the_cold_answer():
 
 
 def test_the_live_response_is_computed_in_a_worker_and_follows_training():
-    s = Session(load_scene(SCENES / "regression.yaml"), engine="exact")
+    s = synced(Session(load_scene(SCENES / "regression.yaml"), engine="exact"))
     live = LiveResponse(s)
     live.tick(now=0.0)
     assert live._job is not None  # started, not computed here
@@ -92,20 +93,20 @@ def test_the_live_response_is_computed_in_a_worker_and_follows_training():
 
 
 def test_adding_moving_and_removing_examples_changes_the_task_undoes_and_survives_saving(tmp_path):
-    s = Session(load_scene(SCENES / "regression.yaml"), engine="exact")
+    s = synced(Session(load_scene(SCENES / "regression.yaml"), engine="exact"))
     live = LiveResponse(s)
     n = s.trainer.task.n_examples
     held_out = s.trainer.task.test.tolist()
-    assert live.add([0.3], value=-0.4)
+    live.add([0.3], value=-0.4)
     task = s.trainer.task
     assert task.n_examples == n + 1
     assert task.test.tolist() == held_out  # the split stays; the new example trains
     np.testing.assert_allclose(task.clamps[n], [[0.3, 0.0]])
     np.testing.assert_allclose(task.targets[n], [[-0.4, 0.0]])
-    assert live.move(n, [0.6], value=0.2)
+    live.move(n, [0.6], value=0.2)
     np.testing.assert_allclose(s.trainer.task.clamps[n], [[0.6, 0.0]])
     np.testing.assert_allclose(s.trainer.task.targets[n], [[0.2, 0.0]])
-    assert live.remove(0)
+    live.remove(0)
     assert s.trainer.task.n_examples == n
     assert s.trainer.task.test.tolist() == [i - 1 for i in held_out if i > 0]
     s.step_example()  # and the network keeps learning the new task
@@ -123,21 +124,21 @@ def test_adding_moving_and_removing_examples_changes_the_task_undoes_and_survive
 
 
 def test_a_classifier_takes_new_examples_by_class_and_keeps_its_bias(tmp_path):
-    s = Session(load_scene(SCENES / "xor.yaml"), engine="exact")
+    s = synced(Session(load_scene(SCENES / "xor.yaml"), engine="exact"))
     live = LiveResponse(s)
-    assert live.add([0.2, -0.3], label=1)
-    assert live.add([-0.1, -0.4], label=0)
+    live.add([0.2, -0.3], label=1)
+    live.add([-0.1, -0.4], label=0)
     task = s.trainer.task
     np.testing.assert_allclose(task.clamps[-2, :, 1], [0.2, -0.3, 0.5])  # B keeps its bias push
     assert task.labels.tolist() == [0, 1, 1, 0, 1, 0]
-    assert live.move(4, [0.4, 0.1])
+    live.move(4, [0.4, 0.1])
     again = load_scene(save_scene(s.scene, tmp_path / "xor-mine.yaml"))
     np.testing.assert_allclose(again.task.clamps[4, :, 1], [0.4, 0.1, 0.5])
     assert again.task.labels.tolist() == [0, 1, 1, 0, 1, 0]
 
 
 def test_examples_from_a_csv_are_refused_with_the_reason():
-    s = Session(load_scene(SCENES / "iris.yaml"), engine="exact")
+    s = synced(Session(load_scene(SCENES / "iris.yaml"), engine="exact"))
     assert not s.edit(editor.add_example_at, np.zeros(5), None, 0)
     assert "iris.csv" in s.message
 
@@ -221,14 +222,13 @@ def _app(name, size=(1280, 800)):
     from sandbox.window.app import App
 
     a = App(load_scene(SCENES / f"{name}.yaml"), size=size, headless=True, show_help=False)
-    a.tick()
+    settle(a)
     return a
 
 
 def _post(app, kind, frames=1, **kw):
     pygame.event.post(pygame.event.Event(kind, **kw))
-    for _ in range(frames):
-        app.tick()
+    settle(app, frames)
 
 
 def _pixels(app, rect):

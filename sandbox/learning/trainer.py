@@ -56,7 +56,7 @@ class Guard:
     After an update: non-finite k or L, or an update that drives more than `max_pinned_jump` of
     the springs to their stiffness bounds, undoes that update. After an epoch: a non-finite
     training loss, one more than `max_loss_growth` times the loss before training, or a jump
-    to more than `max_jump` times the best loss so far (and above `jump_floor` of the start:
+    to more than `max_jump` times the best loss so far (and above `jump_floor` times the start:
     a network crumpling, its springs crossing, as when rest lengths learn at a rate tuned for
     stiffness; on one-example scenes every update is an epoch), rolls back to the last good
     epoch. Either way a DivergenceError says what happened and what to try.
@@ -65,7 +65,7 @@ class Guard:
     max_loss_growth: float = 100.0
     max_pinned_jump: float = 0.25
     max_jump: float = 10.0
-    jump_floor: float = 0.1
+    jump_floor: float = 1.0
 
     def check_update(self, net: Network, rule: Rule, pinned_before: float) -> str:
         """'' if the update just made is acceptable, else why not."""

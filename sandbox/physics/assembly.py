@@ -116,7 +116,8 @@ class SpringAssembly:
         """(2N,) gradient of the spring energy over all coordinates, from the spring vectors d
         (2, E) and lengths r (E,), scattered with one bincount."""
         f = ((k * (r - L) / np.maximum(r, 1e-300)) * d).ravel()
-        return np.bincount(self._ends, np.concatenate([f, -f]), 2 * self.n_nodes)
+        # (astype: bincount gives ints when a network has no springs left)
+        return np.bincount(self._ends, np.concatenate([f, -f]), 2 * self.n_nodes).astype(float, copy=False)
 
     def values(self, x: np.ndarray, k: np.ndarray, L: np.ndarray, psd: bool = False) -> np.ndarray:
         """(nnz,) Hessian values in the pattern's CSC order, at x (N, 2)."""
@@ -130,7 +131,7 @@ class SpringAssembly:
         c = k - kt
         cux = c * ux
         b = np.concatenate([kt + cux * ux, cux * uy, kt + c * uy * uy])
-        return np.bincount(self._slot, np.concatenate([b, -b])[self._src], self.nnz)
+        return np.bincount(self._slot, np.concatenate([b, -b])[self._src], self.nnz).astype(float, copy=False)
 
     def add_entries(self, vals: np.ndarray, rows, cols, weights) -> None:
         """Add COO triplets over the free coordinates (a cost's Hessian) into vals (nnz,)."""

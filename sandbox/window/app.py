@@ -672,7 +672,7 @@ class App:
         if len(s.x) == net.n_nodes:
             draw_network(scr, cam, net, s.x, s.k_ref, extra, s.scene.spec.view.colors and
                          {k: tuple(v) for k, v in s.scene.spec.view.colors.items()})
-        if s.grip is not None and s.grip["what"] == "link" and s.grip["moved"]:  # the spring being drawn
+        if s.grip is not None and s.grip["what"] == "link" and s.grip["moved"] and s.grip["index"] < len(s.x):  # the spring drawn
             pygame.draw.line(scr, PALETTE["highlight"], *cam.to_screen(np.array([s.x[s.grip["index"]], s.grip["at"]])), 3)
         self._draw_status()
         self._draw_panel()

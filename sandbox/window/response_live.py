@@ -128,41 +128,37 @@ class LiveResponse:
         near = int(np.argmin(np.linalg.norm(self.inputs[:, list(self.probe.dims)] - shown, axis=1)))
         t = self.targets[near].copy()
         r = self.response
-        if self.probe.n_dims == 1 and r is not None:
+        if self.probe.n_dims == 1 and r is not None and r.values.ndim == 2 and r.values.shape[1] == len(t):
             for j in range(1, len(t)):
                 t[j] = np.interp(shown[0], r.axes[0], r.values[:, j])
         if value is not None:
             t[0] = value
         return t
 
-    def add(self, shown, value: float | None = None, label: int | None = None) -> bool:
+    def add(self, shown, value: float | None = None, label: int | None = None) -> None:
         """A new example at shown input numbers (n,): with target `value` (on a curve) or class
-        `label` (a classifier). Goes through the session's edit (undoable); False if refused."""
+        `label` (a classifier). Goes through the session's edit (built in the background,
+        undoable); the message says when it is done, or why it was refused."""
         shown = np.atleast_1d(np.asarray(shown, float))
-        ok = self.session.edit(editor.add_example_at, self._inputs_at(shown),
-                               self._targets_at(shown, value), label)
-        if ok:
-            self.session.message = f"example {self.session.trainer.task.n_examples - 1} added: Z undoes"
-        self.refresh_examples()
-        return ok
+        self._edit(lambda: f"example {self.session.trainer.task.n_examples - 1} added",
+                   editor.add_example_at, self._inputs_at(shown), self._targets_at(shown, value), label)
 
-    def move(self, s: int, shown, value: float | None = None) -> bool:
+    def move(self, s: int, shown, value: float | None = None) -> None:
         """Move example s to shown input numbers (n,) (and, on a curve, target `value`)."""
         inputs, targets, label = self.numbers_of(s)
         if targets is not None and value is not None:
             targets[0] = value
-        ok = self.session.edit(editor.set_example, s, self._inputs_at(np.atleast_1d(shown), inputs), targets, label)
-        if ok:
-            self.session.message = f"example {s} moved: Z undoes"
-        self.refresh_examples()
-        return ok
+        self._edit(lambda: f"example {s} moved", editor.set_example, s,
+                   self._inputs_at(np.atleast_1d(shown), inputs), targets, label)
 
-    def remove(self, s: int) -> bool:
-        ok = self.session.edit(editor.remove_example, s)
-        if ok:
-            self.session.message = f"example {s} removed: Z undoes"
-        self.refresh_examples()
-        return ok
+    def remove(self, s: int) -> None:
+        self._edit(lambda: f"example {s} removed", editor.remove_example, s)
+
+    def _edit(self, said, change, *args) -> None:
+        def then():
+            self.session.message = f"{said()}: Z undoes"
+            self.refresh_examples()
+        self.session.edit(change, *args, then=then)
 
     # ------------------------------------------------------------ names for the axes
 

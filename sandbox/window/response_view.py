@@ -159,7 +159,9 @@ class ResponseView:
         if not live.current:  # a newer network is being relaxed over the grid
             self._text(surface, "updating", (r.x + 16 + w, r.y + 10), 16, (150, 150, 150))
         resp = live.response
-        fits = resp is not None and resp.values.shape[-1] == self._n_outputs()
+        # a response computed for another scene (just opened) waits for its own
+        fits = (resp is not None and resp.values.shape[-1] == self._n_outputs()
+                and len(resp.axes) == live.probe.n_dims and resp.values.ndim == live.probe.n_dims + 1)
         if live.probe.n_dims == 2:
             if fits:
                 self._draw_map(surface, pr, resp)

@@ -825,6 +825,8 @@ class Session(EditMode):
         self.change = np.zeros(self.net.n_springs)
         self.picked = self.picked if self.picked is not None and self.picked < self.net.n_nodes else None
         self.pending = None
+        if self.grip is not None and self.grip.get("index") is not None and self.grip["index"] >= self.net.n_nodes:
+            self.grip = None  # the node it held went with an edit or an undo
         self._structure_changed(loose)
 
     def undo(self) -> bool:
