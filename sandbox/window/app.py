@@ -30,7 +30,7 @@ from ..learning.rules import LEARNS  # noqa: E402
 from ..paths import ASSETS, SCENES  # noqa: E402
 from ..scenes.build import Scene  # noqa: E402
 from ..window.background import Job  # noqa: E402
-from ..window.render import PALETTE, Camera, Drawing, draw_network, example_marks, spring_colors  # noqa: E402
+from ..window.render import PALETTE, Camera, Drawing, draw_network, example_marks, spring_colors, wrap  # noqa: E402
 from ..window.session import ENGINES, RULE_CYCLE, Session  # noqa: E402
 from ..window.teaching import Teaching  # noqa: E402
 
@@ -702,13 +702,13 @@ class App:
         if self.film is not None:
             pygame.draw.circle(self.screen, (220, 0, 0), (x + 7, self.px(17)), 7)
             x += 36 + self._text(f"REC {self.film.seconds:.0f} s", (x + 18, self.px(8)), 24, (220, 0, 0))
-        for line in _wrap(status, self.font(24), w - x - 8)[:1]:
+        for line in wrap(status, self.font(24), w - x - 8)[:1]:
             self._text(line, (x, self.px(8)), 24)
         color = (200, 30, 30) if s._banner and ("diverged" in s.caption or "wrong" in s.caption
                                                  or "not" in s.caption or "slowly" in s.caption) else (20, 70, 160)
-        lines = _wrap(s.caption, self.font(30), w - 24)
+        lines = wrap(s.caption, self.font(30), w - 24)
         size = 30 if len(lines) == 1 else 20
-        for j, line in enumerate(_wrap(s.caption, self.font(size), w - 24)[:2]):
+        for j, line in enumerate(wrap(s.caption, self.font(size), w - 24)[:2]):
             self._text(line, (self.px(12), self.px(36) + j * self.px(17)), size, color)
 
     def _draw_panel(self):
@@ -740,7 +740,7 @@ class App:
         if np.isfinite(hist.get("test_loss", float("nan"))):
             lines.append(f"test loss {hist['test_loss']:.3g}")
         bottom = p.bottom - self.px(6)
-        for line in [part for text in lines for part in _wrap(text, self.font(20), width)]:
+        for line in [part for text in lines for part in wrap(text, self.font(20), width)]:
             if y + row > bottom:
                 return
             self._text(line, (x0, y), 20)
@@ -748,7 +748,7 @@ class App:
         desc = s.scene.spec.description
         if desc and s.scene.spec.view.panels.get("description", True):
             y += self.px(8)
-            for line in _wrap(desc, self.font(20), width):
+            for line in wrap(desc, self.font(20), width):
                 if y + row > bottom:  # what does not fit is left out, never drawn past the panel
                     return
                 self._text(line, (x0, y), 20, (90, 90, 90))
@@ -802,7 +802,7 @@ class App:
                 "1-4 = role, click spring then +/- = stiffer/softer, X = remove, A = new example, Tab = done"
                 if self.session.editing else
                 "width = stiffness   ghost = free equilibrium   arrows = nudge   H = help")
-        lines = _wrap(hint, self.font(20), view.width - 20)
+        lines = wrap(hint, self.font(20), view.width - 20)
         for j, line in enumerate(lines):
             self._text(line, (view.x + 10, view.bottom - self.px(46) - self.px(19) * (len(lines) - 1 - j)), 20,
                        (110, 110, 110))
@@ -887,15 +887,4 @@ def _fresh(folder: Path, stem: str, suffix: str) -> Path:
         path, n = folder / f"{base}-{n}{suffix}", n + 1
     return path
 
-
-def _wrap(text: str, font, width: int) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        trial = (line + " " + word).strip()
-        if font.size(trial)[0] > width and line:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    return lines + ([line] if line else [])
 

@@ -6,27 +6,9 @@ from __future__ import annotations
 import pygame
 
 from .lesson import LessonProgress
-from .render import PALETTE
+from .render import PALETTE, wrap
 
 BUTTON = (64, 28)
-
-
-def wrap(text: str, font, width: int) -> list[str]:
-    """Lines of text no wider than width pixels; a blank line in the text starts a paragraph."""
-    lines = []
-    for para in text.split("\n"):
-        line = ""
-        for word in para.split():
-            trial = (line + " " + word).strip()
-            if font.size(trial)[0] > width and line:
-                lines.append(line)
-                line = word
-            else:
-                line = trial
-        lines.append(line)
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
 
 
 class LessonCard:

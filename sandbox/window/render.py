@@ -272,3 +272,21 @@ def example_marks(task, s: int) -> dict:
         shade = (values[s] - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
         marks["shades"] = {int(i): float(v) for i, v in zip(task.inputs, shade)}
     return marks
+
+
+def wrap(text: str, font, width: int) -> list[str]:
+    """Lines of text no wider than width pixels; a blank line in the text starts a paragraph."""
+    lines = []
+    for para in text.split("\n"):
+        line = ""
+        for word in para.split():
+            trial = (line + " " + word).strip()
+            if font.size(trial)[0] > width and line:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
