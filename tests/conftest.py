@@ -108,3 +108,45 @@ class Synced:
 
 def synced(session):
     return Synced(session.wait())
+
+
+# ------------------------------------------------------------------ driving the window in tests
+
+
+def press(app, key, frames=1, mod=0):
+    """Press a key, draw `frames` frames, then let the work it started finish."""
+    import pygame
+
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=mod, unicode=""))
+    for _ in range(frames):
+        app.tick()
+    settle(app)
+
+
+def mouse(app, kind, pos, button=1, frames=1):
+    """Post a mouse event at pos (screen) and draw `frames` frames, each waiting for the session."""
+    import pygame
+
+    extra = {"button": button} if kind != pygame.MOUSEMOTION else {"buttons": (1, 0, 0), "rel": (0, 0)}
+    pygame.event.post(pygame.event.Event(kind, pos=tuple(int(v) for v in pos), **extra))
+    for _ in range(frames):
+        app.tick()
+        app.session.wait()
+
+
+def drag(app, start, end, button=1):
+    """Press at start, move there to end in five steps, release."""
+    import pygame
+
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    mouse(app, pygame.MOUSEBUTTONDOWN, start, button)
+    for t in np.linspace(0, 1, 6):
+        mouse(app, pygame.MOUSEMOTION, start + t * (end - start))
+    mouse(app, pygame.MOUSEBUTTONUP, end, button)
+
+
+def click(app, pos):
+    import pygame
+
+    mouse(app, pygame.MOUSEBUTTONDOWN, pos)
+    mouse(app, pygame.MOUSEBUTTONUP, pos)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pytest
-from conftest import settle
+from conftest import press, settle
 
 from sandbox.physics.network import FIXED, OUTPUT, Network
 from sandbox.runner import train_scene
@@ -17,11 +17,6 @@ from sandbox.window.session import Session
 SCENES = Path(__file__).parent.parent / "scenes"
 
 
-def press(app, key, frames=1):
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
-    for _ in range(frames):
-        app.tick()
-    settle(app)
 
 
 def step(s):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pytest
-from conftest import settle, synced
+from conftest import click, drag, press, settle, synced
 from PIL import Image
 
 from sandbox.scenes import editor
@@ -16,31 +16,12 @@ from sandbox.scenes.save import save_scene
 SCENES = Path(__file__).parent.parent / "scenes"
 
 
-def key(app, k, frames=1):
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
-    for _ in range(frames):
-        app.tick()
-    settle(app)
 
 
-def mouse(app, kind, pos, button=1):
-    extra = {"button": button} if kind != pygame.MOUSEMOTION else {"buttons": (1, 0, 0), "rel": (0, 0)}
-    pygame.event.post(pygame.event.Event(kind, pos=tuple(int(v) for v in pos), **extra))
-    app.tick()
-    settle(app, 0)
 
 
-def drag(app, start, end, button=1):
-    start, end = np.asarray(start, float), np.asarray(end, float)
-    mouse(app, pygame.MOUSEBUTTONDOWN, start, button)
-    for t in np.linspace(0, 1, 6):
-        mouse(app, pygame.MOUSEMOTION, start + t * (end - start))
-    mouse(app, pygame.MOUSEBUTTONUP, end, button)
 
 
-def click(app, pos):
-    mouse(app, pygame.MOUSEBUTTONDOWN, pos)
-    mouse(app, pygame.MOUSEBUTTONUP, pos)
 
 
 def test_a_new_output_node_with_a_target_saves_and_loads_back(tmp_path):
@@ -134,7 +115,7 @@ def test_editing_in_the_window_with_the_mouse_then_save_and_undo(app, tmp_path):
     s = synced(app.session)
     before = (s.net.pos.copy(), s.net.edges.copy(), s.net.k.copy(), s.net.L.copy(), s.net.roles.copy())
     picture = pygame.surfarray.array3d(app.screen).copy()
-    key(app, pygame.K_TAB)
+    press(app, pygame.K_TAB)
     assert s.editing
     assert np.abs(pygame.surfarray.array3d(app.screen).astype(int) - picture).sum() > 1000  # markers shown
 
@@ -146,13 +127,13 @@ def test_editing_in_the_window_with_the_mouse_then_save_and_undo(app, tmp_path):
     new = s.net.n_nodes - 1
     assert s.net.n_nodes == len(before[0]) + 1 and s.net.n_springs == len(before[1]) + 1
     assert s.loose == [new]
-    key(app, pygame.K_TAB)
+    press(app, pygame.K_TAB)
     assert s.editing and "move freely" in s.caption  # cannot leave with a node that swings
     drag(app, at(new), at(Q))  # and one to Q: now it holds
     assert s.loose == []
     click(app, at(new))
     assert s.picked == new
-    key(app, pygame.K_4)
+    press(app, pygame.K_4)
     assert s.net.roles[new] == 3 and s.trainer.task.outputs[-1] == new
     targets, _ = s.markers()
     old_target = s.trainer.task.targets[s.example, -1].copy()
@@ -162,10 +143,10 @@ def test_editing_in_the_window_with_the_mouse_then_save_and_undo(app, tmp_path):
     drag(app, at(new), at(new) + np.array([20, 0]), button=3)  # right-drag moves it
     assert s.net.pos[new, 0] > rest_before[0] + 0.05
     n_history = len(s.trainer.history)
-    key(app, pygame.K_TAB, frames=25)
+    press(app, pygame.K_TAB, frames=25)
     assert not s.editing
     assert len(s.trainer.history) == n_history + 1 and s.events[-1][1] == "edit"
-    key(app, pygame.K_e)  # it trains
+    press(app, pygame.K_e)  # it trains
     assert s.trainer.steps == 1
 
     path = app.save_copy(tmp_path)
@@ -183,10 +164,10 @@ def test_editing_in_the_window_with_the_mouse_then_save_and_undo(app, tmp_path):
 
 def test_recording_the_window_makes_a_gif_of_what_it_showed(app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    key(app, pygame.K_g)
+    press(app, pygame.K_g)
     assert app.film is not None
-    key(app, pygame.K_SPACE, frames=60)  # train while recording: one GIF frame per 6 window frames
-    key(app, pygame.K_g)
+    press(app, pygame.K_SPACE, frames=60)  # train while recording: one GIF frame per 6 window frames
+    press(app, pygame.K_g)
     assert app.film is None
     gifs = list((tmp_path / "recordings").glob("*.gif"))
     assert len(gifs) == 1
@@ -221,7 +202,7 @@ def test_shift_w_twice_saves_over_the_source_and_anything_else_keeps_it(tmp_path
 
     shift_w()
     assert src.read_text() == text and "again" in app.session.caption
-    key(app, pygame.K_l)  # any other key: the answer is no
+    press(app, pygame.K_l)  # any other key: the answer is no
     shift_w()
     assert src.read_text() == text
     shift_w()
@@ -241,10 +222,10 @@ def test_a_save_that_cannot_be_written_says_so_instead_of_crashing(app, tmp_path
 
 def test_while_a_node_is_loose_the_views_that_need_equilibria_wait(app):
     s = synced(app.session)
-    key(app, pygame.K_TAB)
+    press(app, pygame.K_TAB)
     click(app, app.view_rect().move(40, 40).topleft)  # a lone node: the network cannot relax
     assert s.loose
-    key(app, pygame.K_n)  # the next example's markers, on the same drawing
+    press(app, pygame.K_n)  # the next example's markers, on the same drawing
     assert s.editing and s.example == 1
     np.testing.assert_array_equal(s.x, s.net.pos)
     app.color_mode = "agreement"
@@ -262,7 +243,7 @@ def test_a_saved_copy_joins_the_scene_menu_and_opens_from_it(app, tmp_path, monk
     settle(app)
     label = f"saved/{path.name}"
     assert app.scenes[label] == path
-    key(app, pygame.K_r)  # back to the library scene, uncut
+    press(app, pygame.K_r)  # back to the library scene, uncut
     assert s.net.n_springs == 5
     app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.d_scene, text=label))
     settle(app)
@@ -329,34 +310,34 @@ def test_a_strain_scene_makes_and_drops_pairs_with_two_presses():
 
 def test_keys_while_editing_remove_the_picked_node_and_add_an_example(app):
     s = synced(app.session)
-    key(app, pygame.K_TAB)
+    press(app, pygame.K_TAB)
     n, n_examples, n_springs = s.net.n_nodes, s.trainer.task.n_examples, s.net.n_springs
     P = s.net.ids.index("P")
     click(app, app.camera.to_screen(s.x[P]))
     assert s.picked == P
-    key(app, pygame.K_x)  # P goes, with its three springs and its place among the outputs
+    press(app, pygame.K_x)  # P goes, with its three springs and its place among the outputs
     assert s.net.n_nodes == n - 1 and "P" not in s.net.ids and s.net.n_springs == n_springs - 3
     assert s.trainer.task.targets.shape[1] == 1
-    key(app, pygame.K_a)
+    press(app, pygame.K_a)
     assert s.trainer.task.n_examples == n_examples + 1 and s.example == n_examples
     np.testing.assert_array_equal(s.trainer.task.clamps[-1], s.trainer.task.clamps[0])  # a copy of example 0
-    key(app, pygame.K_z)
-    key(app, pygame.K_z)
+    press(app, pygame.K_z)
+    press(app, pygame.K_z)
     assert s.net.n_nodes == n and s.trainer.task.n_examples == n_examples
 
 
 def test_plus_and_minus_while_editing_change_the_selected_springs_stiffness(app):
     s = synced(app.session)
-    key(app, pygame.K_TAB)
+    press(app, pygame.K_TAB)
     a, b = s.net.edges[1]
     click(app, app.camera.to_screen((s.x[a] + s.x[b]) / 2))
     assert s.selected == 1
     k, lr = s.net.k.copy(), s.rule.lr
-    key(app, pygame.K_PLUS)
+    press(app, pygame.K_PLUS)
     assert s.net.k[1] == 2 * k[1] and s.selected == 1 and s.rule.lr == lr  # not the learning rate
     np.testing.assert_array_equal(np.delete(s.net.k, 1), np.delete(k, 1))
-    key(app, pygame.K_MINUS)
-    key(app, pygame.K_MINUS)
+    press(app, pygame.K_MINUS)
+    press(app, pygame.K_MINUS)
     assert s.net.k[1] == pytest.approx(0.5 * k[1])
 
 

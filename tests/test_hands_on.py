@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pytest
-from conftest import settle, synced
+from conftest import mouse, press, settle, synced
 from PIL import Image
 
 from sandbox.runner import train_scene
@@ -14,19 +14,8 @@ from sandbox.scenes.build import load_scene
 SCENES = Path(__file__).parent.parent / "scenes"
 
 
-def mouse(app, kind, pos, frames=1):
-    extra = {"button": 1} if kind != pygame.MOUSEMOTION else {"buttons": (1, 0, 0), "rel": (0, 0)}
-    pygame.event.post(pygame.event.Event(kind, pos=tuple(int(v) for v in pos), **extra))
-    for _ in range(frames):
-        app.tick()
-        app.session.wait()
 
 
-def key(app, k, frames=1):
-    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
-    for _ in range(frames):
-        app.tick()
-    settle(app)
 
 
 def test_dragging_a_node_moves_it_and_the_network_relaxes_when_released(app):
@@ -59,7 +48,7 @@ def test_clicking_a_spring_inspects_it_and_x_cuts_it_everywhere(app):
     assert info["ep_grad"] == pytest.approx(info["exact_grad"], rel=1e-3, abs=1e-9)
     before = pygame.surfarray.array3d(app.screen).copy()
     n = s.net.n_springs
-    key(app, pygame.K_x, frames=2)
+    press(app, pygame.K_x, frames=2)
     assert s.net.n_springs == n - 1
     assert not any({int(a), int(b)} == set(e) for e in s.net.edges.tolist())
     after = pygame.surfarray.array3d(app.screen)
@@ -70,12 +59,12 @@ def test_clicking_a_spring_inspects_it_and_x_cuts_it_everywhere(app):
 def test_undo_restores_the_network_exactly(app):
     s = synced(app.session)
     edges, k, L = s.net.edges.copy(), s.net.k.copy(), s.net.L.copy()
-    key(app, pygame.K_e)  # one update
+    press(app, pygame.K_e)  # one update
     assert not np.array_equal(s.net.k, k)
-    key(app, pygame.K_d)  # damage: cut 10%
+    press(app, pygame.K_d)  # damage: cut 10%
     assert s.net.n_springs < len(edges)
-    key(app, pygame.K_z)
-    key(app, pygame.K_z)
+    press(app, pygame.K_z)
+    press(app, pygame.K_z)
     assert np.array_equal(s.net.edges, edges) and np.array_equal(s.net.k, k) and np.array_equal(s.net.L, L)
 
 
@@ -83,7 +72,7 @@ def test_divergence_banner_and_undo_to_finite_values(app):
     s = synced(app.session)
     k = s.net.k.copy()
     s.set_rule(lr=1e12, max_change=1.0)
-    key(app, pygame.K_e)
+    press(app, pygame.K_e)
     assert "diverged" in s.caption
     assert np.isfinite(s.net.k).all() and np.array_equal(s.net.k, k)
 
@@ -91,8 +80,8 @@ def test_divergence_banner_and_undo_to_finite_values(app):
 def test_edit_then_save_writes_a_scene_that_loads_back(app, tmp_path):
     s = synced(app.session)
     s.cut([0])
-    key(app, pygame.K_MINUS)  # a learning rate tuned in the window is saved with the network
-    key(app, pygame.K_v)
+    press(app, pygame.K_MINUS)  # a learning rate tuned in the window is saved with the network
+    press(app, pygame.K_v)
     path = app.save_copy(tmp_path)
     settle(app)
     again = load_scene(path)
@@ -121,6 +110,6 @@ def test_agreement_view_turns_green_as_beta_shrinks(app):
     s.set_rule(beta=1e-4)
     fine = s.agreement().max()
     assert fine < 1e-3 * coarse
-    key(app, pygame.K_c)
-    key(app, pygame.K_c)
+    press(app, pygame.K_c)
+    press(app, pygame.K_c)
     assert app.color_mode == "agreement"
