@@ -80,6 +80,12 @@ def test_window_survives_tiny_sizes_and_far_away_nodes(size):
     app.session.x = app.session.x + 1e6  # a node dragged far outside the view
     app.tick()
     app.draw()
+    from sandbox.window.app import MIN_SIZE
+
+    width, height = app.screen.get_size()
+    assert width >= MIN_SIZE[0] and height >= MIN_SIZE[1]  # a tiny window is opened at the smallest that fits
+    pixels = pygame.surfarray.array3d(app.screen).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 10  # caption, panel and legend are drawn, not a blank frame
 
 
 def test_window_with_a_single_free_node(tmp_path):
