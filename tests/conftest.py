@@ -150,3 +150,29 @@ def click(app, pos):
 
     mouse(app, pygame.MOUSEBUTTONDOWN, pos)
     mouse(app, pygame.MOUSEBUTTONUP, pos)
+
+
+# ------------------------------------------------------------------ what a student sees
+
+
+def network_region(app):
+    """The screen rectangle the network is drawn in (above the legend at the foot of the view)."""
+    r = app.camera.rect.copy()
+    r.height -= 70
+    return r
+
+
+def drawn_box(app):
+    """The box around everything drawn (not background) in the network's region of the screen,
+    and the number of such pixels: (pygame.Rect, count)."""
+    import pygame
+
+    from sandbox.window.render import PALETTE
+
+    r = network_region(app)
+    img = pygame.surfarray.array3d(app.screen)[r.x:r.right, r.y:r.bottom].astype(int)
+    ink = np.abs(img - np.array(PALETTE["background"])).sum(axis=2) > 40
+    if not ink.any():
+        return pygame.Rect(r.x, r.y, 0, 0), 0
+    xs, ys = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return pygame.Rect(r.x + xs[0], r.y + ys[0], xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1), int(ink.sum())

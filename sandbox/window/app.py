@@ -165,6 +165,7 @@ class App:
         self.running = True
         self.camera: Camera | None = None
         self._camera_key = None
+        self._outside = 0  # frames in a row the network was mostly out of view
         self.last_key = None
         self.teaching = Teaching(self.session, ScaledFonts(self))  # response panel and lesson card
         self.film = None  # a GIF being recorded
@@ -620,20 +621,23 @@ class App:
     # ------------------------------------------------------------ drawing
 
     def _fit_camera(self, view: pygame.Rect) -> Camera:
-        """The view holds still: it is fitted when the scene, its structure or the window
-        changes, or when the network leaves it; never while a node is dragged or in editing."""
+        """The view holds still: it is fitted to the scene (its reference positions, clamps and
+        targets) when a scene opens or the window's layout changes, and again only when asked
+        or when the network truly leaves it (most of its nodes out of sight for a second);
+        never per example, never to a magnified or non-finite position."""
         s = self.session
-        key = (id(s.net), s.version, tuple(view))
-        cam = self.camera
-        if cam is not None and self._camera_key == key:
-            if s.dragging is not None or s.editing:
-                return cam
-            p = cam.to_screen(s.x)
-            if np.isfinite(p).all() and view.collidepoint(p.min(axis=0)) and view.collidepoint(p.max(axis=0)):
-                return cam
-        self._camera_key = key
-        pts = np.vstack([s.net.pos, s.x, s.trainer.task.target_points(s.net, s.example, s.x)])
-        pts = pts[np.isfinite(pts).all(axis=1)] if np.isfinite(pts).any() else s.net.pos
+        key = (s.generation, tuple(view))
+        if self.camera is not None and self._camera_key == key:
+            if s.dragging is None and not s.editing and _mostly_outside(self.camera, s.x):
+                self._outside += 1
+            else:
+                self._outside = 0
+            if self._outside < 60:
+                return self.camera
+            pts = np.vstack([s.net.pos, s.x[np.isfinite(s.x).all(axis=1)]]) if len(s.x) == s.net.n_nodes else s.net.pos
+        else:
+            pts = scene_points(s.net, s.trainer.task)
+        self._camera_key, self._outside = key, 0
         return Camera.fit(view, pts, s.scene.spec.view.scale)
 
     def draw(self) -> None:
@@ -863,6 +867,23 @@ class App:
             dt = clock.tick(60) / 1000.0
             self.tick(dt)
         pygame.quit()
+
+
+def _mostly_outside(camera: Camera, x: np.ndarray) -> bool:
+    """Whether most of the positions x (N, 2) are drawn outside the camera's rectangle."""
+    p = camera.to_screen(x)
+    r = camera.rect
+    inside = np.isfinite(p).all(axis=1) & (p[:, 0] >= r.x) & (p[:, 0] <= r.right) & (p[:, 1] >= r.y) & (p[:, 1] <= r.bottom)
+    return inside.mean() < 0.5 if len(inside) else False
+
+
+def scene_points(net, task) -> np.ndarray:
+    """(K, 2) the points a view of the scene must hold: the reference positions, where every
+    example clamps the inputs and where it wants the outputs."""
+    pts = [net.pos, (net.pos[task.inputs][None] + task.clamps).reshape(-1, 2)]
+    pts += [task.target_points(net, s, net.pos) for s in range(min(task.n_examples, 200))]
+    pts = np.vstack(pts)
+    return pts[np.isfinite(pts).all(axis=1)]
 
 
 def scene_choices(current: Path) -> dict[str, Path]:

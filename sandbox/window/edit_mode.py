@@ -59,8 +59,8 @@ class EditMode:
                 x = trainer.free_state(s).x
             except FloppyNetworkError:
                 return None
-            if edits:  # the loss of the edited scene, marked on the plot
-                trainer.record()
+            if edits:  # the loss of the edited scene, marked on the plot: the guard's new baseline
+                trainer.new_baseline()
             return x
 
         def then(x):
@@ -81,10 +81,12 @@ class EditMode:
         ids = [self.net.ids[i] for i in nodes]
         return "node" + ("s " if len(ids) > 1 else " ") + ", ".join(ids[:6]) + (" ..." if len(ids) > 6 else "")
 
-    def edit(self, change, *args, then=None) -> None:
+    def edit(self, change, *args, then=None, mark: str = "edit") -> None:
         """Apply change(document, *args) (a function of sandbox.editor) to the scene, after the
         edits before it. The new document is built (in the background) as a file would be; if
-        it does not build, nothing changes and the message says why; else then() runs. Undoable."""
+        it does not build, nothing changes and the message says why; else then() runs. Undoable.
+        Outside edit mode (an example edited in the response panel) the network is evaluated on
+        the new task at once: a point on the loss plot marked `mark`, the guard's new baseline."""
 
         def compute():
             doc = editor.document(self.scene)
@@ -106,6 +108,8 @@ class EditMode:
             self._adopt(scene, loose)
             self.edits += 1
             self.message = ""
+            if not self.editing:
+                self._remeasure(mark)
             if then is not None:
                 then()
         self._submit("edit", "building the edited network", compute, done, bound=True)

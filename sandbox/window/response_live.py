@@ -140,7 +140,7 @@ class LiveResponse:
         `label` (a classifier). Goes through the session's edit (built in the background,
         undoable); the message says when it is done, or why it was refused."""
         shown = np.atleast_1d(np.asarray(shown, float))
-        self._edit(lambda: f"example {self.session.trainer.task.n_examples - 1} added",
+        self._edit(lambda: f"example {self.session.trainer.task.n_examples - 1} added", "new example",
                    editor.add_example_at, self._inputs_at(shown), self._targets_at(shown, value), label)
 
     def move(self, s: int, shown, value: float | None = None) -> None:
@@ -148,17 +148,17 @@ class LiveResponse:
         inputs, targets, label = self.numbers_of(s)
         if targets is not None and value is not None:
             targets[0] = value
-        self._edit(lambda: f"example {s} moved", editor.set_example, s,
+        self._edit(lambda: f"example {s} moved", "example moved", editor.set_example, s,
                    self._inputs_at(np.atleast_1d(shown), inputs), targets, label)
 
     def remove(self, s: int) -> None:
-        self._edit(lambda: f"example {s} removed", editor.remove_example, s)
+        self._edit(lambda: f"example {s} removed", "example removed", editor.remove_example, s)
 
-    def _edit(self, said, change, *args) -> None:
+    def _edit(self, said, mark: str, change, *args) -> None:
         def then():
             self.session.message = f"{said()}: Z undoes"
             self.refresh_examples()
-        self.session.edit(change, *args, then=then)
+        self.session.edit(change, *args, then=then, mark=mark)
 
     # ------------------------------------------------------------ names for the axes
 

@@ -168,6 +168,7 @@ class Session(EditMode):
 
     def _install(self, opened: Opened):
         self.generation = getattr(self, "generation", 0) + 1  # counts scenes opened
+        self.paused, self.fast = True, False  # every scene opens paused
         scene = opened.scene
         self.scene = scene
         self.net = scene.net
@@ -508,11 +509,15 @@ class Session(EditMode):
             gap = float(np.linalg.norm(task.target_points(self.net, st.example, st.x_free)
                                        - task.output_points(st.x_free), axis=1).max())
             size = float(np.ptp(self.net.pos, axis=0).max())
-            self.magnify = float(np.clip(min(0.04 * size, 0.5 * gap) / shift, 1.0, 1e5))
+            # (no visible nudge, as when a margin is already met: nothing to magnify)
+            self.magnify = float(np.clip(min(0.04 * size, 0.5 * gap) / shift, 1.0, 1e5)) if shift > 1e-12 * size else 1.0
             target = st.x_free + self.magnify * (st.x - st.x_free)
         if animate:
             # the world's own motion: of the relaxations just run, the one that ended in this state
+            # (a nudged one starts at the free state: only those are magnified)
             runs = getattr(self.trainer.engine, "trajectories", None)
+            if runs and st.name == "nudged":
+                runs = [t for t in runs if t[0].shape == st.x_free.shape and np.abs(t[0] - st.x_free).max() <= 1e-9]
             traj = min(runs, key=lambda t: float(np.abs(t[-1] - st.x).max())) if runs else None
             if self.engine_name == "physical" and traj and st.name != "update":
                 traj = [f for f in traj if f.shape == st.x.shape and np.isfinite(f).all()]
@@ -820,6 +825,7 @@ class Session(EditMode):
         self.scene, self.net = scene, scene.net
         self.trainer = Trainer.from_scene(scene, old.rule, make_engine(engine_name(old.engine), scene.spec.physics))
         self.trainer.history, self.trainer.steps, self.trainer.epochs_done = old.history, old.steps, old.epochs_done
+        self.trainer.baseline = old.baseline
         self._stages = None
         self.example = min(self.example, self.trainer.task.n_examples - 1)
         self.change = np.zeros(self.net.n_springs)
@@ -886,13 +892,14 @@ class Session(EditMode):
         self.cut(rng.choice(self.net.n_springs, size=n, replace=False))
 
     def _remeasure(self, label: str) -> None:
-        """Evaluate the network as it is now: a point on the loss plot, marked `label`."""
+        """Evaluate the network as it is now: a point on the loss plot, marked `label`, and the
+        divergence guard's new baseline (the network or the task changed from outside training)."""
         trainer, version = self.trainer, self.version
 
         def then(_row):
             if self.version == version:
                 self.events.append((len(trainer.history) - 1, label))
-        self._submit("state", "evaluating", lambda: trainer.record(), then)
+        self._submit("state", "evaluating", trainer.new_baseline, then)
 
     def _structure_changed(self, loose: list | None = None):
         self.version += 1
