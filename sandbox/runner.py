@@ -130,14 +130,14 @@ class GifRecorder:
 
     def __init__(self, scene: Scene, size=(640, 480)):
         from .learning.response import probe_of_scene
-        from .window.film import Film
+        from .drawing.film import Film
 
         self.scene, self.size, self.film = scene, size, Film(frame_ms=120)
         self.k_ref = float(np.median(scene.net.k))
         self.probe = probe_of_scene(scene)
 
     def __call__(self, trainer: Trainer) -> None:
-        from .window.render import drawing_for, render_surface
+        from .drawing.render import drawing_for, render_surface
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
@@ -150,7 +150,7 @@ class GifRecorder:
         import pygame
 
         from .learning.response import free_response
-        from .window.response_view import StillResponse, response_surface
+        from .drawing.response_picture import StillResponse, response_surface
 
         ts = self.scene.spec.task
         resp = free_response(self.scene.net, trainer.task, self.probe, GIF_RESPONSE_RESOLUTION[self.probe.n_dims])
@@ -191,7 +191,7 @@ def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, s
     w.writerows(trainer.history)
     write_atomic(out_dir / "history.csv", buf.getvalue())
     plot_history(trainer.history, out_dir / "loss.png", scene.name)
-    from .window.render import drawing_for, render_png
+    from .drawing.render import drawing_for, render_png
 
     s = int(trainer.task.train[0])
     x = trainer.free_state(s).x

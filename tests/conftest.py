@@ -77,22 +77,26 @@ def app():
 def settle(app, frames=1):
     """Let the window finish what it computes in the background, then draw `frames` frames."""
     app.session.wait()
-    app.wait_writes()
+    app.exports.wait()
     for _ in range(frames):
         app.tick()
         app.session.wait()
 
 
 class Synced:
-    """A session whose commands wait for the work they start (for tests written step by step)."""
+    """A session whose commands wait for the work they start (for tests written step by step);
+    its parts (training, history, hands, edit...) too."""
 
-    def __init__(self, session):
-        object.__setattr__(self, "_s", session)
+    def __init__(self, target, session=None):
+        object.__setattr__(self, "_t", target)
+        object.__setattr__(self, "_s", session or target)
 
     def __getattr__(self, name):
         import inspect
 
-        value = getattr(self._s, name)
+        value = getattr(self._t, name)
+        if getattr(value, "session", None) is self._s:  # a part of the session
+            return Synced(value, self._s)
         if not inspect.ismethod(value):
             return value
 
@@ -103,7 +107,7 @@ class Synced:
         return call
 
     def __setattr__(self, name, value):
-        setattr(self._s, name, value)
+        setattr(self._t, name, value)
 
 
 def synced(session):
@@ -167,7 +171,7 @@ def drawn_box(app):
     and the number of such pixels: (pygame.Rect, count)."""
     import pygame
 
-    from sandbox.window.render import PALETTE
+    from sandbox.drawing.render import PALETTE
 
     r = network_region(app)
     img = pygame.surfarray.array3d(app.screen)[r.x:r.right, r.y:r.bottom].astype(int)

@@ -42,17 +42,17 @@ def test_lesson_one_own_data_step_trains_without_a_false_divergence():
     compared within that task, not with the old task's best."""
     app = window("lesson_two_springs")
     s = app.session
-    s.run_epochs(20)
+    s.training.run_epochs(20)
     settle(app)
     assert s.loss < 1e-8
     live = app.teaching.live
     live.add([0.4], value=-0.2)  # far off the line through the others (0.3 x input)
     settle(app)
     assert s.trainer.task.n_examples == 5
-    s.run_epochs(3)  # (what Space does, without drawing every stage)
+    s.training.run_epochs(3)  # (what Space does, without drawing every stage)
     settle(app)
     assert s.trainer.epochs_done == 23, s.caption
-    assert "diverged" not in s.caption and not s._banner
+    assert "diverged" not in s.caption and not s.banner
 
 
 def test_a_scene_opened_from_the_menu_while_training_opens_paused():
@@ -61,12 +61,12 @@ def test_a_scene_opened_from_the_menu_while_training_opens_paused():
     press(app, pygame.K_SPACE)
     for _ in range(20):
         app.tick()
-    assert not s.paused
-    app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.d_scene,
-                                  text=next(k for k in app.scenes if "lesson_xor" in k)))
+    assert not s.training.paused
+    app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.controls.menus["scene"],
+                                  text=next(k for k in app.controls.scenes if "lesson_xor" in k)))
     settle(app, 30)
     assert s.scene.name.startswith("Lesson 3")
-    assert s.paused and s.trainer.steps == 0 and app.teaching.lesson.index == 0
+    assert s.training.paused and s.trainer.steps == 0 and app.teaching.lesson.index == 0
 
 
 def test_the_guard_compares_losses_within_one_task():

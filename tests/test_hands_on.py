@@ -24,7 +24,7 @@ def test_dragging_a_node_moves_it_and_the_network_relaxes_when_released(app):
     rest = s.x.copy()
     start = app.camera.to_screen(s.x[p])
     mouse(app, pygame.MOUSEBUTTONDOWN, start)
-    assert s.dragging == p
+    assert s.hands.dragging == p
     for t in np.linspace(0, 1, 10):
         mouse(app, pygame.MOUSEMOTION, start + t * np.array([80, -60]), frames=3)
     mouse(app, pygame.MOUSEMOTION, start + np.array([80, -60]), frames=60)
@@ -33,7 +33,7 @@ def test_dragging_a_node_moves_it_and_the_network_relaxes_when_released(app):
     assert np.linalg.norm(held_at - goal) < 0.05 * np.ptp(s.net.pos, axis=0).max()
     assert np.linalg.norm(held_at - rest[p]) > 0.2
     mouse(app, pygame.MOUSEBUTTONUP, start + np.array([80, -60]), frames=400)
-    assert s.world is None  # settled
+    assert s.hands.world is None  # settled
     assert np.abs(s.x - rest).max() < 1e-4  # back to its equilibrium
 
 
@@ -43,8 +43,8 @@ def test_clicking_a_spring_inspects_it_and_x_cuts_it_everywhere(app):
     mid = app.camera.to_screen((s.x[a] + s.x[b]) / 2)
     mouse(app, pygame.MOUSEBUTTONDOWN, mid)
     mouse(app, pygame.MOUSEBUTTONUP, mid)
-    assert s.selected == 2
-    info = s.spring_info(2)
+    assert s.hands.selected == 2
+    info = s.hands.spring_info(2)
     assert info["ep_grad"] == pytest.approx(info["exact_grad"], rel=1e-3, abs=1e-9)
     before = pygame.surfarray.array3d(app.screen).copy()
     n = s.net.n_springs
@@ -53,7 +53,7 @@ def test_clicking_a_spring_inspects_it_and_x_cuts_it_everywhere(app):
     assert not any({int(a), int(b)} == set(e) for e in s.net.edges.tolist())
     after = pygame.surfarray.array3d(app.screen)
     assert np.abs(after.astype(int) - before.astype(int)).sum() > 1000  # the picture lost it
-    assert s.events and s.events[-1][1] == "cut 1"
+    assert s.history.marks and s.history.marks[-1][1] == "cut 1"
 
 
 def test_undo_restores_the_network_exactly(app):
@@ -71,7 +71,7 @@ def test_undo_restores_the_network_exactly(app):
 def test_divergence_banner_and_undo_to_finite_values(app):
     s = synced(app.session)
     k = s.net.k.copy()
-    s.set_rule(lr=1e12, max_change=1.0)
+    s.settings.set_rule(lr=1e12, max_change=1.0)
     press(app, pygame.K_e)
     assert "diverged" in s.caption
     assert np.isfinite(s.net.k).all() and np.array_equal(s.net.k, k)
@@ -79,10 +79,10 @@ def test_divergence_banner_and_undo_to_finite_values(app):
 
 def test_edit_then_save_writes_a_scene_that_loads_back(app, tmp_path):
     s = synced(app.session)
-    s.cut([0])
+    s.history.cut([0])
     press(app, pygame.K_MINUS)  # a learning rate tuned in the window is saved with the network
     press(app, pygame.K_v)
-    path = app.save_copy(tmp_path)
+    path = app.exports.save_copy(tmp_path)
     settle(app)
     again = load_scene(path)
     assert again.rule().lr == s.rule.lr and again.rule().beta == s.rule.beta == 5e-4
@@ -105,10 +105,10 @@ def test_recorded_gif_has_a_frame_per_epoch_and_they_differ(tmp_path):
 
 def test_agreement_view_turns_green_as_beta_shrinks(app):
     s = synced(app.session)
-    s.set_rule(beta=1e-1)
-    coarse = s.agreement().max()
-    s.set_rule(beta=1e-4)
-    fine = s.agreement().max()
+    s.settings.set_rule(beta=1e-1)
+    coarse = s.hands.agreement().max()
+    s.settings.set_rule(beta=1e-4)
+    fine = s.hands.agreement().max()
     assert fine < 1e-3 * coarse
     press(app, pygame.K_c)
     press(app, pygame.K_c)

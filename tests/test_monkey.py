@@ -24,17 +24,20 @@ from sandbox.physics.equilibrium import NewtonSolver
 from sandbox.physics.world import World, WorldEngine
 from sandbox.scenes import build
 from sandbox.scenes.build import load_scene
-from sandbox.window import session as session_module
-from sandbox.window.app import EDIT_KEY_COMMANDS, KEY_COMMANDS, App, scene_choices
+from sandbox.window import engines as engines_module
+from sandbox.window.app import App
+from sandbox.window.commands import EDIT_KEY_COMMANDS, KEY_COMMANDS
+from sandbox.window.controls import scene_choices
 from sandbox.window.background import checkpoint
-from sandbox.window.session import ExactEngine, Session
+from sandbox.window.engines import ExactEngine
+from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
 EVENTS = int(os.environ.get("MONKEY_EVENTS", "5000"))
 SEED = int(os.environ.get("MONKEY_SEED", "13"))
 REAL_WINDOW = os.environ.get("MONKEY_REAL_WINDOW") == "1"
 HEAVY = [(NewtonSolver, "relax"), (WorldEngine, "relax"), (World, "settle"), (World, "__init__"),
-         (build, "build_scene"), (Trainer, "evaluate"), (session_module, "settles_quickly")]
+         (build, "build_scene"), (Trainer, "evaluate"), (engines_module, "settles_quickly")]
 
 
 @pytest.fixture
@@ -70,15 +73,15 @@ def check_invariants(app, step):
     s = app.session
     assert app.running, step
     assert s.x.shape == (s.net.n_nodes, 2), (step, s.x.shape, s.net.n_nodes, s.caption)
-    assert np.isfinite(s.x).all(), (step, s.caption, s.engine_name, s.world is not None)
+    assert np.isfinite(s.x).all(), (step, s.caption, s.engine_name, s.hands.world is not None)
     k, L, r = s.net.k, s.net.L, s.rule
     assert np.isfinite(k).all() and np.isfinite(L).all(), step
-    if not s.undo_stack or not any(isinstance(u, build.Scene) for u in s.undo_stack):  # (edits set k freely)
+    if not s.history.holds_edit:  # (edits set k freely)
         assert (k >= r.k_min * (1 - 1e-9)).all() or s.trainer.steps == 0, step
         assert (k <= r.k_max * (1 + 1e-9)).all() or s.trainer.steps == 0, step
     assert (L > 0).all(), step
     # the engine shown is the one running: the menu and the status line say s.engine_name
-    shown = next(e for e, label in app.engine_labels.items() if label == app.d_engine.selected_option[0])
+    shown = next(e for e, label in app.controls.engine_labels.items() if label == app.controls.menus["engine"].selected_option[0])
     assert shown == s.engine_name, step
     assert isinstance(s.trainer.engine, WorldEngine) == (s.engine_name == "physical"), step
 
@@ -98,7 +101,7 @@ def test_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
         frames.append(time.perf_counter() - t0)
     app.tick = timed
     settle(app)
-    app.save_copy()  # a saved copy joins the scene menu
+    app.exports.save_copy()  # a saved copy joins the scene menu
     settle(app)
     on_main_thread.clear()  # (the test loaded the first scene itself, as main.py does)
     scenes = list(scene_choices(app.session.source).values())
@@ -110,9 +113,9 @@ def test_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
     for step in range(EVENTS):
         if step % max(1, EVENTS // (2 * len(scenes))) == 0:  # every scene, twice over
             path = scenes[(step // max(1, EVENTS // (2 * len(scenes)))) % len(scenes)]
-            app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.d_scene,
-                                          text=next(lbl for lbl, p in app.scenes.items() if p == path)
-                                          if path in app.scenes.values() else list(app.scenes)[0]))
+            app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.controls.menus["scene"],
+                                          text=next(lbl for lbl, p in app.controls.scenes.items() if p == path)
+                                          if path in app.controls.scenes.values() else list(app.controls.scenes)[0]))
             settle(app)  # (random keys may cancel an opening: this one is let through)
         kind = kinds[rng.integers(len(kinds))]
         posted += post_event(app, rng, kind, keys)
@@ -135,7 +138,7 @@ def test_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
 def post_event(app, rng, kind, keys) -> int:
     """Post one event (or a short gesture) of the given kind; the number of events posted."""
     s = app.session
-    view = app.view_rect()
+    view = app.layout.view_rect()
     post = pygame.event.post
     E = pygame.event.Event
 
@@ -176,7 +179,7 @@ def post_event(app, rng, kind, keys) -> int:
         post(E(pygame.MOUSEBUTTONUP, button=button, pos=inside(start)))
         return n
     if kind == "menu":
-        menus = [app.d_rule, app.d_engine, app.d_learn, app.d_color, app.d_scene]
+        menus = [app.controls.menus["rule"], app.controls.menus["engine"], app.controls.menus["learn"], app.controls.menus["color"], app.controls.menus["scene"]]
         menu = menus[rng.integers(len(menus))]
         options = [o[0] if isinstance(o, tuple) else o for o in menu.options_list]
         post(E(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=menu, text=options[rng.integers(len(options))]))
@@ -195,7 +198,7 @@ def post_event(app, rng, kind, keys) -> int:
             app.tick()
         return n
     if kind == "button":
-        button = list(app.buttons.values())[rng.integers(len(app.buttons))]
+        button = list(app.controls.buttons.values())[rng.integers(len(app.controls.buttons))]
         post(E(pygame_gui.UI_BUTTON_PRESSED, ui_element=button))
         return 1
     for _ in range(int(rng.integers(3, 12))):  # "wait": let frames pass, training runs

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pygame
 
 from .lesson import LessonProgress
-from .render import PALETTE, wrap
+from ..drawing.render import PALETTE, wrap
 
 BUTTON = (64, 28)
 

@@ -158,7 +158,7 @@ class LiveResponse:
         def then():
             self.session.message = f"{said()}: Z undoes"
             self.refresh_examples()
-        self.session.edit(change, *args, then=then, mark=mark)
+        self.session.history.edit(change, *args, then=then, mark=mark)
 
     # ------------------------------------------------------------ names for the axes
 

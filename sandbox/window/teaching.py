@@ -47,7 +47,7 @@ class Teaching:
             self._source = s.source
             lesson = s.scene.spec.lesson
             self.lesson = LessonProgress(lesson, s.trainer.epochs_done) if lesson is not None else None
-            self._stage, self._dragging, self._epochs = s.stage, s.dragging, s.trainer.epochs_done
+            self._stage, self._dragging, self._epochs = s.stage, s.hands.dragging, s.trainer.epochs_done
 
     # ------------------------------------------------------------ layout
 
@@ -85,9 +85,9 @@ class Teaching:
         if s.trainer.epochs_done != self._epochs:
             self._epochs = s.trainer.epochs_done
             self.lesson.notify(Event("epochs", self._epochs))
-        if s.dragging is not None and s.dragging != self._dragging and s.dragging < s.net.n_nodes:
-            self.lesson.notify(Event("drag", s.net.ids[s.dragging]))
-        self._dragging = s.dragging
+        if s.hands.dragging is not None and s.hands.dragging != self._dragging and s.hands.dragging < s.net.n_nodes:
+            self.lesson.notify(Event("drag", s.net.ids[s.hands.dragging]))
+        self._dragging = s.hands.dragging
 
     def key(self, key) -> bool:
         """A key went down: the lesson hears it; T and the arrow keys are the column's (True)."""

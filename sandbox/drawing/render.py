@@ -167,9 +167,9 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
             pygame.draw.line(surface, pal["fixed"], (c[0] - dx, c[1] - dy + (r + 4) * horiz),
                              (c[0] + dx, c[1] + dy + (r + 4) * horiz), 2)
     if extra.labels:
-        font = _font(18)
+        label_font = font(18)
         for i, text in extra.labels.items():
-            surface.blit(font.render(str(text), True, pal["text"]), (pts[i][0] + r + 6, pts[i][1] - r - 14))
+            surface.blit(label_font.render(str(text), True, pal["text"]), (pts[i][0] + r + 6, pts[i][1] - r - 14))
     for i, color in extra.rings:
         pygame.draw.circle(surface, color, pts[i], r + 7, 3)
     if extra.clamps is not None:
@@ -211,7 +211,7 @@ def _diamond(c, size: float) -> list:
 _FONTS: dict = {}
 
 
-def _font(size: int) -> pygame.font.Font:
+def font(size: int) -> pygame.font.Font:
     if size not in _FONTS:
         pygame.font.init()
         _FONTS[size] = pygame.font.Font(None, size)
@@ -243,7 +243,7 @@ def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = ""
     rect = surf.get_rect()
     if title:
         rect = pygame.Rect(0, 40, size[0], size[1] - 40)
-        surf.blit(_font(30).render(title, True, PALETTE["text"]), (12, 10))
+        surf.blit(font(30).render(title, True, PALETTE["text"]), (12, 10))
     cam = Camera.fit(rect, x)
     draw_network(surf, cam, net, x, k_ref or float(np.median(net.k)), extra)
     return surf
@@ -274,14 +274,14 @@ def example_marks(task, s: int) -> dict:
     return marks
 
 
-def wrap(text: str, font, width: int) -> list[str]:
+def wrap(text: str, typeface, width: int) -> list[str]:
     """Lines of text no wider than width pixels; a blank line in the text starts a paragraph."""
     lines = []
     for para in text.split("\n"):
         line = ""
         for word in para.split():
             trial = (line + " " + word).strip()
-            if font.size(trial)[0] > width and line:
+            if typeface.size(trial)[0] > width and line:
                 lines.append(line)
                 line = word
             else:

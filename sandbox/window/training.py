@@ -1,0 +1,204 @@
+"""Training control for the window: play, pause, a stage or an example at a time, fast mode,
+slow motion, and what the trainer's stages show.
+
+It drives the very Trainer that headless training uses (same batches, same seed, same updates,
+same divergence guard, with rollback): its stages are pulled one at a time in a background job,
+and each finished stage is shown (sandbox.window.playback makes its frames).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..learning.trainer import DivergenceError, Stage
+from ..physics.energy import energy
+from .history import Action
+from .playback import frames_for, magnification, shown_state
+
+FAST_BURST_S = 0.1  # worker time per fast-mode job: the window shows where training got after each
+
+
+class Training:
+    """paused; fast: training as fast as the exact engine goes, showing only the states; slow:
+    how many times each frame of a stage is shown (1, or 4 in slow motion)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.paused = True
+        self.fast = False
+        self.slow = 1
+        self.stages = None  # the trainer's stage generator, pulled in the background
+        self.engine_before_fast: str | None = None
+
+    def stop(self) -> None:
+        """Paused, fast mode off, the stage generator dropped (a new scene, a rollback)."""
+        self.paused, self.fast, self.engine_before_fast, self.stages = True, False, None, None
+
+    # ------------------------------------------------------------ commands
+
+    def toggle_play(self) -> None:
+        s = self.session
+        s.command()
+        if s.editing and not s.edit.stop():
+            return
+        self.paused = not self.paused
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def step_stage(self) -> None:
+        """One stage (free, nudged or update), animated."""
+        s = self.session
+        s.command()
+        if s.editing and not s.edit.stop():
+            return
+        self.paused = True
+        s.frames.clear()
+        if s.jobs.kind() == "stage":
+            return  # the stage being computed is the step
+        s.jobs.submit("stage", "computing the next stage", lambda: self._pull(1), self.show_stages)
+
+    def step_example(self) -> None:
+        """Through the next update (one mini-batch), shown without animation."""
+        s = self.session
+        s.command()
+        if s.editing and not s.edit.stop():
+            return
+        self.paused = True
+        s.frames.clear()
+
+        def compute():
+            out = []
+            while not out or out[-1].name != "update":
+                out += self._pull(1)
+            return out
+        s.jobs.submit("stage", "training one example", compute, lambda sts: self.show_stages(sts, animate=False))
+
+    def run_epochs(self, n: int) -> None:
+        """Train n whole epochs at once, as headless training does (in the background)."""
+        s = self.session
+        goal = s.trainer.epochs_done + n
+
+        def compute():
+            out = []
+            while s.trainer.epochs_done < goal:
+                out += self._pull(1)[-1:]
+            return out
+        s.jobs.submit("stage", f"training {n} epochs", compute, lambda sts: self.show_stages(sts, animate=False))
+
+    def toggle_fast(self) -> None:
+        """Fast mode trains on the exact engine, drawing only the states; off, the engine that
+        ran before comes back."""
+        s = self.session
+        s.command()
+        if s.editing and not s.edit.stop():
+            return
+        s.jobs.cancel(("stage",))
+        self.fast = not self.fast
+        s.frames.clear()
+        if self.fast:
+            self.paused = False
+            self.engine_before_fast = s.engine_name
+            s.jobs.after(lambda: s.settings.use_engine("exact"))
+        else:
+            self.paused = True
+            back, self.engine_before_fast = self.engine_before_fast, None
+            if back and back != s.engine_name:
+                s.jobs.after(lambda: s.settings.use_engine(back))
+
+    def toggle_slow(self) -> None:
+        self.session.command()
+        self.slow = 1 if self.slow > 1 else 4
+
+    # ------------------------------------------------------------ each frame
+
+    def tick(self) -> None:
+        """Show the next pending frame, or, when running, start the next stage. While a stage
+        computes on the physical engine the world is shown as it settles."""
+        s = self.session
+        if s.jobs.kind() == "stage":
+            traj = getattr(s.trainer.engine, "trajectory", None)
+            if traj and not s.frames and traj[-1].shape == s.x.shape and np.isfinite(traj[-1]).all():
+                s.x = traj[-1]  # (a world that blew up is not shown: the trainer's guard deals with it)
+        if s.frames:
+            s.x = s.frames.popleft()
+            return
+        if self.paused or s.editing or not s.jobs.idle:
+            return
+        if not s.banner:
+            s.message = ""
+        if self.fast:
+            s.jobs.submit("stage", "training fast", self._burst, lambda sts: self.show_stages(sts, animate=False))
+        else:
+            s.jobs.submit("stage", "computing the next stage", lambda: self._pull(1), self.show_stages)
+
+    # ------------------------------------------------------------ stages (in the worker)
+
+    def _pull(self, n: int) -> list[Stage]:
+        """The next n stages that show something (an epoch's bookkeeping comes along)."""
+        out = []
+        while sum(st.name != "epoch" for st in out) < n:
+            if self.stages is None:
+                self.stages = self.session.trainer.stages()
+            try:
+                out.append(next(self.stages))
+            except BaseException:
+                self.stages = None
+                raise
+        return out
+
+    def _burst(self) -> list[Stage]:
+        t0 = time.perf_counter()
+        out = []
+        while time.perf_counter() - t0 < FAST_BURST_S:
+            out += self._pull(1)
+        return out
+
+    # ------------------------------------------------------------ showing them
+
+    def diverged(self, exc: DivergenceError) -> None:
+        """The trainer rolled back to its last good epoch: say so, pause, show its state."""
+        s = self.session
+        s.say(f"learning diverged: {exc}. Z undoes further.", banner=True)
+        s.history.rolled_back(s.trainer.steps)
+        self.stages = None
+        self.paused, self.fast = True, False
+        s.frames.clear()
+        s.show_free_state()
+
+    def show_stages(self, stages: list[Stage], animate: bool = True) -> None:
+        # a stage that took long was watched live: it is shown at once instead of replayed
+        last = self.session.jobs.last
+        quick = last is None or last.seconds < 0.5
+        for st in stages:
+            self.show(st, animate=animate and quick and st is stages[-1])
+
+    def show(self, st: Stage, animate: bool) -> None:
+        s = self.session
+        if st.name == "epoch":  # the epoch's losses are recorded: the loss plot shows them
+            return
+        if not s.banner:
+            s.message = ""
+        s.stage, s.example = st, st.example
+        s.magnify = magnification(st, s.net, s.trainer.task)
+        if animate:
+            runs = getattr(s.trainer.engine, "trajectories", None) if s.engine_name == "physical" else None
+            s.frames.extend(frames_for(st, s.x, s.magnify, runs, self.slow))
+        else:
+            s.x = shown_state(st, s.magnify)
+        if not np.isfinite(shown_state(st, s.magnify)).all():  # (a stage of a world that blew up: keep what was shown)
+            s.frames.clear()
+            s.x = s.net.pos.copy() if not np.isfinite(s.x).all() else s.x
+        if st.name == "free":
+            s.ghost = None
+            s.step_costs.append(st.cost)
+            s.energies = (energy(s.net, st.x), float("nan"))
+        elif st.name == "nudged":
+            s.ghost = st.x_free
+            s.energies = (energy(s.net, st.x_free), energy(s.net, st.x) + s.rule.beta * st.phases.cost.value(st.x))
+        elif st.name == "update":
+            s.history.push(Action("update", springs=s.history.springs_now(st.before), steps=s.trainer.steps))
+            s.ghost = None
+            s.change = st.dk if s.rule.learn != "rest_length" else st.dL
