@@ -86,3 +86,31 @@ def test_the_guard_compares_losses_within_one_task():
     trainer.new_baseline()
     trainer.fit(2)
     assert trainer.stopped == "" and trainer.history[-1]["loss"] < trainer.history[trainer.baseline]["loss"]
+
+
+def test_jobs_run_one_at_a_time_even_when_a_finished_job_starts_another():
+    """An example edit relaxes the new state and then evaluates the new task: two jobs on one
+    engine. They ran at once (the queue started the second while the first's then() had just
+    started the first), and two threads stepping one pymunk world abort the process."""
+    import threading
+
+    from sandbox.window.jobs import Jobs
+
+    jobs = Jobs(on_error=lambda exc: (_ for _ in ()).throw(exc), generation=lambda: 1)
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def work():
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        threading.Event().wait(0.05)
+        with lock:
+            running[0] -= 1
+
+    def first_done(_):
+        jobs.submit("state", "relaxing", work)  # started by a then(), as structure_changed does
+        jobs.submit("state", "evaluating", work)  # queued behind it, as remeasure is
+    jobs.submit("edit", "building", lambda: None, first_done)
+    jobs.wait(10)
+    assert most[0] == 1

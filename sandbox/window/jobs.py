@@ -87,6 +87,7 @@ class Jobs:
                     break
                 job, self.job = self.job, None
                 self._collect(job, shown_if_cancelled=job.kind == "stage")
+                continue  # (what it did may have started another job: the queue waits for that too)
             if not self._queue:
                 break
             generation, action = self._queue.popleft()
