@@ -129,12 +129,13 @@ class GifRecorder:
     with one or two inputs, the response panel beside it."""
 
     def __init__(self, scene: Scene, size=(640, 480)):
-        from .learning.response import probe_of_scene
         from .drawing.film import Film
+        from .learning.response import probe_of_scene
 
         self.scene, self.size, self.film = scene, size, Film(frame_ms=120)
         self.k_ref = float(np.median(scene.net.k))
         self.probe = probe_of_scene(scene)
+        self.y_range = None  # the response's output axis, fixed at the first frame
 
     def __call__(self, trainer: Trainer) -> None:
         from .drawing.render import drawing_for, render_surface
@@ -142,20 +143,22 @@ class GifRecorder:
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
         frame = render_surface(self.scene.net, x, self.size, f"{self.scene.name}: epoch {trainer.epochs_done}",
-                               drawing_for(self.scene.net, trainer.task, s, x), self.k_ref)
+                               drawing_for(self.scene, trainer.task, s, x), self.k_ref)
         self.film.add(frame if self.probe is None else self._beside(frame, trainer))
 
     def _beside(self, frame, trainer: Trainer):
         """The frame with the response panel (computed now, coarser) on its right."""
         import pygame
 
-        from .learning.response import free_response
-        from .drawing.response_picture import StillResponse, response_surface
+        from .drawing.response_picture import response_surface, scene_response
 
-        ts = self.scene.spec.task
-        resp = free_response(self.scene.net, trainer.task, self.probe, GIF_RESPONSE_RESOLUTION[self.probe.n_dims])
-        panel = response_surface(StillResponse(trainer.task, self.scene.net, ts.input, ts.output, self.probe, resp),
-                                 (330, min(340, self.size[1])))
+        still = scene_response(self.scene, trainer.task, GIF_RESPONSE_RESOLUTION[self.probe.n_dims], self.y_range)
+        still.accuracy = trainer.history[-1]["accuracy"] if trainer.history else float("nan")
+        if self.y_range is None and still.response.values.ndim == 2:  # the axes of the first frame, kept
+            from .drawing.response_picture import y_range_of
+
+            self.y_range = still.y_range = y_range_of(still.targets, still.response)
+        panel = response_surface(still, (330, min(340, self.size[1])))
         both = pygame.Surface((self.size[0] + panel.get_width(), self.size[1]))
         both.blit(frame, (0, 0))
         both.fill(frame.get_at((0, self.size[1] - 1)), pygame.Rect(self.size[0], 0, panel.get_width(), self.size[1]))
@@ -196,7 +199,7 @@ def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, s
     s = int(trainer.task.train[0])
     x = trainer.free_state(s).x
     render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
-               extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
+               extra=drawing_for(scene, trainer.task, s, x), k_ref=k_ref)
     from .response_plot import plot_response  # one or two inputs: what the network computes
 
     plot_response(scene, out_dir / "response.png", f"{scene.name}: what it computes, epoch {trainer.epochs_done}")

@@ -8,10 +8,10 @@ import pygame
 import pytest
 from conftest import press, settle
 
+from sandbox.drawing.render import PALETTE, Camera, Drawing, draw_network
 from sandbox.physics.network import FIXED, OUTPUT, Network
 from sandbox.runner import train_scene
 from sandbox.scenes.build import load_scene
-from sandbox.drawing.render import PALETTE, Camera, Drawing, draw_network
 from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
@@ -256,8 +256,8 @@ def test_physical_stages_replay_their_own_relaxation():
 
 
 def test_small_networks_name_their_inputs_and_outputs():
-    from sandbox.scenes.build import load_scene
     from sandbox.drawing.render import Drawing, render_surface
+    from sandbox.scenes.build import load_scene
 
     scene = load_scene(Path(__file__).parent.parent / "scenes" / "xor.yaml")
     x = scene.net.pos
@@ -269,17 +269,17 @@ def test_small_networks_name_their_inputs_and_outputs():
 def test_the_window_opens_digits_on_the_exact_engine_and_shows_the_image():
     """An example of the digits shows its 8x8 pixels on the input nodes (dark where the pen was)
     and names the ten beads by their digits; the window opens it on the exact engine."""
+    from sandbox.drawing.render import drawing_for
     from sandbox.window.app import App
-    from sandbox.drawing.render import example_marks
 
     app = App(load_scene(SCENES / "digits.yaml"), size=(1100, 720), headless=True, show_help=False)
     app.tick()
     s = app.session
     assert s.scene.name == "Digits" and s.engine_name == "exact"
     task = s.trainer.task
-    marks = example_marks(task, s.example)
-    assert sorted(marks["labels"].values()) == [str(d) for d in range(10)]
-    shades = np.array([marks["shades"][int(i)] for i in task.inputs[:64]])
+    marks = drawing_for(s.scene, task, s.example, s.x)
+    assert sorted(marks.labels.values()) == [str(d) for d in range(10)]
+    shades = np.array([marks.shades[int(i)] for i in task.inputs[:64]])
     raw = np.loadtxt(SCENES.parent / "assets" / "digits.csv", delimiter=",", skiprows=1)[s.example, :64]
     ink, blank = shades[raw >= 12], shades[raw == 0]
     assert ink.min() > 0.6 and blank.max() < 0.05  # the image is the example's own pixels

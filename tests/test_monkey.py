@@ -26,10 +26,10 @@ from sandbox.scenes import build
 from sandbox.scenes.build import load_scene
 from sandbox.window import engines as engines_module
 from sandbox.window.app import App
-from sandbox.window.commands import EDIT_KEY_COMMANDS, KEY_COMMANDS
-from sandbox.window.controls import scene_choices
 from sandbox.window.background import checkpoint
+from sandbox.window.commands import EDIT_KEY_COMMANDS, KEY_COMMANDS
 from sandbox.window.engines import ExactEngine
+from sandbox.window.library import scene_choices
 from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"

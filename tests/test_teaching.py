@@ -295,8 +295,9 @@ def test_the_lesson_card_follows_the_window_and_its_buttons():
     at = tuple(int(v) for v in app.camera.to_screen(s.x[[s.net.ids.index("in")]])[0])
     _post(app, pygame.MOUSEBUTTONDOWN, button=1, pos=at)
     _post(app, pygame.MOUSEMOTION, pos=(at[0] + 30, at[1]), rel=(30, 0), buttons=(1, 0, 0))
-    assert lesson.index == 1  # it waited for the input to be dragged
+    assert lesson.index == 0  # the card stays while the input is dragged ...
     _post(app, pygame.MOUSEBUTTONUP, button=1, pos=(at[0] + 30, at[1]))
+    assert lesson.index == 1  # ... and moves on when it is let go
     top = card.rect.copy()
     top.height = 150
     before = _pixels(app, top)

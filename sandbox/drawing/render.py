@@ -17,6 +17,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, Network
+from .names import class_names, node_names
 
 PALETTE = {
     "background": (250, 250, 246),
@@ -244,34 +245,43 @@ def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = ""
     if title:
         rect = pygame.Rect(0, 40, size[0], size[1] - 40)
         surf.blit(font(30).render(title, True, PALETTE["text"]), (12, 10))
-    cam = Camera.fit(rect, x)
+    cam = Camera.fit(rect, x[np.isfinite(x).all(axis=1)] if np.isfinite(x).any() else net.pos)
     draw_network(surf, cam, net, x, k_ref or float(np.median(net.k)), extra)
     return surf
 
 
-def drawing_for(net: Network, task, s: int, x: np.ndarray, **kw) -> Drawing:
-    """A Drawing with example s's targets marked, and for a classifier its image and the names
-    of its outputs (example_marks)."""
-    marks = example_marks(task, s)
-    marks["labels"] = {**marks.get("labels", {}), **kw.pop("labels", {})}
-    return Drawing(targets=task.target_points(net, s, x), **marks, **kw)
+LABELLED_MAX_NODES = 30  # networks this small show the names of their inputs and outputs
 
 
-def example_marks(task, s: int) -> dict:
-    """For a classifier: {'labels': {output node: class name}} and, with 16 inputs or more (an
-    image such as digits' 8x8 pixels), {'shades': {input node: 0..1}}, the example's input
-    displacement along its axis relative to the range over all examples. {} otherwise."""
-    if task.labels is None:
+def drawing_for(scene, task, s: int, x: np.ndarray, **kw) -> Drawing:
+    """What to draw besides the network for example s at positions x (N, 2): where it wants the
+    outputs (a classifier: the right output only, the one that should rise), the names of the
+    inputs and outputs of a small network (a classifier's outputs: its classes), and an image's
+    pixels on the inputs (image_shades). Other fields of the Drawing come as keywords."""
+    net = scene.net
+    targets = task.target_points(net, s, x)
+    if task.labels is not None:
+        targets = targets[[int(task.labels[s])]]
+    labels = {}
+    if net.n_nodes <= LABELLED_MAX_NODES:
+        names = node_names(scene)
+        labels = {int(i): names[i] for i in np.concatenate([task.inputs, np.ravel(task.outputs)]) if names[i]}
+    if task.labels is not None:
+        labels.update({int(o): name for o, name in zip(np.ravel(task.outputs), class_names(scene, task))})
+    return Drawing(targets=targets, labels=labels, shades=image_shades(task, s), **kw)
+
+
+def image_shades(task, s: int) -> dict:
+    """For a classifier with 16 inputs or more (an image such as digits' 8x8 pixels): {input
+    node: 0..1}, example s's input displacement along its axis relative to the range over all
+    examples. {} otherwise."""
+    if task.labels is None or len(task.inputs) < 16:
         return {}
-    names = task.class_names or [str(c) for c in range(len(task.outputs))]
-    marks = {"labels": {int(o): str(n) for o, n in zip(task.outputs, names)}}
-    if len(task.inputs) >= 16:
-        axis = int(np.argmax(np.ptp(task.clamps, axis=(0, 1))))
-        values = task.clamps[:, :, axis]
-        lo, hi = float(values.min()), float(values.max())
-        shade = (values[s] - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
-        marks["shades"] = {int(i): float(v) for i, v in zip(task.inputs, shade)}
-    return marks
+    axis = int(np.argmax(np.ptp(task.clamps, axis=(0, 1))))
+    values = task.clamps[:, :, axis]
+    lo, hi = float(values.min()), float(values.max())
+    shade = (values[s] - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
+    return {int(i): float(v) for i, v in zip(task.inputs, shade)}
 
 
 def wrap(text: str, typeface, width: int) -> list[str]:

@@ -1,27 +1,104 @@
 """The response panel drawn onto a pygame surface: what the network computes over its inputs.
 
 One input: the network's answer (each output number) against the input, as curves, with the
-examples as points on them (filled: training, ringed: held out for testing). Two inputs: a map
-of the input plane coloured by the predicted class (a classifier; paler where the winning
-output leads by less than the margin) or by the first output's value, with the examples on it.
+examples as points on them (filled: training, ringed: held out for testing), and the goal: the
+line through the origin the examples lie on (dashed), if they do. Two inputs: a map of the input
+plane coloured by the predicted class (a classifier; paler where the winning output leads by
+less than the margin) or by the first output's value, with the examples on it. A line under
+the title reads out what is learned beside its goal (the slope now and the goal's, the answer at
+the one example and its target, the examples a classifier gets right). The axes are fixed per
+scene: while the network learns, the line moves and the dots stay.
+
 Drawn from a source (the window's LiveResponse, or a StillResponse for a recording or a
-picture); the window's ResponseView adds the mouse.
+picture): probe, response, current, inputs, targets, labels, test, margin, accuracy, y_range,
+input_names(), output_names(). The window's ResponseView adds the mouse.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pygame
 
-from ..learning.response import example_numbers, input_names, output_names
+from ..learning.response import example_numbers, free_response, probe_of_scene
+from .names import input_names, output_names
 from .render import PALETTE
 
 CURVE_COLORS = [PALETTE["output"], (148, 103, 189), (44, 160, 44), (140, 86, 75)]
 CLASS_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
 
 
-def _mix(a, b, t):
-    return tuple(int(round(a[i] + (b[i] - a[i]) * t)) for i in range(3))
+GOAL_COLOR = PALETTE["target"]
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What the examples ask, as the readout compares it: "slope" (they lie on the line
+    value * input through the origin), "point" (one example: the answer `value` at input `at`),
+    "gap" (anything else on a curve: how far the answer is from the examples), "right" (a
+    classifier: how many examples it gets right)."""
+
+    kind: str
+    value: float = float("nan")
+    at: float = float("nan")
+
+
+def goal_of(source) -> Goal | None:
+    """The goal of a source's examples (None when there is no probe)."""
+    probe = source.probe
+    if probe is None:
+        return None
+    if source.labels is not None:
+        return Goal("right")
+    if probe.n_dims != 1 or source.targets is None or not len(source.inputs):
+        return None
+    x, y = source.inputs[:, probe.dims[0]], source.targets[:, 0]
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        return Goal("point", float(y[0]), float(x[0]))
+    a = float(x @ y / (x @ x)) if x @ x > 0 else float("nan")
+    if np.isfinite(a) and np.abs(y - a * x).max() <= 1e-6 * max(float(np.abs(y).max()), 1e-12):
+        return Goal("slope", a)
+    return Goal("gap")
+
+
+def readout(source, goal: Goal | None) -> str:
+    """What is learned now beside its goal, in words ('' if nothing to say yet)."""
+    resp = source.response
+    if goal is None:
+        return ""
+    if goal.kind == "right":
+        acc = getattr(source, "accuracy", float("nan"))
+        n = int((~source.test).sum())
+        return f"right now: {int(round(acc * n))} of {n}   goal: all {n}" if np.isfinite(acc) else ""
+    if resp is None or resp.values.ndim != 2:
+        return ""
+    xs, ys = resp.axes[0], resp.values[:, 0]
+    ok = np.isfinite(ys)
+    if ok.sum() < 2:
+        return ""
+    if goal.kind == "slope":
+        now = float(xs[ok] @ ys[ok] / (xs[ok] @ xs[ok]))
+        return f"slope now {now:.3f}   goal {goal.value:.3g}"
+    if goal.kind == "point":
+        now = float(np.interp(goal.at, xs[ok], ys[ok]))
+        return f"at {goal.at:.3g}: now {now:.3g}   goal {goal.value:.3g}"
+    x = source.inputs[:, source.probe.dims[0]]
+    gap = np.abs(np.interp(x, xs[ok], ys[ok]) - source.targets[:, 0])
+    return f"gap to the examples now {float(gap[~source.test].mean()):.2g}   goal 0"
+
+
+def y_range_of(targets, response) -> tuple[float, float]:
+    """The output axis of a curve: the targets, the answer and zero, with a margin (K,) (G, P')."""
+    vals = [np.zeros(1)]
+    if targets is not None:
+        vals.append(np.ravel(targets))
+    if response is not None and response.values.ndim == 2:
+        vals.append(response.values[np.isfinite(response.values)])
+    v = np.concatenate(vals)
+    lo, hi = float(v.min()), float(v.max())
+    pad = 0.12 * max(hi - lo, 1e-3)
+    return lo - pad, hi + pad
 
 
 class ResponsePicture:
@@ -32,30 +109,22 @@ class ResponsePicture:
     grip: dict | None = None  # an example being dragged by the mouse (the window's ResponseView)
     hints = False  # say what the mouse does (the window's ResponseView)
 
-    def __init__(self, live, fonts: dict):
+    def __init__(self, live, fonts: dict, px=None):
         self.live = live
         self.fonts = fonts
+        self.px = px or (lambda v: int(round(v)))  # pixels at the window's scale
         self.rect = pygame.Rect(0, 0, 10, 10)
 
     # ------------------------------------------------------------ geometry
 
     def plot_rect(self) -> pygame.Rect:
-        """The plotting area inside the panel (room for the title and the axis labels)."""
-        r = self.rect
-        return pygame.Rect(r.x + 46, r.y + 30, max(10, r.width - 58), max(10, r.height - 100))
+        """The plotting area inside the panel (room for the title, the readout and the labels)."""
+        r, px = self.rect, self.px
+        return pygame.Rect(r.x + px(62), r.y + px(48), max(10, r.width - px(74)), max(10, r.height - px(122)))
 
     def _y_range(self) -> tuple[float, float]:
-        vals = []
-        r, live = self.live.response, self.live
-        if r is not None and r.values.ndim == 2:
-            vals.append(r.values[np.isfinite(r.values)])
-        if live.targets is not None:
-            vals.append(live.targets.ravel())
-        v = np.concatenate(vals) if vals else np.zeros(1)
-        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
-        lo, hi = min(lo, 0.0), max(hi, 0.0)
-        pad = 0.12 * max(hi - lo, 1e-3)
-        return lo - pad, hi + pad
+        fixed = getattr(self.live, "y_range", None)
+        return fixed if fixed is not None else y_range_of(self.live.targets, self.live.response)
 
     def _ranges(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper ends of the two plotted directions (x then y)."""
@@ -101,12 +170,22 @@ class ResponsePicture:
         if live.probe is None:
             return
         r = self.rect
+        clip = surface.get_clip()
+        surface.set_clip(r)
         pygame.draw.rect(surface, (255, 255, 255), r, border_radius=6)
         pygame.draw.rect(surface, (190, 190, 190), r, 1, border_radius=6)
         pr = self.plot_rect()
-        w = self._text(surface, "what the network computes", (r.x + 8, r.y + 6), 24, PALETTE["text"]).get_width()
+        px = self.px
+        title = "what the network computes"
+        if self.fonts[24].size(title)[0] > r.width - px(80):
+            title = "the network's answer"
+        w = self._text(surface, title, (r.x + px(8), r.y + px(6)), 24, PALETTE["text"]).get_width()
         if not live.current:  # a newer network is being relaxed over the grid
-            self._text(surface, "updating", (r.x + 16 + w, r.y + 10), 16, (150, 150, 150))
+            self._text(surface, "updating", (r.x + px(16) + w, r.y + px(10)), 16, (150, 150, 150))
+        goal = goal_of(live)
+        said = readout(live, goal)
+        if said:
+            self._text(surface, said, (r.x + px(8), r.y + px(28)), 20, GOAL_COLOR)
         resp = live.response
         # a response computed for another scene (just opened) waits for its own
         fits = (resp is not None and resp.values.shape[-1] == self._n_outputs()
@@ -116,11 +195,14 @@ class ResponsePicture:
                 self._draw_map(surface, pr, resp)
         else:
             self._draw_axes_zero(surface, pr)
+            if goal is not None and goal.kind == "slope":
+                self._draw_goal_line(surface, pr, goal.value)
             if fits:
                 self._draw_curves(surface, pr, resp)
         pygame.draw.rect(surface, (150, 150, 150), pr, 1)
         self._draw_examples(surface)
         self._draw_labels(surface, pr)
+        surface.set_clip(clip)
 
     def _n_outputs(self) -> int:
         live = self.live
@@ -134,6 +216,17 @@ class ResponsePicture:
             pygame.draw.line(surface, (225, 225, 225), (z[0], pr.y), (z[0], pr.bottom))
         if lo[1] < 0 < hi[1]:
             pygame.draw.line(surface, (225, 225, 225), (pr.x, z[1]), (pr.right, z[1]))
+
+    def _draw_goal_line(self, surface, pr, slope: float):
+        """The line the examples lie on, dashed (clipped to the plot)."""
+        lo, hi = self._ranges()
+        xs = np.linspace(lo[0], hi[0], 41)
+        pts = self.to_screen(np.column_stack([xs, slope * xs]))
+        clip = surface.get_clip()
+        surface.set_clip(pr)
+        for a, b in zip(pts[0:-1:2], pts[1::2]):
+            pygame.draw.line(surface, GOAL_COLOR, a, b, 2)
+        surface.set_clip(clip)
 
     def _draw_curves(self, surface, pr, resp):
         x = resp.axes[0]
@@ -187,59 +280,74 @@ class ResponsePicture:
                 color = CLASS_COLORS[int(live.labels[s]) % len(CLASS_COLORS)]
             else:
                 color = CURVE_COLORS[0] if live.probe.n_dims == 1 else PALETTE["target"]
+            r = self.px(6)
             if live.test[s]:
-                pygame.draw.circle(surface, (255, 255, 255), (x, y), 6)
-                pygame.draw.circle(surface, color, (x, y), 6, 2)
+                pygame.draw.circle(surface, (255, 255, 255), (x, y), r)
+                pygame.draw.circle(surface, color, (x, y), r, 2)
             else:
-                pygame.draw.circle(surface, color, (x, y), 6)
-                pygame.draw.circle(surface, (30, 30, 30), (x, y), 6, 1)
+                pygame.draw.circle(surface, color, (x, y), r)
+                pygame.draw.circle(surface, (30, 30, 30), (x, y), r, 1)
         surface.set_clip(clip)
 
     def _draw_labels(self, surface, pr):
-        live = self.live
+        live, px = self.live, self.px
         lo, hi = self._ranges()
         names = live.input_names()
         grey = (110, 110, 110)
-        self._text(surface, f"{lo[0]:.2g}", (pr.x, pr.bottom + 3), 16, grey)
-        w = self.fonts[16].size(f"{hi[0]:.2g}")[0]
-        self._text(surface, f"{hi[0]:.2g}", (pr.right - w, pr.bottom + 3), 16, grey)
-        self._text(surface, names[0], (pr.centerx - self.fonts[20].size(names[0])[0] // 2, pr.bottom + 3), 20)
-        for v, y in ((hi[1], pr.y), (lo[1], pr.bottom - 10)):
-            t = f"{v:.2g}"
-            self._text(surface, t, (pr.x - 4 - self.fonts[16].size(t)[0], y), 16, grey)
-        if live.probe.n_dims == 2:
-            ylabel = names[1]
-        else:
-            ylabel = ", ".join(live.output_names()[:3])
+        self._text(surface, _fmt(lo[0], hi[0] - lo[0]), (pr.x, pr.bottom + px(3)), 16, grey)
+        t = _fmt(hi[0], hi[0] - lo[0])
+        self._text(surface, t, (pr.right - self.fonts[16].size(t)[0], pr.bottom + px(3)), 16, grey)
+        self._text(surface, names[0], (pr.centerx - self.fonts[20].size(names[0])[0] // 2, pr.bottom + px(3)), 20)
+        for v, y in ((hi[1], pr.y), (lo[1], pr.bottom - px(10))):
+            t = _fmt(v, hi[1] - lo[1])
+            self._text(surface, t, (pr.x - px(4) - self.fonts[16].size(t)[0], y), 16, grey)
+        ylabel = names[1] if live.probe.n_dims == 2 else ", ".join(live.output_names()[:3])
         side = pygame.transform.rotate(self.fonts[20].render(ylabel, True, (60, 60, 60)), 90)
-        surface.blit(side, (self.rect.x + 4, pr.centery - side.get_height() // 2))
-        legend_y = pr.bottom + 21
+        surface.blit(side, (self.rect.x + px(4), pr.centery - side.get_height() // 2))
+        legend_y = pr.bottom + px(21)
         if live.probe.classify and live.probe.n_dims == 2:
             x = pr.x
             for c, name in enumerate(live.output_names()):
-                pygame.draw.rect(surface, CLASS_COLORS[c % len(CLASS_COLORS)], pygame.Rect(x, legend_y + 1, 12, 12))
-                x += 16 + self._text(surface, f"class {c}: {name} ahead", (x + 16, legend_y), 16).get_width() + 10
-            hint = "click: add class 0   right-click: add class 1"
+                pygame.draw.rect(surface, CLASS_COLORS[c % len(CLASS_COLORS)], pygame.Rect(x, legend_y + 1, px(12), px(12)))
+                x += px(26) + self._text(surface, f"{name} ahead", (x + px(16), legend_y), 16).get_width()
+            n = live.output_names()
+            hint = f"click: add one for {n[0]}   right-click: one for {n[1] if len(n) > 1 else 'class 1'}"
         else:
             what = "line: network" if live.probe.n_dims == 1 else "colour: network"
-            self._text(surface, f"{what}   dots: examples (rings: test)", (pr.x, legend_y), 16)
+            goal = goal_of(live)
+            parts = [what, "dots: examples" + (" (rings: test)" if live.test.any() else "")]
+            parts += ["dashed: goal"] if goal is not None and goal.kind == "slope" else []
+            line = "   ".join(parts)
+            if self.fonts[16].size(line)[0] > self.rect.right - pr.x - px(4):  # (narrow: two lines)
+                self._text(surface, "   ".join(parts[:2]), (pr.x, legend_y), 16)
+                line, legend_y = "   ".join(parts[2:]), legend_y + px(13)
+            self._text(surface, line, (pr.x, legend_y), 16)
             hint = "click: add an example there" if live.probe.n_dims == 1 else "click: add an example"
         if self.hints:
-            self._text(surface, hint, (self.rect.x + 8, self.rect.bottom - 32), 16, (120, 120, 120))
-            self._text(surface, "drag: move one   right-click on one: remove it", (self.rect.x + 8, self.rect.bottom - 17),
-                       16, (120, 120, 120))
+            self._text(surface, hint, (self.rect.x + px(8), self.rect.bottom - px(32)), 16, (120, 120, 120))
+            self._text(surface, "drag: move one   right-click on one: remove it",
+                       (self.rect.x + px(8), self.rect.bottom - px(17)), 16, (120, 120, 120))
+
+
+def _fmt(v: float, span: float) -> str:
+    """An axis end, with as many digits as its axis's span needs (two ends never read alike)."""
+    digits = max(2, int(np.ceil(-np.log10(max(abs(span), 1e-300)))) + 2) if span > 0 else 2
+    return f"{v:.{min(digits, 6)}g}" if abs(v) >= 1e-3 * abs(span) else "0"
 
 
 class StillResponse:
-    """One response to draw, as a LiveResponse would hold it, with no session (a GIF's frame)."""
+    """One response to draw, as a LiveResponse would hold it, with no session (a recording's
+    frame, a lesson's picture): the scene's examples and `response` of its network now."""
 
     current = True
 
-    def __init__(self, task, net, input_mode: str, output_mode: str, probe, response):
-        ex = example_numbers(task, net, input_mode, output_mode)
+    def __init__(self, scene, task, probe, response, accuracy: float = float("nan"), y_range=None):
+        ts = scene.spec.task
+        ex = example_numbers(task, scene.net, ts.input, ts.output)
         self.inputs, self.targets, self.labels, self.test = ex.inputs, ex.targets, ex.labels, ex.test
-        self.probe, self.response, self.margin = probe, response, task.margin
-        self._names = (input_names(task, net, probe), output_names(task, net, probe))
+        self.probe, self.response, self.margin, self.accuracy = probe, response, task.margin, accuracy
+        self.y_range = y_range
+        self._names = (input_names(scene, task, probe), output_names(scene, task, probe))
 
     def input_names(self) -> list[str]:
         return self._names[0]
@@ -258,3 +366,12 @@ def response_surface(still: StillResponse, size=(330, 320)) -> pygame.Surface:
     view.rect = pygame.Rect(4, 4, size[0] - 8, size[1] - 8)
     view.draw(surf)
     return surf
+
+
+def scene_response(scene, task=None, resolution: int | None = None, y_range=None) -> StillResponse | None:
+    """The response of a scene's network now, ready to draw (None: not one or two inputs)."""
+    probe = probe_of_scene(scene)
+    if probe is None:
+        return None
+    task = task or scene.task
+    return StillResponse(scene, task, probe, free_response(scene.net, task, probe, resolution), y_range=y_range)

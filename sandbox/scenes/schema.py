@@ -62,6 +62,7 @@ class NodeSpec(Strict):
         return v
     role: Literal["fixed", "input", "hidden", "output"] = "hidden"
     slide: Literal["x", "y"] | None = None
+    label: str | None = Field(None, min_length=1, max_length=30, description="the name the window shows (default: the id)")
 
 
 class SpringSpec(Strict):

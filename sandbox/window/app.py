@@ -26,15 +26,16 @@ from ..drawing.render import PALETTE  # noqa: E402
 from ..scenes.build import Scene  # noqa: E402
 from . import panels  # noqa: E402
 from .commands import EDIT_KEY_COMMANDS, KEY_COMMANDS, KEYS  # noqa: E402
-from .controls import ControlPanel, same_file  # noqa: E402
+from .controls import ControlPanel  # noqa: E402
 from .exports import Exports  # noqa: E402
-from .layout import BASE_SIZE, MIN_SIZE, STATUS_H, Layout, ScaledFonts  # noqa: E402
+from .layout import BASE_SIZE, MIN_SIZE, STATUS_H, Layout  # noqa: E402
+from .library import same_file  # noqa: E402
 from .session import Session  # noqa: E402
 from .teaching import Teaching  # noqa: E402
 from .view import NetworkView  # noqa: E402
 
 HELP_SEEN = Path.home() / ".spring_sandbox_help_seen"
-WARNING_WORDS = ("diverged", "wrong", "not", "slowly")  # a banner with these is drawn red
+LOSS_COLORS = {"train": (31, 119, 180), "test": (214, 39, 40), "each": (160, 160, 160)}
 
 
 class App:
@@ -59,7 +60,7 @@ class App:
         self.asking = None  # a question waiting for the same key again ("quit", "overwrite")
         self._press = None  # where an edit click went down (screen)
         self.view = NetworkView(self.session)
-        self.teaching = Teaching(self.session, ScaledFonts(self.layout))  # response panel and lesson card
+        self.teaching = Teaching(self.session, self.layout, self.open_scene)  # response panel and lesson card
         self.exports = Exports(self)
         self.controls = ControlPanel(self)
         self.frame_times: list[float] = []  # when each frame was drawn (perf_counter), for soak tests
@@ -140,7 +141,7 @@ class App:
             return
         if s.unsaved and self.asking != "quit":
             self.asking = "quit"
-            s.say("not saved: W saves a copy, Esc again quits without saving", banner=True)
+            s.warn("not saved: W saves a copy, Esc again quits without saving")
         else:
             self.running = False
 
@@ -211,15 +212,19 @@ class App:
     # ------------------------------------------------------------ drawing
 
     def status(self) -> panels.Status:
-        s = self.session
+        s, lay = self.session, self.layout
         tr = s.trainer
-        line = (f"{s.scene.name}   |   epoch {tr.epochs_done}   step {tr.steps}   |   {s.rule.kind} EP"
-                f"   |   loss {s.loss:.3g}   |   {s.engine_name}"
-                f"{'   |   slow motion' if s.training.slow > 1 else ''}{'   |   fast' if s.training.fast else ''}"
-                f"{'   |   EDITING' if s.editing else ''}")
+        loss = f"loss {s.loss:.3g}" if tr.history and np.isfinite(s.loss) else "loss -"
+        parts = [s.scene.name, f"epoch {tr.epochs_done}  step {tr.steps}", loss]
+        parts += ["EDITING"] if s.editing else [s.training.pace_name]
+        parts += [f"{s.rule.kind} EP", s.engine_name]  # (also on the panel: left out first)
+        width = lay.view_rect().width - lay.px(24) - (lay.px(120) if self.exports.film is not None else 0)
+        while len(parts) > 3 and lay.font(24).size("  |  ".join(parts))[0] > width:
+            parts.pop()
+        line = "  |  ".join(parts)
         caption = s.caption
         film = self.exports.film
-        return panels.Status(line, caption, s.banner and any(w in caption for w in WARNING_WORDS),
+        return panels.Status(line, caption, s.warning and caption == s.message,
                              film.seconds if film is not None else None)
 
     def info_lines(self) -> list[str]:
@@ -248,30 +253,37 @@ class App:
     def loss_plot(self) -> panels.LossPlot:
         s = self.session
         hist = s.trainer.history
-        series = [("train loss", [h["loss"] for h in hist], (31, 119, 180)),
-                  ("test loss", [h["test_loss"] for h in hist], (214, 39, 40)),
-                  ("example cost", s.step_costs[-300:], (160, 160, 160))]
+        series = [("train, per epoch", [h["loss"] for h in hist], LOSS_COLORS["train"]),
+                  ("test, per epoch", [h["test_loss"] for h in hist], LOSS_COLORS["test"]),
+                  ("each example", s.step_costs[-300:], LOSS_COLORS["each"])]
         return panels.LossPlot(series, s.history.marks, len(hist), self.log_plot)
 
     def draw(self) -> None:
         s, scr, lay = self.session, self.screen, self.layout
         scr.fill(PALETTE["background"])
         area = self.teaching.network_area(lay.view_rect())  # the teaching column takes the right
-        extra = self.view.draw(scr, area, self.color_mode)
+        extra = self.view.drawing(self.color_mode)
+        mode = extra.color_mode if extra.custom_colors is None else "agreement"
+        band = panels.legend_height(lay, area.width, mode, s.editing)
+        self.view.draw(scr, pygame.Rect(area.x, area.y, area.width, max(10, area.height - band)), extra)
+        panels.draw_legend(scr, area, lay, mode, s.editing)
         panels.draw_status(scr, pygame.Rect(0, 0, lay.view_rect().width, lay.px(STATUS_H)), lay, self.status())
         p = lay.panel_rect()
         pygame.draw.rect(scr, (242, 242, 238), p)
         pygame.draw.line(scr, (200, 200, 200), p.topleft, p.bottomleft, 2)
-        desc = s.scene.spec.description if s.scene.spec.view.panels.get("description", True) else ""
-        info = pygame.Rect(p.x + lay.px(10), self.controls.info_y, p.width - lay.px(20),
-                           p.bottom - lay.px(6) - self.controls.info_y)
-        panels.draw_info(scr, info, lay, self.info_lines(), desc)
-        panels.draw_legend(scr, area, lay, extra.color_mode if extra.custom_colors is None else "agreement", s.editing)
-        panels.draw_loss_plot(scr, self.controls.plot_rect, lay, self.loss_plot())
+        lines, desc = self.info_lines(), self.description()
+        _, _, needed = panels.info_layout(lay, self.controls.below.width, lines, desc)
+        plot, info = self.controls.plot_and_text(needed)
+        panels.draw_info(scr, info, lay, lines, desc)
+        panels.draw_loss_plot(scr, plot, lay, self.loss_plot())
         self.teaching.draw(scr)
         self.controls.ui.draw_ui(scr)  # after the plot: an open menu lies over it
         if self.show_help:
             panels.draw_help(scr, lay, KEYS)
+
+    def description(self) -> str:
+        s = self.session
+        return s.scene.spec.description if s.scene.spec.view.panels.get("description", True) else ""
 
     # ------------------------------------------------------------ the loop
 

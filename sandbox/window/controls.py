@@ -4,7 +4,6 @@ session, and what a choice in them does. The loss plot and the text go below the
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pygame
@@ -12,19 +11,22 @@ import pygame_gui
 from pygame_gui.elements import UIButton, UIDropDownMenu, UIHorizontalSlider, UILabel
 
 from ..learning.rules import LEARNS
-from ..paths import ASSETS, SCENES
+from ..paths import ASSETS
 from .commands import BUTTONS, COMMANDS
 from .engines import ENGINES
+from .library import same_file, scene_choices
 from .settings import RULE_CYCLE
 
 COLOR_MODES = {"tension": "tension", "change": "last change", "agreement": "EP vs exact"}
 LEARN_LABELS = {learn: learn.replace("_", " ") for learn in LEARNS}
-BUTTON_LABELS = ["Play", "Stage", "Example", "Fast", "Reset", "Help", "Edit", "Record", "Save"]
+BUTTON_LABELS = ["Play", "Stage", "Example", "Slow", "Normal", "Fast", "Reset", "Edit", "Fit view",
+                 "Record", "Save", "Help"]
+PACE_BUTTONS = {"Slow": "slow", "Normal": "normal", "Fast": "fast"}
 
 
 class ControlPanel:
-    """The widgets of `app`'s side panel; plot_rect: where the loss plot goes below them, and
-    info_y: where the text begins."""
+    """The widgets of `app`'s side panel; below: the room left under them for the loss plot and
+    the text (plot_and_text shares it)."""
 
     def __init__(self, app):
         self.app = app
@@ -37,7 +39,7 @@ class ControlPanel:
 
     def build(self) -> None:
         """(Re)build every widget for the window's size."""
-        app, lay, s = self.app, self.app.layout, self.session
+        lay, s = self.app.layout, self.session
         self._size = lay.size
         self.ui = pygame_gui.UIManager(lay.size, str(ASSETS / "theme.json"))
         px = lay.px
@@ -48,7 +50,7 @@ class ControlPanel:
         self.buttons = {}
         for j, text in enumerate(BUTTON_LABELS):
             self.buttons[text] = UIButton(pygame.Rect(x0 + (j % 3) * (bw + px(5)), y + gap * (j // 3), bw, bh), text, self.ui)
-        y += 3 * gap + px(6)
+        y += (len(BUTTON_LABELS) // 3) * gap + px(6)
         lw, lh, sh = pw - px(20), px(22), px(24)
         self.sliders, self.slider_labels = {}, {}
         for name, value, lo, hi in (("lr", s.rule.lr, -4.0, 4.0), ("beta", s.rule.beta, -5.0, 0.0),
@@ -72,11 +74,16 @@ class ControlPanel:
         for name in self._menu_rects:
             self._make_menu(name)
         y += 3 * (mh + px(4)) + px(6)
-        # the plot gives way to the text below it in a short window (at least 8 lines stay)
-        plot_h = int(np.clip(lay.size[1] - y - px(10 + 8 * 20), px(80), px(170)))
-        self.plot_rect = pygame.Rect(x0, y, lw, plot_h)
-        self.info_y = y + plot_h + px(10)
+        self.below = pygame.Rect(x0, y, lw, lay.size[1] - y - px(6))  # the loss plot and the text
         self.sync()
+
+    def plot_and_text(self, text_height: int) -> tuple[pygame.Rect, pygame.Rect]:
+        """The loss plot's rectangle and the text's below it: the plot gives way to the text
+        (from 170 down to 80 pixels at the base size)."""
+        px, below = self.app.layout.px, self.below
+        plot_h = int(np.clip(below.height - text_height - px(10), px(80), px(170)))
+        plot = pygame.Rect(below.x, below.y, below.width, plot_h)
+        return plot, pygame.Rect(below.x, plot.bottom + px(10), below.width, below.bottom - plot.bottom - px(10))
 
     def _menu_states(self) -> dict:
         """What each menu shows; a menu is made again (alone) when its entry changes."""
@@ -136,7 +143,10 @@ class ControlPanel:
             if abs(slider.get_current_value() - value) > 1e-9:
                 slider.set_current_value(value)
         self.buttons["Play"].set_text("Pause" if not s.training.paused else "Play")
-        self.buttons["Fast"].set_text("Fast: on" if s.training.fast else "Fast")
+        for text, pace in PACE_BUTTONS.items():  # the pace in force is shown pressed
+            button = self.buttons[text]
+            if (pace == s.training.pace) != button.is_selected:
+                button.select() if pace == s.training.pace else button.unselect()
         self.buttons["Edit"].set_text("Editing" if s.editing else "Edit")
         self.buttons["Record"].set_text("Stop rec" if self.app.exports.film else "Record")
 
@@ -148,7 +158,9 @@ class ControlPanel:
         if event.type == pygame_gui.UI_BUTTON_PRESSED:
             text = next((t for t, b in self.buttons.items() if b is event.ui_element), None)
             cmd = next((c for c in COMMANDS if c.button == text), None)
-            if cmd is not None:
+            if text in PACE_BUTTONS:
+                s.training.set_pace(PACE_BUTTONS[text])
+            elif cmd is not None:
                 app.key(cmd.keys[0])
             elif text in BUTTONS:
                 app.key(BUTTONS[text])
@@ -184,17 +196,3 @@ class ControlPanel:
         else:
             return False
         return True
-
-
-def scene_choices(current: Path) -> dict[str, Path]:
-    """What the scene menu offers, label -> path: the library in scenes/, the copies saved in
-    saved/ (of the folder the window runs in), and the scene open now if it is neither."""
-    choices = {p.name: p for p in sorted(SCENES.glob("*.yaml"))}
-    choices.update({f"saved/{p.name}": p for p in sorted((Path.cwd() / "saved").glob("*.yaml"))})
-    if not any(same_file(p, current) for p in choices.values()):
-        choices[current.name] = current
-    return choices
-
-
-def same_file(a: Path, b: Path) -> bool:
-    return Path(a).resolve() == Path(b).resolve()

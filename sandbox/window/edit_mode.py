@@ -69,7 +69,7 @@ class EditMode:
             self.say("still checking the edit: Tab again in a moment")
             return False
         if self.loose:
-            self.say(f"cannot leave editing: {self.names(self.loose)} can move freely; add springs or hold them")
+            self.session.warn(f"cannot leave editing: {self.names(self.loose)} can move freely; add springs or hold them")
             return False
         self.on, self.picked, self.grip = False, None, None
         trainer, s, edits, version = ses.trainer, ses.example, self.edits, ses.version
@@ -88,7 +88,7 @@ class EditMode:
                 return
             if x is None:
                 self.on = True
-                self.say("cannot leave editing: the network is floppy (a part moves freely); add springs")
+                self.session.warn("cannot leave editing: the network is floppy (a part moves freely); add springs")
                 return
             ses.frames.extend(ses.x + (x - ses.x) * t for t in np.linspace(0, 1, 20)[1:])
             if edits:
@@ -126,7 +126,7 @@ class EditMode:
             first = self.pending
             if first is None or first[0] != role or first[1] == i:
                 self.pending = (role, i)
-                self.session.message = f"node {self.node_id(i)}: one end of the {role} pair; pick the other end, same key"
+                self.say(f"node {self.node_id(i)}: one end of the {role} pair; pick the other end, same key")
                 return
             a, b = self.node_id(first[1]), self.node_id(i)
             self.change(editor.set_pair, role, a, b,

@@ -91,7 +91,7 @@ class Exports:
             try:
                 job.then(job.future.result())
             except Exception as exc:  # noqa: BLE001
-                self.session.say(f"not saved: {exc}")
+                self.session.warn(f"not saved: {exc}")
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until every file being written is (for tests and closing)."""
@@ -108,12 +108,12 @@ class Exports:
         s, app = self.session, self.app
         loose = s.edit.loose
         if s.editing and loose and not autosave:
-            s.say(f"not saved: {s.edit.names(loose)} can move freely; add springs or hold them")
+            s.warn(f"not saved: {s.edit.names(loose)} can move freely; add springs or hold them")
             return None
         if over_source and app.asking != "overwrite":
             app.asking = "overwrite"
-            s.say(f"Shift+W again overwrites {s.source.name} (its comments and layout are not kept); "
-                  "any other key keeps it", banner=True)
+            s.warn(f"Shift+W again overwrites {s.source.name} (its comments and layout are not kept); "
+                   "any other key keeps it")
             return None
         app.asking = None
         stem = s.source.stem + ("-autosave" if autosave else "")
@@ -135,7 +135,7 @@ class Exports:
 
         def then(why: str):
             if why:
-                s.say(why, banner=True)
+                s.warn(why)
                 return
             s.say(f"saved {path.name}", banner=True)
             s.mark_saved()

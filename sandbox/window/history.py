@@ -148,7 +148,7 @@ class History:
             self.push(Action("edit" if s.editing else "example", scene=s.scene, steps=s.trainer.steps))
             s.adopt(scene, loose)
             s.edit.edits += 1
-            s.message = ""
+            s.say("")
             if not s.editing:
                 self.remeasure(mark)
             if then is not None:

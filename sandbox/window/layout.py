@@ -8,6 +8,7 @@ import pygame
 from ..drawing.render import font
 
 PANEL_W = 320
+PANEL_SHARE = 0.3  # in a narrow window the side panel takes at most this share
 STATUS_H = 72
 MIN_SIZE = (800, 600)  # below this the caption, the legend and the panel do not fit
 BASE_SIZE = (1280, 800)  # larger windows scale the panel and the print up (at most 2x)
@@ -34,7 +35,8 @@ class Layout:
 
     @property
     def panel_w(self) -> int:
-        return self.px(PANEL_W)
+        """The side panel's width: PANEL_W scaled, or less in a narrow window (at least 240)."""
+        return min(self.px(PANEL_W), max(240, int(PANEL_SHARE * self.size[0])))
 
     def view_rect(self) -> pygame.Rect:
         """Between the status line and the bottom, left of the side panel."""

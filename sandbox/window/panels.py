@@ -15,6 +15,7 @@ from ..drawing.render import PALETTE, wrap
 GREY = (120, 120, 120)
 WARNING = (200, 30, 30)
 NOTE = (20, 70, 160)
+MARK = (90, 90, 90)  # an action marked on the loss plot
 
 
 def text(surface, lay, line: str, pos, size: int = 24, color=None) -> int:
@@ -49,28 +50,40 @@ def draw_status(surface, rect: pygame.Rect, lay, st: Status) -> None:
         text(surface, lay, line, (lay.px(12), lay.px(36) + j * lay.px(17)), size, color)
 
 
+def info_layout(lay, width: int, lines: list[str], description: str = "") -> tuple[list[str], list[str], int]:
+    """The side panel's text wrapped in `width`: its figures, the description, and the height
+    they need."""
+    figures = [part for t in lines for part in wrap(t, lay.font(20), width)]
+    words = wrap(description, lay.font(20), width) if description else []
+    return figures, words, lay.px(20) * len(figures) + (lay.px(8) + lay.px(19) * len(words) if words else 0)
+
+
 def draw_info(surface, rect: pygame.Rect, lay, lines: list[str], description: str = "") -> None:
     """Lines of figures from rect.y down, then the description in grey; what does not fit is
-    left out, never drawn past the rectangle."""
-    x0, y, width, row = rect.x, rect.y, rect.width, lay.px(20)
-    for line in [part for t in lines for part in wrap(t, lay.font(20), width)]:
+    left out, never drawn past the rectangle (a description cut short ends with ...)."""
+    figures, words, _ = info_layout(lay, rect.width, lines, description)
+    x0, y, row = rect.x, rect.y, lay.px(20)
+    for line in figures:
         if y + row > rect.bottom:
             return
         text(surface, lay, line, (x0, y), 20)
         y += row
-    if description:
-        y += lay.px(8)
-        for line in wrap(description, lay.font(20), width):
-            if y + row > rect.bottom:
-                return
-            text(surface, lay, line, (x0, y), 20, (90, 90, 90))
-            y += lay.px(19)
+    y += lay.px(8)
+    for j, line in enumerate(words):
+        if y + lay.px(19) > rect.bottom:
+            return
+        if j + 1 < len(words) and y + 2 * lay.px(19) > rect.bottom:  # the last line that fits
+            while line and lay.font(20).size(line + " ...")[0] > rect.width:
+                line = line.rsplit(" ", 1)[0] if " " in line else ""
+            line += " ..."
+        text(surface, lay, line, (x0, y), 20, (90, 90, 90))
+        y += lay.px(19)
 
 
 @dataclass
 class LossPlot:
-    """series: (name, values, colour) lines; marks: (history row, label) of actions; n_rows:
-    the history's length; log: a log scale."""
+    """series: (name, values, colour) lines, in the legend's words; marks: (history row, label)
+    of actions; n_rows: the history's length; log: a log scale."""
 
     series: list
     marks: list = field(default_factory=list)
@@ -78,34 +91,67 @@ class LossPlot:
     log: bool = True
 
 
+def two_ends(lo: float, hi: float) -> tuple[str, str]:
+    """An axis's two ends, with the fewest digits (2 to 6) that tell them apart."""
+    for digits in range(2, 7):
+        a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+        if a != b:
+            return a, b
+    return a, b
+
+
 def draw_loss_plot(surface, r: pygame.Rect, lay, plot: LossPlot) -> None:
+    """The loss per epoch (and each example's cost), a legend naming every line, and the
+    actions marked where they happened (labels in rows so that none overlaps another, and
+    turned left at the right edge)."""
     pygame.draw.rect(surface, (255, 255, 255), r)
     pygame.draw.rect(surface, (190, 190, 190), r, 1)
-    vals = [v for _, ys, _ in plot.series for v in ys if np.isfinite(v) and (v > 0 or not plot.log)]
-    text(surface, lay, ("log " if plot.log else "") + "loss per epoch; grey: each example", (r.x + 4, r.y + 2), 20)
-    if len(vals) < 2:
+    text(surface, lay, "loss" + (" (log scale)" if plot.log else ""), (r.x + 4, r.y + 2), 20)
+    x = r.x + 4
+    y = r.y + lay.px(18)
+    shown = [(name, ys, color) for name, ys, color in plot.series if any(np.isfinite(v) for v in ys)]
+    for name, _ys, color in shown:  # the legend: every line named, in rows
+        w = lay.px(24) + lay.font(16).size(name)[0]
+        if x > r.x + 4 and x + w > r.right - 4:
+            x, y = r.x + 4, y + lay.px(14)
+        pygame.draw.line(surface, color, (x, y + lay.px(7)), (x + lay.px(14), y + lay.px(7)), 3)
+        text(surface, lay, name, (x + lay.px(18), y), 16, GREY)
+        x += w
+    inner = pygame.Rect(r.x + 6, y + lay.px(20), r.width - 12, r.bottom - y - lay.px(26))
+    vals = [v for _, ys, _ in shown for v in ys if np.isfinite(v) and (v > 0 or not plot.log)]
+    if len(vals) < 2 or inner.height < 10:
         return
+    clip = surface.get_clip()
+    surface.set_clip(r.inflate(-2, -2))
     n_hist = max(1, plot.n_rows - 1)
-    inner = r.inflate(-12, -30).move(0, 8)
-    for at, label in plot.marks:  # cuts and damage, marked where they happened
+    taken: list[list[tuple[int, int]]] = [[], [], []]  # the label spans of each row, bottom up
+    for at, label in plot.marks:
         ex = inner.x + inner.width * max(0, at) / n_hist
-        pygame.draw.line(surface, (200, 0, 0), (ex, inner.y), (ex, inner.bottom), 1)
-        text(surface, lay, label, (ex + 2, inner.bottom - 14), 20, (200, 0, 0))
+        pygame.draw.line(surface, MARK, (ex, inner.y), (ex, inner.bottom), 1)
+        w = lay.font(16).size(label)[0]
+        left = ex + 2 if ex + 2 + w <= inner.right else ex - 2 - w  # (at the right edge: to the left)
+        row = next((k for k, spans in enumerate(taken) if all(left + w < a or left > b for a, b in spans)), None)
+        if row is not None:
+            taken[row].append((left, left + w))
+            text(surface, lay, label, (left, inner.bottom - lay.px(14) * (row + 1)), 16, MARK)
     f = (lambda v: math.log10(max(v, 1e-300))) if plot.log else (lambda v: v)
     lo, hi = min(map(f, vals)), max(map(f, vals))
-    hi = hi if hi > lo else lo + 1
-    for _name, ys, color in plot.series:
+    flat = 0.05 if plot.log else 0.05 * max(abs(lo), 1e-12)  # (all but equal: a band around them)
+    if hi - lo < flat:
+        lo, hi = (lo + hi) / 2 - flat, (lo + hi) / 2 + flat
+    for _name, ys, color in shown:
         pts = [(inner.x + inner.width * i / max(1, len(ys) - 1), inner.bottom - inner.height * (f(v) - lo) / (hi - lo))
                for i, v in enumerate(ys) if np.isfinite(v) and (v > 0 or not plot.log)]
         if len(pts) >= 2:
             pygame.draw.lines(surface, color, False, pts, 2)
-    text(surface, lay, f"{10 ** hi if plot.log else hi:.2g}", (inner.right - 50, inner.y - 4), 20, GREY)
-    text(surface, lay, f"{10 ** lo if plot.log else lo:.2g}", (r.right - 60, r.bottom - 18), 20, GREY)
+    bottom, top = two_ends(10 ** lo if plot.log else lo, 10 ** hi if plot.log else hi)
+    text(surface, lay, top, (inner.right - lay.font(16).size(top)[0], inner.y - lay.px(2)), 16, GREY)
+    text(surface, lay, bottom, (inner.right - lay.font(16).size(bottom)[0], r.bottom - lay.px(16)), 16, GREY)
+    surface.set_clip(clip)
 
 
-def draw_legend(surface, view: pygame.Rect, lay, mode: str, editing: bool) -> None:
-    """Roles and what the spring colours mean now (mode: tension, change or agreement), at the
-    foot of the view, with a line of hints above."""
+def _legend(lay, width: int, mode: str, editing: bool) -> tuple[list, list[str]]:
+    """The legend laid out in `width`: rows of (name, colour, x) and the hint's lines."""
     items = [("fixed", PALETTE["fixed"]), ("input", PALETTE["input"]), ("hidden", PALETTE["hidden"]),
              ("output", PALETTE["output"]), ("target", PALETTE["target"])]
     if mode == "tension":
@@ -113,18 +159,41 @@ def draw_legend(surface, view: pygame.Rect, lay, mode: str, editing: bool) -> No
     elif mode == "change":
         items += [("got stiffer", PALETTE["stiffer"]), ("got softer", PALETTE["softer"])]
     else:
-        items += [("EP = exact (green) ... off (orange)", PALETTE["stiffer"])]
-    x, y = view.x + 10, view.bottom - lay.px(26)
+        items += [("EP = exact", PALETTE["stiffer"]), ("EP off by 1%", PALETTE["softer"])]
+    rows, row, x = [], [], 0
     for name, color in items:
-        pygame.draw.rect(surface, color, pygame.Rect(x, y + 4, lay.px(14), lay.px(14)))
-        x += lay.px(20) + text(surface, lay, name, (x + lay.px(18), y + 2), 20) + 6
+        w = lay.px(18) + lay.font(20).size(name)[0] + lay.px(16)
+        if row and x + w > width:
+            rows.append(row)
+            row, x = [], 0
+        row.append((name, color, x))
+        x += w
+    rows.append(row)
     hint = ("editing: click = new node, drag node to node = spring, right-drag = move, click node then "
             "1-4 = role, click spring then +/- = stiffer/softer, X = remove, A = new example, Tab = done"
-            if editing else "width = stiffness   ghost = free equilibrium   arrows = nudge   H = help")
-    lines = wrap(hint, lay.font(20), view.width - 20)
-    for j, line in enumerate(lines):
-        text(surface, lay, line, (view.x + 10, view.bottom - lay.px(46) - lay.px(19) * (len(lines) - 1 - j)), 20,
-             (110, 110, 110))
+            if editing else "width = stiffness    ghost = free equilibrium    arrows = nudge    H = help")
+    return rows, wrap(hint, lay.font(20), width)
+
+
+def legend_height(lay, width: int, mode: str, editing: bool) -> int:
+    """The height of the legend drawn in `width` pixels."""
+    rows, hint = _legend(lay, width - 20, mode, editing)
+    return lay.px(20) * len(rows) + lay.px(19) * len(hint) + lay.px(10)
+
+
+def draw_legend(surface, area: pygame.Rect, lay, mode: str, editing: bool) -> None:
+    """Roles and what the spring colours mean now (mode: tension, change or agreement), in rows
+    at the foot of `area`, with the hint's lines above them."""
+    rows, hint = _legend(lay, area.width - 20, mode, editing)
+    y = area.bottom - legend_height(lay, area.width, mode, editing) + lay.px(4)
+    for line in hint:
+        text(surface, lay, line, (area.x + 10, y), 20, (110, 110, 110))
+        y += lay.px(19)
+    for row in rows:
+        for name, color, x in row:
+            pygame.draw.rect(surface, color, pygame.Rect(area.x + 10 + x, y + lay.px(3), lay.px(13), lay.px(13)))
+            text(surface, lay, name, (area.x + 10 + x + lay.px(18), y + 1), 20)
+        y += lay.px(20)
 
 
 def draw_help(surface, lay, keys: list[tuple[str, str]]) -> None:

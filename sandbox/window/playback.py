@@ -17,6 +17,11 @@ CAPTIONS = {
     "nudged": "nudged phase: outputs pulled toward their targets",
     "update": "update: springs that stretched more when nudged got softer",
 }
+DONE = {  # the same, once the phase has played out (paused)
+    "free": "free phase done: the network's answer for this example (S: the nudged phase)",
+    "nudged": "nudged phase done: outputs pulled toward their targets (S: the update)",
+    "update": "update done: springs that stretched more when nudged got softer (S: the next example)",
+}
 GLIDE_FRAMES = 20  # frames of a glide to a new state (exact engine)
 
 
@@ -42,9 +47,11 @@ def shown_state(stage: Stage, magnify: float) -> np.ndarray:
     return stage.x
 
 
-def frames_for(stage: Stage, x_now: np.ndarray, magnify: float, runs=None, repeat: int = 1) -> list:
+def frames_for(stage: Stage, x_now: np.ndarray, magnify: float, runs=None, repeat: int = 1,
+               count: int | None = None) -> list:
     """The frames (N, 2) that lead from the positions shown now, x_now, to the stage's shown
-    state, each `repeat` times (slow motion), the shown state last.
+    state, each `repeat` times (slow motion), the shown state last; `count` frames in all (the
+    motion sampled evenly), if given.
 
     runs: the pymunk world's snapshots of the relaxations just run (physical engine), or None:
     the frames are the run that ended in this state (for a nudged stage, among those that
@@ -62,6 +69,8 @@ def frames_for(stage: Stage, x_now: np.ndarray, magnify: float, runs=None, repea
         frames = [stage.x_free + magnify * (f - stage.x_free) for f in traj] if stage.name == "nudged" else list(traj)
     else:
         frames = [x_now + (target - x_now) * t for t in np.linspace(0, 1, GLIDE_FRAMES)[1:]]
+    if count is not None:
+        frames = [frames[int(i)] for i in np.linspace(0, len(frames) - 1, max(0, count - 1)).round()] if frames else []
     return [f for f in frames for _ in range(repeat)] + [target]
 
 

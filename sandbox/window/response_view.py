@@ -21,8 +21,8 @@ class ResponseView(ResponsePicture):
 
     hints = True
 
-    def __init__(self, live: LiveResponse, fonts: dict):
-        super().__init__(live, fonts)
+    def __init__(self, live: LiveResponse, fonts, px=None):
+        super().__init__(live, fonts, px)
         self.grip: dict | None = None  # an example being dragged: {"index", "pos", "moved"}
 
     def example_at(self, pos) -> int | None:

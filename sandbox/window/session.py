@@ -33,7 +33,7 @@ from .engines import ExactEngine, Opened, engine_name, make_engine, prepare
 from .hands import Hands
 from .history import History
 from .jobs import Jobs
-from .playback import CAPTIONS, glide
+from .playback import CAPTIONS, DONE, glide
 from .settings import Settings
 from .training import Training
 
@@ -52,7 +52,7 @@ class Session:
     def __init__(self, scene: Scene, engine: str | None = None):
         self.version = 0
         self.generation = 0
-        self.message, self.banner = "", False  # a banner is a warning that stays until the next command
+        self.message, self.banner, self.warning = "", False, False  # a banner stays until the next command
         self.jobs = Jobs(self._failed, lambda: self.generation)
         self.training = Training(self)
         self.settings = Settings(self)
@@ -78,7 +78,7 @@ class Session:
         self.step_costs: list[float] = []
         self.energies = (energy(self.net, self.x), float("nan"))
         self.magnify = 1.0
-        self.message = opened.note
+        self.say(opened.note)
         self.history = History(self)  # (a new scene: nothing to undo)
         self.hands.forget()
         self.edit = EditMode(self)
@@ -108,7 +108,7 @@ class Session:
 
         def then(opened):
             if isinstance(opened, str):
-                self.say(opened, banner=True)
+                self.warn(opened)
                 return
             self.source = path
             self._opened(opened)
@@ -177,7 +177,7 @@ class Session:
         if isinstance(exc, DivergenceError):
             self.training.diverged(exc)
         elif isinstance(exc, FloppyNetworkError):
-            self.say("the network is floppy (a part can move freely): press Z to undo", banner=True)
+            self.warn("the network is floppy (a part can move freely): press Z to undo")
             self.training.paused, self.training.stages = True, None
         else:
             self.recover(exc)
@@ -192,19 +192,23 @@ class Session:
         self.hands.world, self.hands.dragging, self.edit.grip = None, None, None
         self.trainer.rollback()
         self.history.rolled_back(self.trainer.steps)
-        self.say(f"something went wrong ({type(exc).__name__}: {exc}); training paused and rolled back "
-                 f"to epoch {self.trainer.epochs_done}; details on the terminal", banner=True)
+        self.warn(f"something went wrong ({type(exc).__name__}: {exc}); training paused and rolled back "
+                  f"to epoch {self.trainer.epochs_done}; details on the terminal")
         self.show_free_state()
 
     # ------------------------------------------------------------ messages
 
     def say(self, text: str, banner: bool = False) -> None:
         """Put a message on the caption (a banner stays until the next command)."""
-        self.message, self.banner = text, banner
+        self.message, self.banner, self.warning = text, banner, False
+
+    def warn(self, text: str) -> None:
+        """A warning on the caption (drawn red), staying until the next command."""
+        self.message, self.banner, self.warning = text, True, True
 
     def command(self) -> None:
         """A new command: the last one's message is answered."""
-        self.message, self.banner = "", False
+        self.message, self.banner, self.warning = "", False, False
 
     @property
     def caption(self) -> str:
@@ -222,9 +226,11 @@ class Session:
             return f"{job.label}... ({job.seconds:.0f} s; Esc stops)"
         if self.stage is None:
             return "paused: press Space to train, S to step one stage"
+        over = self.training.paused and not self.frames and job is None  # (the phase has played out)
+        said = (DONE if over else CAPTIONS)[self.stage.name]
         if self.stage.name == "nudged" and self.magnify > 1:
-            return CAPTIONS["nudged"] + f" (motion shown x{self.magnify:.3g})"
-        return CAPTIONS[self.stage.name]
+            return said + f" (motion shown x{self.magnify:.3g})"
+        return said
 
     # ------------------------------------------------------------ examples and the network
 

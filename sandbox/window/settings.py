@@ -32,7 +32,7 @@ class Settings:
         learning where it cannot run is refused with the reason (False)."""
         s = self.session
         if changes.get("kind") == "coupled" and (why := self.coupled_reason):
-            s.say(f"not available: {why}")
+            s.warn(f"not available: {why}")
             return False
         s.trainer.rule = replace(s.trainer.rule, **changes)
         return True
@@ -70,9 +70,10 @@ class Settings:
         if name == s.engine_name:
             return
         if name == "physical" and s.rule.kind == "coupled":
-            s.say("not available: the physical engine cannot do coupled learning (U changes the rule)")
+            s.warn("not available: the physical engine cannot do coupled learning (U changes the rule)")
             return
-        s.training.fast, s.training.engine_before_fast = False, None
+        if s.training.fast:
+            s.training.pace, s.training.engine_before_fast = "normal", None
         s.jobs.cancel(("stage", "check"))
         if name == "exact":
             s.jobs.after(lambda: self.use_engine("exact"))
@@ -82,8 +83,8 @@ class Settings:
         def then(quick: bool):
             self.use_engine("physical")
             if not quick:
-                s.say("physical engine: the pymunk world settles this network slowly (seconds or more a "
-                      "phase, shown live; Esc stops a phase, P goes back to exact)", banner=True)
+                s.warn("physical engine: the pymunk world settles this network slowly (seconds or more a "
+                       "phase, shown live; Esc stops a phase, P goes back to exact)")
         s.jobs.submit("check", "checking how fast the pymunk world settles this network",
                       lambda: settles_quickly(scene), then)
 
@@ -93,7 +94,7 @@ class Settings:
     def use_engine(self, name: str) -> None:
         s = self.session
         if name == "physical" and s.rule.kind == "coupled":
-            s.say("coupled learning runs on the exact engine only: staying on exact", banner=True)
+            s.warn("coupled learning runs on the exact engine only: staying on exact")
             name = "exact"
         if name != s.engine_name:
             s.trainer.engine = make_engine(name, s.scene.spec.physics)

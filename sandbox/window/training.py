@@ -1,5 +1,11 @@
-"""Training control for the window: play, pause, a stage or an example at a time, fast mode,
-slow motion, and what the trainer's stages show.
+"""Training control for the window: play, pause, a stage or an example at a time, the pace
+(slow motion, normal, fast), and what the trainer's stages show.
+
+The pace: a stage stepped with S plays its whole motion (the pymunk world's own, or a glide);
+played with Space at the normal pace an epoch takes about PLAY_EPOCH_FRAMES frames (each stage
+a few frames, an update's colours twice as long), so that a lesson's wait of tens of epochs is
+met in well under half a minute; slow motion shows every frame four times; fast trains on the
+exact engine and shows only where training got.
 
 It drives the very Trainer that headless training uses (same batches, same seed, same updates,
 same divergence guard, with rollback): its stages are pulled one at a time in a background job,
@@ -18,23 +24,47 @@ from .history import Action
 from .playback import frames_for, magnification, shown_state
 
 FAST_BURST_S = 0.1  # worker time per fast-mode job: the window shows where training got after each
+PACES = {"slow": "slow motion", "normal": "normal pace", "fast": "fast"}
+PLAY_EPOCH_FRAMES = 48  # frames an epoch takes when played at the normal pace (within the bounds below)
+PLAY_STAGE_FRAMES = (3, 12)  # fewest and most frames a played stage takes at the normal pace
 
 
 class Training:
-    """paused; fast: training as fast as the exact engine goes, showing only the states; slow:
-    how many times each frame of a stage is shown (1, or 4 in slow motion)."""
+    """paused; pace: one of PACES (fast: training as fast as the exact engine goes, showing
+    only the states; slow: every frame of a stage shown four times)."""
 
     def __init__(self, session):
         self.session = session
         self.paused = True
-        self.fast = False
-        self.slow = 1
+        self.pace = "normal"
         self.stages = None  # the trainer's stage generator, pulled in the background
         self.engine_before_fast: str | None = None
 
     def stop(self) -> None:
         """Paused, fast mode off, the stage generator dropped (a new scene, a rollback)."""
-        self.paused, self.fast, self.engine_before_fast, self.stages = True, False, None, None
+        self.paused, self.engine_before_fast, self.stages = True, None, None
+        if self.pace == "fast":
+            self.pace = "normal"
+
+    @property
+    def fast(self) -> bool:
+        return self.pace == "fast"
+
+    @property
+    def slow(self) -> int:
+        """How many times each frame of a stage is shown."""
+        return 4 if self.pace == "slow" else 1
+
+    @property
+    def pace_name(self) -> str:
+        return PACES[self.pace]
+
+    def stage_frames(self) -> int:
+        """How many frames a played stage takes at the normal pace (see the module's docstring)."""
+        task, batch = self.session.trainer.task, max(1, self.session.trainer.batch)
+        n = len(task.train)
+        per_epoch = n * (1 if self.session.rule.kind == "exact" else 2) + -(-n // batch)
+        return int(np.clip(round(PLAY_EPOCH_FRAMES / per_epoch), *PLAY_STAGE_FRAMES))
 
     # ------------------------------------------------------------ commands
 
@@ -88,29 +118,31 @@ class Training:
             return out
         s.jobs.submit("stage", f"training {n} epochs", compute, lambda sts: self.show_stages(sts, animate=False))
 
-    def toggle_fast(self) -> None:
-        """Fast mode trains on the exact engine, drawing only the states; off, the engine that
-        ran before comes back."""
+    def set_pace(self, pace: str) -> None:
+        """Slow motion, normal or fast (one of PACES). Fast trains on the exact engine and
+        starts training; leaving it, the engine that ran before comes back."""
         s = self.session
         s.command()
-        if s.editing and not s.edit.stop():
+        if pace == self.pace or (s.editing and not s.edit.stop()):
             return
-        s.jobs.cancel(("stage",))
-        self.fast = not self.fast
-        s.frames.clear()
+        was_fast, self.pace = self.fast, pace
         if self.fast:
+            s.jobs.cancel(("stage",))
+            s.frames.clear()
             self.paused = False
             self.engine_before_fast = s.engine_name
             s.jobs.after(lambda: s.settings.use_engine("exact"))
-        else:
-            self.paused = True
+        elif was_fast:
+            s.jobs.cancel(("stage",))
             back, self.engine_before_fast = self.engine_before_fast, None
             if back and back != s.engine_name:
                 s.jobs.after(lambda: s.settings.use_engine(back))
 
+    def toggle_fast(self) -> None:
+        self.set_pace("normal" if self.fast else "fast")
+
     def toggle_slow(self) -> None:
-        self.session.command()
-        self.slow = 1 if self.slow > 1 else 4
+        self.set_pace("normal" if self.pace == "slow" else "slow")
 
     # ------------------------------------------------------------ each frame
 
@@ -128,11 +160,12 @@ class Training:
         if self.paused or s.editing or not s.jobs.idle:
             return
         if not s.banner:
-            s.message = ""
+            s.say("")
         if self.fast:
             s.jobs.submit("stage", "training fast", self._burst, lambda sts: self.show_stages(sts, animate=False))
         else:
-            s.jobs.submit("stage", "computing the next stage", lambda: self._pull(1), self.show_stages)
+            s.jobs.submit("stage", "computing the next stage", lambda: self._pull(1),
+                          lambda sts: self.show_stages(sts, played=True))
 
     # ------------------------------------------------------------ stages (in the worker)
 
@@ -161,31 +194,35 @@ class Training:
     def diverged(self, exc: DivergenceError) -> None:
         """The trainer rolled back to its last good epoch: say so, pause, show its state."""
         s = self.session
-        s.say(f"learning diverged: {exc}. Z undoes further.", banner=True)
+        s.warn(f"learning diverged: {exc}. Z undoes further.")
         s.history.rolled_back(s.trainer.steps)
         self.stages = None
-        self.paused, self.fast = True, False
+        self.stop()
         s.frames.clear()
         s.show_free_state()
 
-    def show_stages(self, stages: list[Stage], animate: bool = True) -> None:
+    def show_stages(self, stages: list[Stage], animate: bool = True, played: bool = False) -> None:
+        """Show stages just computed: the last one animated (played: at the pace's length)."""
         # a stage that took long was watched live: it is shown at once instead of replayed
         last = self.session.jobs.last
         quick = last is None or last.seconds < 0.5
         for st in stages:
-            self.show(st, animate=animate and quick and st is stages[-1])
+            self.show(st, animate=animate and quick and st is stages[-1], played=played)
 
-    def show(self, st: Stage, animate: bool) -> None:
+    def show(self, st: Stage, animate: bool, played: bool = False) -> None:
         s = self.session
         if st.name == "epoch":  # the epoch's losses are recorded: the loss plot shows them
             return
         if not s.banner:
-            s.message = ""
+            s.say("")
         s.stage, s.example = st, st.example
         s.magnify = magnification(st, s.net, s.trainer.task)
         if animate:
             runs = getattr(s.trainer.engine, "trajectories", None) if s.engine_name == "physical" else None
-            s.frames.extend(frames_for(st, s.x, s.magnify, runs, self.slow))
+            count = None
+            if played and self.pace == "normal":
+                count = self.stage_frames() * (2 if st.name == "update" else 1)
+            s.frames.extend(frames_for(st, s.x, s.magnify, runs, self.slow, count))
         else:
             s.x = shown_state(st, s.magnify)
         if not np.isfinite(shown_state(st, s.magnify)).all():  # (a stage of a world that blew up: keep what was shown)

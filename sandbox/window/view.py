@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pygame
 
-from ..drawing.render import PALETTE, Camera, Drawing, draw_network, example_marks, spring_colors
+from ..drawing.render import PALETTE, Camera, Drawing, draw_network, drawing_for, spring_colors
 
-LABELLED_MAX_NODES = 30  # networks this small show the ids of their inputs and outputs
 LEAVE_FRAMES = 60  # frames in a row the network must be mostly out of view before the view follows it
 
 
@@ -74,14 +73,9 @@ class NetworkView:
         s = self.session
         net = s.net
         change_colors = color_mode == "change" or s.flashing
-        extra = Drawing(ghost=s.ghost, targets=s.trainer.task.target_points(net, s.example, s.x),
-                        nudge=s.nudge_forces(), change=s.change, flash=1.0 if change_colors else 0.0,
-                        color_mode="change" if change_colors else "tension")
-        if net.n_nodes <= LABELLED_MAX_NODES:  # name what the description talks about
-            extra.labels = {int(i): net.ids[i] for i in np.flatnonzero((net.roles == 1) | (net.roles == 3))}
-        marks = example_marks(s.trainer.task, s.example)  # a classifier's class names, an image's pixels
-        extra.labels.update(marks.get("labels", {}))
-        extra.shades = marks.get("shades", {})
+        extra = drawing_for(s.scene, s.trainer.task, s.example, s.x, ghost=s.ghost, nudge=s.nudge_forces(),
+                            change=s.change, flash=1.0 if change_colors else 0.0,
+                            color_mode="change" if change_colors else "tension")
         ed = s.edit
         if s.editing:
             extra.targets, extra.clamps = ed.markers()
@@ -103,11 +97,10 @@ class NetworkView:
         extra.highlight = sel if sel is not None and sel < net.n_springs else None
         return extra
 
-    def draw(self, surface, area: pygame.Rect, color_mode: str) -> Drawing:
-        """Draw the network as it is now in `area`; the Drawing it used."""
+    def draw(self, surface, area: pygame.Rect, extra: Drawing) -> None:
+        """Draw the network as it is now in `area`, with `extra` (made by `drawing`)."""
         s = self.session
         cam = self.fit(area)
-        extra = self.drawing(color_mode)
         if len(s.x) == s.net.n_nodes:
             draw_network(surface, cam, s.net, s.x, s.k_ref, extra, s.scene.spec.view.colors and
                          {k: tuple(v) for k, v in s.scene.spec.view.colors.items()})
@@ -115,7 +108,6 @@ class NetworkView:
         g = s.edit.grip
         if g is not None and g["what"] == "link" and g["moved"] and g["index"] < len(s.x):  # the spring drawn
             pygame.draw.line(surface, PALETTE["highlight"], *cam.to_screen(np.array([s.x[g["index"]], g["at"]])), 3)
-        return extra
 
     # ------------------------------------------------------------ under the mouse
 
