@@ -160,10 +160,9 @@ def click(app, pos):
 
 
 def network_region(app):
-    """The screen rectangle the network is drawn in (above the legend at the foot of the view)."""
-    r = app.camera.rect.copy()
-    r.height -= 70
-    return r
+    """The screen rectangle the network is drawn in (its view, above the legend, left of the
+    teaching column)."""
+    return app.camera.rect.copy()
 
 
 def drawn_box(app):
@@ -180,3 +179,13 @@ def drawn_box(app):
         return pygame.Rect(r.x, r.y, 0, 0), 0
     xs, ys = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     return pygame.Rect(r.x + xs[0], r.y + ys[0], xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1), int(ink.sum())
+
+
+def red_in_status(app) -> int:
+    """Pixels of the warning red drawn in the status line (a banner saying something went wrong)."""
+    import pygame
+
+    from sandbox.window.panels import WARNING
+
+    img = pygame.surfarray.array3d(app.screen)[:app.layout.view_rect().width, :app.layout.view_rect().y].astype(int)
+    return int((np.abs(img - np.array(WARNING)).sum(axis=2) < 60).sum())

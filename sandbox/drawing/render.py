@@ -2,7 +2,7 @@
 
 Springs: width grows with stiffness (log scale around the scene's median k); colour shows
 tension (red) or compression (blue), or, in "change" mode, the last change of stiffness
-(green: stiffer, orange: softer). Nodes show their role by shape and colour; targets are
+(green: stiffer, purple: softer; orange is the outputs' colour alone). Nodes show their role by shape and colour; targets are
 crosses; nudge forces are arrows on the outputs; a ghost shows the free equilibrium.
 """
 
@@ -25,7 +25,7 @@ PALETTE = {
     "tension": (214, 39, 40),
     "compression": (31, 119, 180),
     "stiffer": (44, 160, 44),
-    "softer": (255, 127, 14),
+    "softer": (148, 103, 189),
     "fixed": (60, 60, 60),
     "input": (31, 119, 180),
     "hidden": (120, 120, 120),
@@ -48,13 +48,14 @@ class Camera:
 
     @classmethod
     def fit(cls, rect: pygame.Rect, points: np.ndarray, scale: float | None = None, margin: float = 0.12):
+        """The camera showing points (K, 2) in rect with a margin; at `scale` pixels per unit
+        if given and the points fit at it, else at the scale that fits them."""
         lo, hi = points.min(axis=0), points.max(axis=0)
         span = np.maximum(hi - lo, 1e-9)
-        if scale is None:
-            usable = np.array([rect.width, rect.height], float) * (1 - 2 * margin)
-            scale = float(max(1e-6, min(usable / span))) if len(points) > 1 else 100.0
-            scale = min(scale, max(rect.width, rect.height))
-        return cls(rect, (lo + hi) / 2, scale)
+        usable = np.array([rect.width, rect.height], float) * (1 - 2 * margin)
+        fits = float(max(1e-6, min(usable / span))) if len(points) > 1 else 100.0
+        fits = min(fits, max(rect.width, rect.height))
+        return cls(rect, (lo + hi) / 2, fits if scale is None else min(scale, fits))
 
     def to_screen(self, x: np.ndarray) -> np.ndarray:
         """(..., 2) world -> (..., 2) float pixels."""

@@ -25,7 +25,7 @@ from ..learning.response import example_numbers, free_response, probe_of_scene
 from .names import input_names, output_names
 from .render import PALETTE
 
-CURVE_COLORS = [PALETTE["output"], (148, 103, 189), (44, 160, 44), (140, 86, 75)]
+CURVE_COLORS = [PALETTE["output"], (23, 190, 207), (44, 160, 44), (140, 86, 75)]
 CLASS_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189)]
 
 
@@ -157,6 +157,10 @@ class ResponsePicture:
             return shown
         y = live.targets[:, 0] if live.targets is not None else live.labels.astype(float)
         return np.column_stack([shown[:, 0], y])
+
+    def readout_text(self) -> str:
+        """What the readout line says now ('' if nothing yet)."""
+        return readout(self.live, goal_of(self.live))
 
     # ------------------------------------------------------------ drawing
 

@@ -24,11 +24,14 @@ def scene_document(scene: Scene, net: Network | None = None, origin: dict | None
     for section, values in (settings or {}).items():
         doc[section] = {**doc.get(section, {}), **values}
     nodes = []
+    labels = {str(nd.id): nd.label for nd in (scene.spec.network.nodes or []) if nd.label}
     for i in range(net.n_nodes):
         nd = {"id": net.ids[i], "pos": [float(net.pos[i, 0]), float(net.pos[i, 1])],
               "role": ROLE_NAMES[net.roles[i]]}
         if not net.held[i] and not net.axes[i].all():
             nd["slide"] = "x" if net.axes[i, 0] else "y"
+        if str(net.ids[i]) in labels:
+            nd["label"] = labels[str(net.ids[i])]
         nodes.append(nd)
     springs = [{"between": [net.ids[a], net.ids[b]], "k": float(kk), "rest": float(ll)}
                for (a, b), kk, ll in zip(net.edges, net.k, net.L)]

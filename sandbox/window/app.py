@@ -30,11 +30,12 @@ from .controls import ControlPanel  # noqa: E402
 from .exports import Exports  # noqa: E402
 from .layout import BASE_SIZE, MIN_SIZE, STATUS_H, Layout  # noqa: E402
 from .library import same_file  # noqa: E402
-from .session import Session  # noqa: E402
+from .session import LONG_EPOCH, Session  # noqa: E402
 from .teaching import Teaching  # noqa: E402
 from .view import NetworkView  # noqa: E402
 
 HELP_SEEN = Path.home() / ".spring_sandbox_help_seen"
+DRAG_MARGIN = 60  # pixels a dragged node stays inside the network's view (its name beside it too)
 LOSS_COLORS = {"train": (31, 119, 180), "test": (214, 39, 40), "each": (160, 160, 160)}
 
 
@@ -107,8 +108,10 @@ class App:
             self.edit_press(event.pos, move) if event.button in (1, 3) else None
         elif down and event.button == 1:
             self.click(event.pos)
-        elif event.type == pygame.MOUSEMOTION and s.hands.dragging is not None:
-            s.hands.drag_to(self.view.to_world(event.pos))
+        elif event.type == pygame.MOUSEMOTION and s.hands.dragging is not None:  # (kept well inside the view)
+            r = self.view.camera.rect.inflate(-2 * DRAG_MARGIN, -2 * DRAG_MARGIN)
+            s.hands.drag_to(self.view.to_world((min(max(event.pos[0], r.x), r.right - 1),
+                                                min(max(event.pos[1], r.y), r.bottom - 1))))
         elif event.type == pygame.MOUSEMOTION and s.edit.grip is not None:
             if np.hypot(*np.subtract(event.pos, self._press)) > 4:  # a click that wobbles is a click
                 s.edit.move_to(self.view.to_world(event.pos))
@@ -135,9 +138,14 @@ class App:
         self.controls.sync()
 
     def escape(self) -> None:
-        """Esc: cancel what is computing; else quit (asking once if there is unsaved work)."""
+        """Esc, the same in every scene: stop what is going on (a computation, training), else
+        quit, asking once if there is unsaved work."""
         s = self.session
         if s.cancel():
+            return
+        if not s.training.paused:
+            s.training.pause()
+            s.say("paused: Esc again quits")
             return
         if s.unsaved and self.asking != "quit":
             self.asking = "quit"
@@ -148,11 +156,11 @@ class App:
     def click(self, pos) -> None:
         """Grab the node under the mouse, or select the spring under it."""
         s = self.session
-        i = self.view.node_at(pos)
-        if i is not None and s.net.roles[i] != 0:  # fixed nodes stay fixed
-            s.hands.grab(i, self.view.to_world(pos))
+        what = self.view.under(pos)
+        if what is not None and what[0] == "node" and s.net.roles[what[1]] != 0:  # (fixed nodes stay fixed)
+            s.hands.grab(what[1], self.view.to_world(pos))
             return
-        s.hands.select(self.view.spring_at(pos))
+        s.hands.select(what[1] if what is not None and what[0] == "spring" else self.view.spring_at(pos))
 
     def edit_press(self, pos, move: bool = False) -> None:
         """A button goes down while editing. On a marker: drag it. On a node: draw a spring out
@@ -162,13 +170,14 @@ class App:
         self._press = pos
         world = view.to_world(pos)
         targets, clamps = s.edit.markers()
+        i = view.node_at(pos)
+        node = view.node_distances(pos)[i] + 14.0 if i is not None else np.inf
         for what, points in (("target", targets), ("clamp", clamps)):
             if len(points) and not move:
                 d = np.hypot(*(view.camera.to_screen(points) - np.asarray(pos, float)).T)
-                if d.min() < 10:
+                if d.min() < 10 and d.min() <= node:  # (a marker at least as near as the node under it)
                     s.edit.take(what, int(np.argmin(d)), world)
                     return
-        i = view.node_at(pos)
         if i is not None:
             s.edit.take("node" if move else "link", i, world)
         elif move:
@@ -195,7 +204,9 @@ class App:
         self.color_mode = modes[(modes.index(self.color_mode) + 1) % len(modes)]
 
     def open_scene(self, path) -> None:
-        """Open a scene (in the background; a file that does not open says why)."""
+        """Open a scene (in the background; a file that does not open says why). Unsaved work
+        on the scene shown is kept first, in saved/ (the message says where)."""
+        self.exports.keep_work()
         self.session.open(path)
 
     def open_next(self) -> None:
@@ -215,7 +226,11 @@ class App:
         s, lay = self.session, self.layout
         tr = s.trainer
         loss = f"loss {s.loss:.3g}" if tr.history and np.isfinite(s.loss) else "loss -"
-        parts = [s.scene.name, f"epoch {tr.epochs_done}  step {tr.steps}", loss]
+        when = f"epoch {tr.epochs_done}  step {tr.steps}"
+        n = len(tr.task.train)
+        if n > LONG_EPOCH:  # a long epoch: how far into it
+            when += f" ({min(n, s.training.seen):,} of {n:,} examples)"
+        parts = [s.scene.name, when, loss]
         parts += ["EDITING"] if s.editing else [s.training.pace_name]
         parts += [f"{s.rule.kind} EP", s.engine_name]  # (also on the panel: left out first)
         width = lay.view_rect().width - lay.px(24) - (lay.px(120) if self.exports.film is not None else 0)

@@ -51,7 +51,7 @@ class EditMode:
         def apply():
             ses.training.stop()
             self.on, self.edits = True, 0
-            ses.frames.clear()
+            ses.still()
             ses.hands.world, ses.hands.dragging, ses.ghost, ses.stage = None, None, None, None
             ses.x = self.net.pos.copy()
             self.loose = []

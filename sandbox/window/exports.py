@@ -15,8 +15,16 @@ from ..scenes.messages import SceneError
 from ..scenes.save import save_scene
 from .background import Job
 
-RECORD_EVERY = 6  # window frames per GIF frame: 10 per second at 60 fps
+RECORD_MS = 100  # a GIF frame every 100 ms of the recording
 RECORD_MAX_S = 60
+
+
+def shown_path(path: Path) -> str:
+    """A path as a message names it: relative to the folder the window runs in, if inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def fresh_path(folder: Path, stem: str, suffix: str) -> Path:
@@ -42,21 +50,21 @@ class Exports:
 
     def record(self, folder: Path | None = None) -> Path | None:
         """Start recording the window into a GIF, or stop and save it (in the background;
-        returns the path it will have)."""
+        returns the path it will have). The GIF lasts as long as the recording did."""
         if self.film is None:
-            self.film = Film(every=RECORD_EVERY, scale=0.5, max_frames=RECORD_MAX_S * 60 // RECORD_EVERY,
-                             frame_ms=1000 * RECORD_EVERY // 60)
+            self.film = Film(scale=0.5, max_frames=RECORD_MAX_S * 1000 // RECORD_MS, frame_ms=RECORD_MS, timed=True)
             self.session.say("recording: G stops", banner=True)
             return None
         film, self.film = self.film, None
+        film.end()
         if not len(film):
             return None
         path = fresh_path(folder or (Path.cwd() / "recordings"), self.session.source.stem, ".gif")
-        self._write(path, film.gif, f" ({len(film)} frames, {film.seconds:.0f} s)")
+        self._write(path, film.gif, f" ({len(film)} frames, {film.seconds:.1f} s)")
         return path
 
     def frame(self, screen) -> None:
-        """A frame was drawn: the recording keeps it if its turn has come."""
+        """A frame was drawn: the recording keeps it if its time has come."""
         if self.film is not None:
             self.film.offer(screen)
             if self.film.full:
@@ -81,8 +89,8 @@ class Exports:
                 write_atomic(path, data())
             except OSError as exc:
                 return f"not saved: {exc}"
-            return f"saved {path.name}{note}"
-        self.session.say(f"writing {path.name}...")
+            return f"saved {shown_path(path)}{note}"
+        self.session.say(f"writing {shown_path(path)}...")
         self.writes.append(Job(f"writing {path.name}", compute, self.session.say))
 
     def poll(self) -> None:
@@ -122,22 +130,13 @@ class Exports:
         def compute():
             if s.editing and s.edit.loose and not autosave:  # (as checked after the edits before it)
                 return f"not saved: {s.edit.names(s.edit.loose)} can move freely; add springs or hold them"
-            r, source = s.rule, s.source  # the settings as tuned in the window go with the network
-            settings = {"learning": {"rule": r.kind, "beta": r.beta, "lr": r.lr, "learn": r.learn},
-                        "physics": {"drag": s.scene.spec.physics.drag}}
-            try:
-                save_scene(s.scene, path, origin={"scene": source.name, "epochs": s.trainer.epochs_done,
-                                                  "steps": s.trainer.steps, "rule": r.kind},
-                           overwrite_source=over_source, settings=settings)
-            except (OSError, SceneError) as exc:
-                return f"not saved: {getattr(exc, 'problems', [exc])[0]}"
-            return ""
+            return self._writer(path, s.net, over_source)()
 
         def then(why: str):
             if why:
                 s.warn(why)
                 return
-            s.say(f"saved {path.name}", banner=True)
+            s.say(f"saved {shown_path(path)}", banner=True)
             s.mark_saved()
             app.controls.saves += 1  # the copy joins the scene menu
 
@@ -147,3 +146,37 @@ class Exports:
         else:
             s.jobs.submit("save", f"saving {path.name}", compute, then)
         return path
+
+    def keep_work(self) -> Path | None:
+        """Another scene is about to open: unsaved work on this one (training, cuts, edits,
+        examples) is saved as it is now to saved/<scene>-autosave-<time>.yaml, in the background
+        (the next scene opens meanwhile). Returns the path (None: nothing to keep)."""
+        s = self.session
+        if not s.unsaved:
+            return None
+        path = fresh_path(Path.cwd() / "saved", s.source.stem + "-autosave", ".yaml")
+        write = self._writer(path, s.net.copy(), False)
+
+        def compute():
+            why = write()
+            return why or f"your work on {s.scene.name} is kept in {shown_path(path)}"
+        self.writes.append(Job(f"saving {path.name}", compute, s.say))
+        self.app.controls.saves += 1
+        return path
+
+    def _writer(self, path: Path, net, over_source: bool):
+        """A function that saves the scene with network `net` (and the settings as tuned in the
+        window) to path: '' if saved, else why not."""
+        s = self.session
+        scene, r, source = s.scene, s.rule, s.source
+        origin = {"scene": source.name, "epochs": s.trainer.epochs_done, "steps": s.trainer.steps, "rule": r.kind}
+        settings = {"learning": {"rule": r.kind, "beta": r.beta, "lr": r.lr, "learn": r.learn},
+                    "physics": {"drag": scene.spec.physics.drag}}
+
+        def write() -> str:
+            try:
+                save_scene(scene, path, net=net, origin=origin, overwrite_source=over_source, settings=settings)
+            except (OSError, SceneError) as exc:
+                return f"not saved: {getattr(exc, 'problems', [exc])[0]}"
+            return ""
+        return write

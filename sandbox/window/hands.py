@@ -44,7 +44,7 @@ class Hands:
         s = self.session
         s.command()
         s.training.paused = True
-        s.frames.clear()
+        s.still()
         self.dragging, self._drag_point = i, np.asarray(p, float)
 
         def start():

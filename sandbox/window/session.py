@@ -37,6 +37,8 @@ from .playback import CAPTIONS, DONE, glide
 from .settings import Settings
 from .training import Training
 
+LONG_EPOCH = 100  # training examples beyond which an epoch played at the normal pace takes minutes
+
 
 class Session:
     """A training session for the window.
@@ -89,6 +91,12 @@ class Session:
         self._install(opened)
         if np.isfinite(opened.cost):
             self.step_costs.append(opened.cost)
+        n = len(self.trainer.task.train)
+        if n > LONG_EPOCH:  # (at the normal pace an epoch would take minutes: say how to train it)
+            self.say(f"{self.scene.name}: {n:,} training examples, {-(-n // self.trainer.batch):,} updates an "
+                     "epoch. Space shows them one by one; F (fast) trains on the exact engine and shows where it got",
+                     banner=True)
+            return
         self.say(f"opened {self.source.name} on the {self.engine_name} engine"
                  + ("" if self.engine_name == "physical" else " (the pymunk world settles it slowly)"
                     if self.net.n_nodes <= 60 else ""))
@@ -188,7 +196,7 @@ class Session:
         traceback.print_exception(exc)
         self.jobs.cancel()
         self.training.stop()
-        self.frames.clear()
+        self.still()
         self.hands.world, self.hands.dragging, self.edit.grip = None, None, None
         self.trainer.rollback()
         self.history.rolled_back(self.trainer.steps)
@@ -226,7 +234,7 @@ class Session:
             return f"{job.label}... ({job.seconds:.0f} s; Esc stops)"
         if self.stage is None:
             return "paused: press Space to train, S to step one stage"
-        over = self.training.paused and not self.frames and job is None  # (the phase has played out)
+        over = self.training.paused and not self.frames and not self.training.queued and job is None  # (played out)
         said = (DONE if over else CAPTIONS)[self.stage.name]
         if self.stage.name == "nudged" and self.magnify > 1:
             return said + f" (motion shown x{self.magnify:.3g})"
@@ -240,7 +248,7 @@ class Session:
 
         def apply():
             self.example = int(s) % self.trainer.task.n_examples
-            self.frames.clear()
+            self.still()
             self.hands.world = None
             self.ghost = None
             split = "test" if self.example in set(self.trainer.task.test.tolist()) else "train"
@@ -265,7 +273,7 @@ class Session:
             if self.version != version or self.editing:
                 return
             x, cost = result
-            self.frames.clear()
+            self.still()
             self.frames.extend(glide(self.x, x))
             self.ghost, self.stage = None, None
             self.step_costs.append(cost)
@@ -296,7 +304,7 @@ class Session:
         self.version += 1
         self.hands.forget()
         self.training.stages = None
-        self.frames.clear()
+        self.still()
         if hasattr(self.trainer.engine, "forget"):
             self.trainer.engine.forget()
         self.trainer.forget_states()
@@ -312,11 +320,16 @@ class Session:
         else:
             self.show_free_state()
 
+    def still(self) -> None:
+        """Stop the motion being shown: no frames and no stages waiting to be shown."""
+        self.frames.clear()
+        self.training.queued.clear()
+
     # ------------------------------------------------------------ what to draw
 
     @property
     def flashing(self) -> bool:
-        """The last update's changes are shown (green stiffer, orange softer) while the update
+        """The last update's changes are shown (green stiffer, purple softer) while the update
         stage is: they last as long as the caption that names them."""
         return self.stage is not None and self.stage.name == "update" and not self.editing
 

@@ -15,6 +15,7 @@ and each finished stage is shown (sandbox.window.playback makes its frames).
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 
@@ -38,11 +39,13 @@ class Training:
         self.paused = True
         self.pace = "normal"
         self.stages = None  # the trainer's stage generator, pulled in the background
+        self.queued: deque = deque()  # (stage, animate, played) computed, to show once the frames before end
+        self.seen = 0  # examples shown (free phases) since the epoch began: progress in a long epoch
         self.engine_before_fast: str | None = None
 
     def stop(self) -> None:
         """Paused, fast mode off, the stage generator dropped (a new scene, a rollback)."""
-        self.paused, self.engine_before_fast, self.stages = True, None, None
+        self.paused, self.engine_before_fast, self.stages, self.seen = True, None, None, 0
         if self.pace == "fast":
             self.pace = "normal"
 
@@ -85,7 +88,7 @@ class Training:
         if s.editing and not s.edit.stop():
             return
         self.paused = True
-        s.frames.clear()
+        s.still()
         if s.jobs.kind() == "stage":
             return  # the stage being computed is the step
         s.jobs.submit("stage", "computing the next stage", lambda: self._pull(1), self.show_stages)
@@ -97,7 +100,7 @@ class Training:
         if s.editing and not s.edit.stop():
             return
         self.paused = True
-        s.frames.clear()
+        s.still()
 
         def compute():
             out = []
@@ -128,7 +131,7 @@ class Training:
         was_fast, self.pace = self.fast, pace
         if self.fast:
             s.jobs.cancel(("stage",))
-            s.frames.clear()
+            s.still()
             self.paused = False
             self.engine_before_fast = s.engine_name
             s.jobs.after(lambda: s.settings.use_engine("exact"))
@@ -154,6 +157,8 @@ class Training:
             traj = getattr(s.trainer.engine, "trajectory", None)
             if traj and not s.frames and traj[-1].shape == s.x.shape and np.isfinite(traj[-1]).all():
                 s.x = traj[-1]  # (a world that blew up is not shown: the trainer's guard deals with it)
+        if not s.frames and self.queued:  # the next stage computed: its state and motion now
+            self.show(*self.queued.popleft())
         if s.frames:
             s.x = s.frames.popleft()
             return
@@ -164,7 +169,7 @@ class Training:
         if self.fast:
             s.jobs.submit("stage", "training fast", self._burst, lambda sts: self.show_stages(sts, animate=False))
         else:
-            s.jobs.submit("stage", "computing the next stage", lambda: self._pull(1),
+            s.jobs.submit("stage", "computing the next stage", self._pull_played,
                           lambda sts: self.show_stages(sts, played=True))
 
     # ------------------------------------------------------------ stages (in the worker)
@@ -180,6 +185,14 @@ class Training:
             except BaseException:
                 self.stages = None
                 raise
+        return out
+
+    def _pull_played(self) -> list[Stage]:
+        """The next stage, and with a free phase its nudged phase too (the network does not
+        change between them: one job instead of two, while the first plays)."""
+        out = self._pull(1)
+        if out[-1].name == "free" and self.session.rule.kind != "exact":
+            out += self._pull(1)
         return out
 
     def _burst(self) -> list[Stage]:
@@ -198,7 +211,7 @@ class Training:
         s.history.rolled_back(s.trainer.steps)
         self.stages = None
         self.stop()
-        s.frames.clear()
+        s.still()
         s.show_free_state()
 
     def show_stages(self, stages: list[Stage], animate: bool = True, played: bool = False) -> None:
@@ -207,11 +220,16 @@ class Training:
         last = self.session.jobs.last
         quick = last is None or last.seconds < 0.5
         for st in stages:
-            self.show(st, animate=animate and quick and st is stages[-1], played=played)
+            animated = animate and quick and (played or st is stages[-1])
+            if animated and (self.session.frames or self.queued):  # (shown once the motion before it has played)
+                self.queued.append((st, animated, played))
+            else:
+                self.show(st, animated, played)
 
     def show(self, st: Stage, animate: bool, played: bool = False) -> None:
         s = self.session
         if st.name == "epoch":  # the epoch's losses are recorded: the loss plot shows them
+            self.seen = 0
             return
         if not s.banner:
             s.say("")
@@ -226,9 +244,10 @@ class Training:
         else:
             s.x = shown_state(st, s.magnify)
         if not np.isfinite(shown_state(st, s.magnify)).all():  # (a stage of a world that blew up: keep what was shown)
-            s.frames.clear()
+            s.still()
             s.x = s.net.pos.copy() if not np.isfinite(s.x).all() else s.x
         if st.name == "free":
+            self.seen += 1
             s.ghost = None
             s.step_costs.append(st.cost)
             s.energies = (energy(s.net, st.x), float("nan"))

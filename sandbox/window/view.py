@@ -27,6 +27,17 @@ def scene_points(net, task) -> np.ndarray:
     return pts[np.isfinite(pts).all(axis=1)]
 
 
+def typical(x: np.ndarray) -> np.ndarray:
+    """The finite positions of x (N, 2) that are not outliers: within three times the spread of
+    the middle half of the nodes (quartiles) of its median, along each axis."""
+    x = x[np.isfinite(x).all(axis=1)]
+    if len(x) < 4:
+        return x
+    q1, med, q3 = np.percentile(x, [25, 50, 75], axis=0)
+    reach = 3 * np.maximum(q3 - q1, 1e-9 + 1e-3 * np.abs(med))
+    return x[(np.abs(x - med) <= reach).all(axis=1)]
+
+
 def mostly_outside(camera: Camera, x: np.ndarray) -> bool:
     """Whether most of the positions x (N, 2) are drawn outside the camera's rectangle."""
     p = camera.to_screen(x)
@@ -61,7 +72,7 @@ class NetworkView:
                 self._outside = 0
             if self._outside < LEAVE_FRAMES:
                 return self.camera
-            pts = np.vstack([s.net.pos, s.x[np.isfinite(s.x).all(axis=1)]]) if len(s.x) == s.net.n_nodes else s.net.pos
+            pts = np.vstack([s.net.pos, typical(s.x)]) if len(s.x) == s.net.n_nodes else s.net.pos
         else:
             pts = scene_points(s.net, s.trainer.task)
         self._key, self._outside = key, 0
@@ -90,7 +101,7 @@ class NetworkView:
             got = s.hands.agreement_values
             values = got[1] if got is not None else None
             if values is not None and len(values) == net.n_springs:  # (None while the network is floppy)
-                # green where EP is within 1e-6 of the exact gradient, orange where it is 1e-2 off
+                # green where EP is within 1e-6 of the exact gradient, purple where it is 1e-2 off
                 extra.custom_colors = spring_colors(-np.log10(np.maximum(values, 1e-12)) - 4, 2,
                                                     PALETTE["stiffer"], PALETTE["softer"], PALETTE["spring"])
         sel = s.hands.selected
@@ -115,26 +126,47 @@ class NetworkView:
         s = self.session
         return self.drawn if self.drawn is not None and len(self.drawn) == s.net.n_nodes else s.x
 
-    def node_at(self, pos) -> int | None:
-        """The node within 14 pixels of a screen point, as drawn, if any."""
-        if self.camera is None:
-            return None
+    def node_distances(self, pos) -> np.ndarray:
+        """(N,) how far each node is drawn from a screen point, in pixels, less the room it is
+        picked within: 14 pixels, 5 for a hidden node too small to be drawn (negative: under it)."""
+        s = self.session
         d = np.hypot(*(self.camera.to_screen(self._shown()) - np.asarray(pos, float)).T)
-        return int(np.argmin(d)) if len(d) and d.min() < 14 else None
+        drawn = (s.net.roles != 2) | s.editing | (self.camera.scale >= 25)
+        return d - np.where(drawn, 14.0, 5.0)
+
+    def node_at(self, pos) -> int | None:
+        """The node under a screen point, as drawn, if any."""
+        if self.camera is None or not len(self._shown()):
+            return None
+        d = self.node_distances(pos)
+        return int(np.argmin(d)) if d.min() < 0 else None
+
+    def spring_distances(self, pos) -> np.ndarray:
+        """(E,) how far each spring is drawn from a screen point, in pixels."""
+        s = self.session
+        p = self.camera.to_screen(self._shown())
+        a, b = p[s.net.edges[:, 0]], p[s.net.edges[:, 1]]
+        ab = b - a
+        t = np.clip(((np.asarray(pos) - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-9), 0, 1)
+        return np.hypot(*(a + t[:, None] * ab - np.asarray(pos)).T)
 
     def spring_at(self, pos) -> int | None:
         """The spring within 8 pixels of a screen point, as drawn, if any."""
         s = self.session
-        x = self._shown()
-        if self.camera is None or len(x) != s.net.n_nodes:
+        if self.camera is None or len(self._shown()) != s.net.n_nodes or not s.net.n_springs:
             return None
-        p = self.camera.to_screen(x)
-        a, b = p[s.net.edges[:, 0]], p[s.net.edges[:, 1]]
-        ab = b - a
-        t = np.clip(((np.asarray(pos) - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-9), 0, 1)
-        dist = np.hypot(*(a + t[:, None] * ab - np.asarray(pos)).T)
-        e = int(np.argmin(dist)) if len(dist) else -1
-        return e if e >= 0 and dist[e] < 8 else None
+        dist = self.spring_distances(pos)
+        e = int(np.argmin(dist))
+        return e if dist[e] < 8 else None
+
+    def under(self, pos) -> tuple[str, int] | None:
+        """What a click at a screen point takes: ("node", i) or ("spring", e), whichever is drawn
+        nearer (a node wins where it is drawn over the spring), or None."""
+        i, e = self.node_at(pos), self.spring_at(pos)
+        if i is not None and e is not None:
+            node = self.node_distances(pos)[i] + 14.0
+            return ("spring", e) if self.spring_distances(pos)[e] + 3 < node else ("node", i)
+        return ("node", i) if i is not None else ("spring", e) if e is not None else None
 
     def to_world(self, pos) -> np.ndarray:
         return self.camera.to_world(pos)
