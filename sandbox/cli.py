@@ -18,7 +18,7 @@ from . import __version__
 from .paths import ROOT, SCENES
 
 DEFAULT_SCENE = SCENES / "lesson_two_springs.yaml"
-COMMANDS = ("run", "train", "check", "validate", "bench", "sweep")
+COMMANDS = ("run", "train", "check", "validate", "bench", "sweep", "lessons")
 
 EPILOG = """commands:
   run [SCENE]        open the interactive window (the default: `python main.py SCENE`)
@@ -28,6 +28,7 @@ EPILOG = """commands:
   validate SCENE...  check scene files; every problem with its line and key
   bench              benchmarks, side by side
   sweep SWEEP.yaml   a grid of runs over scenes, on Dask; results.csv, resumable
+  lessons            every step of every lesson as a PNG (the window off-screen), with an index
 
 `python main.py COMMAND --help` explains each command. Scenes live in scenes/."""
 
@@ -106,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=_positive_int, help="local cluster: worker processes (default: one per core)")
     sw.add_argument("--retries", type=int, default=2, help="times Dask retries a run that raises (default 2)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    le = sub.add_parser("lessons", help="every lesson step as a PNG",
+                        description="Drive the window off-screen through every lesson, as a student "
+                                    "would (the events each card asks for), and write each step's "
+                                    "picture into --out, with README.md listing them.")
+    le.add_argument("--out", default="docs/lessons", help="folder (default: docs/lessons)")
     return p
 
 
@@ -137,8 +143,8 @@ def main(argv=None) -> int:
     from .scenes.messages import SceneError
 
     try:
-        return {"run": cmd_run, "train": cmd_train, "check": cmd_check,
-                "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep}[args.command](args)
+        return {"run": cmd_run, "train": cmd_train, "check": cmd_check, "validate": cmd_validate,
+                "bench": cmd_bench, "sweep": cmd_sweep, "lessons": cmd_lessons}[args.command](args)
     except SceneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +164,21 @@ def cmd_run(args) -> int:
     from .window.app import App
 
     App(scene).run()
+    return 0
+
+
+def cmd_lessons(args) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
+        return 2
+    os.environ["SDL_VIDEODRIVER"] = "dummy"  # off-screen, with or without a display
+    from .window.tour import render_lessons
+
+    done = render_lessons(out)
+    for title, shots in done:
+        print(f"{title}: {len(shots)} pictures")
+    print(f"wrote {out}/README.md")
     return 0
 
 

@@ -189,3 +189,35 @@ def red_in_status(app) -> int:
 
     img = pygame.surfarray.array3d(app.screen)[:app.layout.view_rect().width, :app.layout.view_rect().y].astype(int)
     return int((np.abs(img - np.array(WARNING)).sum(axis=2) < 60).sum())
+
+
+def spring_pixels(app, ends) -> np.ndarray:
+    """(K, 3) the colours drawn along the middle of a spring whose ends are screen points
+    `ends` (2, 2): points between 30% and 70% of its length that no other spring passes near."""
+    import pygame
+
+    from sandbox.drawing.render import PALETTE
+
+    s = app.session
+    a, b = np.asarray(ends, float)
+    img = pygame.surfarray.array3d(app.screen)
+    p = app.camera.to_screen(s.x)
+    others = [(p[i], p[j]) for i, j in s.net.edges if not (np.allclose(p[i], a) and np.allclose(p[j], b))]
+    out = []
+    for t in np.linspace(0.3, 0.7, 9):
+        q = a + t * (b - a)
+        near = False
+        for u, v in others:
+            uv = v - u
+            w = np.clip(((q - u) @ uv) / max(uv @ uv, 1e-9), 0, 1)
+            near |= np.hypot(*(u + w * uv - q)) < 8
+        if not near:  # (of the 3 x 3 pixels there, the one most unlike the background: a thin line)
+            x, y = int(round(q[0])), int(round(q[1]))
+            patch = img[x - 1:x + 2, y - 1:y + 2].reshape(-1, 3).astype(int)
+            out.append(patch[np.argmax(np.abs(patch - np.array(PALETTE["background"])).sum(axis=1))])
+    return np.array(out, int).reshape(-1, 3)
+
+
+def like(colors: np.ndarray, color, tol: int = 60) -> np.ndarray:
+    """(K,) whether each colour (K, 3) is within `tol` (summed over r, g, b) of `color`."""
+    return np.abs(np.asarray(colors, int) - np.array(color)).sum(axis=1) < tol

@@ -9,8 +9,9 @@ import numpy as np
 import pygame
 import pygame_gui
 import pytest
-from conftest import settle
+from conftest import like, settle, spring_pixels
 
+from sandbox.drawing.render import PALETTE
 from sandbox.learning.trainer import Trainer
 from sandbox.physics.energy import energy
 from sandbox.physics.equilibrium import NewtonSolver
@@ -180,15 +181,22 @@ def test_a_message_gives_way_to_the_phase_and_the_engine_warning_goes_with_the_e
 def test_the_update_colours_last_as_long_as_the_update_caption():
     app = window("two_springs")
     s = app.session
+
+    def colours():  # each spring's colour, midway
+        return [spring_pixels(app, app.camera.to_screen(s.x[[int(i), int(j)]])) for i, j in s.net.edges]
+
     while s.stage is None or s.stage.name != "update":
         press(app, pygame.K_s)
         settle(app)
     for _ in range(120):  # two seconds of frames
         app.tick()
-    assert s.caption.startswith("update") and s.flashing
+    assert s.caption.startswith("update")
+    flash = colours()  # k1 got stiffer (green), k2 softer (purple): the output will follow less
+    assert like(flash[0], PALETTE["stiffer"]).all() and like(flash[1], PALETTE["softer"]).all()
     press(app, pygame.K_s)
     settle(app)
-    assert not s.flashing
+    after = colours()
+    assert not any(like(c, PALETTE["stiffer"]).any() or like(c, PALETTE["softer"]).any() for c in after)
 
 
 def test_menus_use_the_words_of_the_help():

@@ -19,6 +19,7 @@ class Layout:
 
     def __init__(self, screen):
         self._screen = screen
+        self._scale = (None, 1.0)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -27,8 +28,10 @@ class Layout:
     @property
     def scale(self) -> float:
         """How much larger than BASE_SIZE the window is (1 to 2): the panel and the print grow."""
-        w, h = self.size
-        return min(2.0, max(1.0, min(w / BASE_SIZE[0], h / BASE_SIZE[1])))
+        size = self.size
+        if self._scale[0] != size:
+            self._scale = (size, min(2.0, max(1.0, min(size[0] / BASE_SIZE[0], size[1] / BASE_SIZE[1]))))
+        return self._scale[1]
 
     def px(self, v: float) -> int:
         return int(round(v * self.scale))

@@ -150,8 +150,18 @@ def draw_loss_plot(surface, r: pygame.Rect, lay, plot: LossPlot) -> None:
     surface.set_clip(clip)
 
 
+_LEGENDS: dict = {}  # (width, mode, editing, scale) -> the legend laid out
+
+
 def _legend(lay, width: int, mode: str, editing: bool) -> tuple[list, list[str]]:
     """The legend laid out in `width`: rows of (name, colour, x) and the hint's lines."""
+    key = (width, mode, editing, lay.scale)
+    if key not in _LEGENDS:
+        _LEGENDS[key] = _lay_out_legend(lay, width, mode, editing)
+    return _LEGENDS[key]
+
+
+def _lay_out_legend(lay, width: int, mode: str, editing: bool) -> tuple[list, list[str]]:
     items = [("fixed", PALETTE["fixed"]), ("input", PALETTE["input"]), ("hidden", PALETTE["hidden"]),
              ("output", PALETTE["output"]), ("target", PALETTE["target"])]
     if mode == "tension":

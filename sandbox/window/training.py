@@ -46,6 +46,7 @@ class Training:
     def stop(self) -> None:
         """Paused, fast mode off, the stage generator dropped (a new scene, a rollback)."""
         self.paused, self.engine_before_fast, self.stages, self.seen = True, None, None, 0
+        self.queued.clear()
         if self.pace == "fast":
             self.pace = "normal"
 
@@ -230,6 +231,8 @@ class Training:
         s = self.session
         if st.name == "epoch":  # the epoch's losses are recorded: the loss plot shows them
             self.seen = 0
+            return
+        if st.x is None or st.x.shape != s.net.pos.shape:  # (of a network since replaced)
             return
         if not s.banner:
             s.say("")
