@@ -3,7 +3,7 @@ key of the help, clicks and drags on nodes, springs and empty space, menu choice
 scene changes) over every scene of the library and a saved copy. Nothing may escape a frame,
 nothing heavy may run on the main thread, and the state stays sound after every event.
 
-MONKEY_EVENTS sets the number of events (default 2000: about 30 s of CI), MONKEY_SEED the seed. A
+MONKEY_EVENTS sets the number of events (default 1500: about 30 s of CI), MONKEY_SEED the seed. A
 numerical warning (RuntimeWarning) in any thread fails it. A longer soak, on
 a real window (an X display, e.g. Xvfb), printing the longest frame:
     MONKEY_EVENTS=20000 MONKEY_REAL_WINDOW=1 SDL_VIDEODRIVER=x11 DISPLAY=:3 python -m pytest tests/test_monkey.py -n 0 -s -k the_monkey
@@ -35,7 +35,7 @@ from sandbox.window.library import scene_choices
 from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
-EVENTS = int(os.environ.get("MONKEY_EVENTS", "2000"))
+EVENTS = int(os.environ.get("MONKEY_EVENTS", "1500"))
 SEED = int(os.environ.get("MONKEY_SEED", "13"))
 REAL_WINDOW = os.environ.get("MONKEY_REAL_WINDOW") == "1"
 HEAVY = [(NewtonSolver, "relax"), (WorldEngine, "relax"), (World, "settle"), (World, "__init__"),
@@ -80,6 +80,7 @@ def check_invariants(app, step, bounds: dict):
     assert s.x.shape == (s.net.n_nodes, 2), (step, s.x.shape, s.net.n_nodes, s.caption)
     assert np.isfinite(s.x).all(), (step, s.caption, s.engine_name, s.hands.world is not None)
     k, L, r = s.net.k, s.net.L, s.rule
+    assert len(k) == len(L) == s.net.n_springs and (s.net.edges < s.net.n_nodes).all(), step  # one network
     assert np.isfinite(k).all() and np.isfinite(L).all(), step
     seen = bounds.get(id(s.net))
     if seen is None or seen[0] is not s.net or seen[1] != s.net.n_springs:
@@ -137,6 +138,7 @@ def run_the_monkey(tmp_path, monkeypatch, on_main_thread, failures):
             app.running = True
         opened.add(app.session.scene.name)
         check_invariants(app, (step, kind), bounds)
+        assert not failures, (step, kind, failures[0])  # (its traceback is on stderr)
     settle(app)
     check_invariants(app, "end", bounds)
     assert posted >= EVENTS

@@ -114,15 +114,17 @@ class Drawing:
 
 def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.ndarray,
                  k_ref: float, extra: Drawing | None = None, palette: dict | None = None) -> None:
-    """Draw the network at positions x (N, 2) into camera.rect of surface."""
+    """Draw the network at positions x (N, 2) into camera.rect of surface. A node at a
+    position that is not finite is left out, with its springs; one far away is drawn toward it."""
     pal = dict(PALETTE, **(palette or {}))
     extra = extra or Drawing()
     clip = surface.get_clip()
     surface.set_clip(camera.rect)
-    p = camera.to_screen(x)
+    p, ok = _on_screen(camera, x)
+    shown = ok[net.edges].all(axis=1) if net.n_springs else np.zeros(0, bool)  # springs with both ends finite
     if extra.ghost is not None:
-        g = camera.to_screen(extra.ghost)
-        for a, b in net.edges:
+        g, g_ok = _on_screen(camera, extra.ghost)
+        for a, b in net.edges[g_ok[net.edges].all(axis=1)]:
             pygame.draw.line(surface, pal["ghost"], g[a], g[b], 1)
     # thinner lines when the springs are only a few pixels long (large networks)
     widths = np.maximum(1, np.round(spring_widths(net.k, k_ref) * float(np.clip(camera.scale / 60, 0.34, 1)))).astype(int)
@@ -132,18 +134,21 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         ch = extra.change * extra.flash
         colors = spring_colors(ch, float(np.abs(extra.change).max(initial=0.0)), pal["stiffer"], pal["softer"], pal["spring"])
     else:
-        d = x[net.edges[:, 1]] - x[net.edges[:, 0]]
-        strain = (np.sqrt((d * d).sum(axis=1)) - net.L) / np.maximum(net.L, 1e-12)
-        colors = spring_colors(strain, 0.05, pal["tension"], pal["compression"], pal["spring"])
+        with np.errstate(invalid="ignore", over="ignore"):
+            d = x[net.edges[:, 1]] - x[net.edges[:, 0]]
+            strain = (np.sqrt((d * d).sum(axis=1)) - net.L) / np.maximum(net.L, 1e-12)
+        colors = spring_colors(np.nan_to_num(strain, posinf=1.0, neginf=-1.0), 0.05, pal["tension"],
+                               pal["compression"], pal["spring"])
     pts = p.tolist()
-    if extra.highlight is not None and 0 <= extra.highlight < net.n_springs:
+    if extra.highlight is not None and 0 <= extra.highlight < net.n_springs and shown[extra.highlight]:
         a, b = net.edges[extra.highlight]
         pygame.draw.line(surface, pal["highlight"], pts[a], pts[b], int(widths[extra.highlight]) + 6)
     line = pygame.draw.line
-    for (a, b), c, w in zip(net.edges.tolist(), colors, widths.tolist()):
-        line(surface, c, pts[a], pts[b], w)
+    for (a, b), c, w, on in zip(net.edges.tolist(), colors, widths.tolist(), shown.tolist()):
+        if on:
+            line(surface, c, pts[a], pts[b], w)
     if extra.ghost is not None:
-        for i in np.flatnonzero(net.roles == OUTPUT):
+        for i in np.flatnonzero((net.roles == OUTPUT) & g_ok):
             pygame.draw.circle(surface, pal["ghost"], g[i], 7, 2)
     if extra.shades:  # over the springs, under the nodes
         _draw_shades(surface, camera.to_screen(net.pos), extra.shades, pal)
@@ -151,6 +156,8 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
     held = net.held
     rail = ~held & ~net.axes.all(axis=1)
     for i, (c, role) in enumerate(zip(pts, net.roles.tolist())):
+        if not ok[i]:
+            continue
         if role == FIXED:
             pygame.draw.rect(surface, pal["fixed"], pygame.Rect(c[0] - r, c[1] - r, 2 * r, 2 * r))
         elif role == INPUT:
@@ -171,25 +178,39 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
     if extra.labels:
         label_font = font(18)
         for i, text in extra.labels.items():
-            surface.blit(label_font.render(str(text), True, pal["text"]), (pts[i][0] + r + 6, pts[i][1] - r - 14))
+            if ok[i]:
+                surface.blit(label_font.render(str(text), True, pal["text"]), (pts[i][0] + r + 6, pts[i][1] - r - 14))
     for i, color in extra.rings:
         pygame.draw.circle(surface, color, pts[i], r + 7, 3)
     if extra.clamps is not None:
-        for c in camera.to_screen(extra.clamps):
+        c_at, c_ok = _on_screen(camera, extra.clamps)
+        for c in c_at[c_ok]:
             pygame.draw.polygon(surface, pal["input"], _diamond(c, r + 5), 2)
     if extra.targets is not None:
-        for t in camera.to_screen(extra.targets):
+        t_at, t_ok = _on_screen(camera, extra.targets)
+        for t in t_at[t_ok]:
             s = r + 3
             pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 3)
             pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 3)
-    if extra.nudge is not None:
+    if extra.nudge is not None and np.isfinite(extra.nudge).all():
         peak = float(np.abs(extra.nudge).max(initial=0.0))
         if peak > 0:
-            for i in np.flatnonzero(np.abs(extra.nudge).sum(axis=1) > 0):
+            for i in np.flatnonzero((np.abs(extra.nudge).sum(axis=1) > 0) & ok):
                 v = extra.nudge[i] / peak * 40.0
                 tip = p[i] + np.array([v[0], -v[1]])
                 _arrow(surface, pal["nudge"], p[i], tip)
     surface.set_clip(clip)
+
+
+FAR = 1e5  # screen coordinates are kept within +-FAR pixels (a line toward a far node keeps its direction)
+
+
+def _on_screen(camera: Camera, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Screen points (K, 2) of world points x (K, 2), within FAR, and (K,) which are finite."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = camera.to_screen(x)
+    ok = np.isfinite(p).all(axis=1)
+    return np.clip(np.where(ok[:, None], p, 0.0), -FAR, FAR), ok
 
 
 def _draw_shades(surface, p: np.ndarray, shades: dict, pal: dict) -> None:

@@ -156,7 +156,8 @@ class NewtonSolver:
             try:
                 self._factorize(phase, phase.shifted(h_psd, shift), free)
                 p = -self._lu.solve(g)
-                slope = float(g @ p)
+                with np.errstate(over="ignore", invalid="ignore"):  # (a step too large to use: shift more)
+                    slope = float(g @ p)
                 if np.isfinite(slope) and slope < 0:
                     return p, slope
             except FloppyNetworkError:
@@ -175,7 +176,8 @@ class NewtonSolver:
         x = flat.reshape(-1, 2)
         for _ in range(40):
             flat[idx] = base + alpha * p
-            e = phase.total(x)
+            with np.errstate(over="ignore", invalid="ignore"):  # (a step too far overflows: it is halved)
+                e = phase.total(x)
             ok = np.isfinite(e) and (e <= e0 + 1e-4 * alpha * slope)
             if not ok and np.isfinite(e) and abs(alpha * slope) < noise and e <= e0 + noise:
                 ok = float(np.abs(phase.grad(x, same=True)).max()) < res0

@@ -279,9 +279,10 @@ class App:
         area = self.teaching.network_area(lay.view_rect())  # the teaching column takes the right
         extra = self.view.drawing(self.color_mode)
         mode = extra.color_mode if extra.custom_colors is None else "agreement"
-        band = panels.legend_height(lay, area.width, mode, s.editing)
+        shown = {panels.ROLES[r] for r in np.unique(s.net.roles)} | ({"target"} if extra.targets is not None else set())
+        band = panels.legend_height(lay, area.width, mode, s.editing, shown)
         self.view.draw(scr, pygame.Rect(area.x, area.y, area.width, max(10, area.height - band)), extra)
-        panels.draw_legend(scr, area, lay, mode, s.editing)
+        panels.draw_legend(scr, area, lay, mode, s.editing, shown)
         panels.draw_status(scr, pygame.Rect(0, 0, lay.view_rect().width, lay.px(STATUS_H)), lay, self.status())
         p = lay.panel_rect()
         pygame.draw.rect(scr, (242, 242, 238), p)

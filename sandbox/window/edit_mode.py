@@ -56,7 +56,7 @@ class EditMode:
             ses.x = self.net.pos.copy()
             self.loose = []
             self.find_loose()
-        ses.jobs.after(apply, cancel=("stage", "state", "grab"))
+        ses.jobs.after(apply, cancel=("stage", "state", "grab"), bound=True)
 
     def stop(self) -> bool:
         """Back to training, if every node is held in place; else say which are not (False).

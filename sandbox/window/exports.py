@@ -23,7 +23,7 @@ def shown_path(path: Path) -> str:
     """A path as a message names it: relative to the folder the window runs in, if inside it."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):  # (elsewhere, or no working folder any more)
         return str(path)
 
 

@@ -84,7 +84,7 @@ class History:
                 s.structure_changed()
             s.say("undone", banner=True)
             self.remeasure("undo")
-        s.jobs.after(apply, cancel=("stage",))
+        s.jobs.after(apply, cancel=("stage",), bound=True)  # (not applied to a scene opened meanwhile)
         return True
 
     def cut(self, springs) -> None:

@@ -30,6 +30,7 @@ class Jobs:
         self.job: Job | None = None
         self.side: Job | None = None
         self.last: Job | None = None
+        self.succeeded = 0  # jobs that ended well (a failure after none since the last is a loop)
         self._queue: deque = deque()  # (generation or None, action) waiting for the job to end
 
     @property
@@ -107,6 +108,7 @@ class Jobs:
             return
         if job.cancelled and not shown_if_cancelled:
             return  # moot (a cancelled stage that finished anyway is still shown: it changed k)
+        self.succeeded += 1
         if job.then is not None:
             self.last = job
             job.then(result)

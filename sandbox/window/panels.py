@@ -117,9 +117,18 @@ def draw_loss_plot(surface, r: pygame.Rect, lay, plot: LossPlot) -> None:
         pygame.draw.line(surface, color, (x, y + lay.px(7)), (x + lay.px(14), y + lay.px(7)), 3)
         text(surface, lay, name, (x + lay.px(18), y), 16, GREY)
         x += w
-    inner = pygame.Rect(r.x + 6, y + lay.px(20), r.width - 12, r.bottom - y - lay.px(26))
     vals = [v for _, ys, _ in shown for v in ys if np.isfinite(v) and (v > 0 or not plot.log)]
-    if len(vals) < 2 or inner.height < 10:
+    if len(vals) < 2:
+        return
+    f = (lambda v: math.log10(max(v, 1e-300))) if plot.log else (lambda v: v)
+    lo, hi = min(map(f, vals)), max(map(f, vals))
+    flat = 0.05 if plot.log else 0.05 * max(abs(lo), 1e-12)  # (all but equal: a band around them)
+    if hi - lo < flat:
+        lo, hi = (lo + hi) / 2 - flat, (lo + hi) / 2 + flat
+    bottom, top = two_ends(10 ** lo if plot.log else lo, 10 ** hi if plot.log else hi)
+    margin = max(lay.font(16).size(top)[0], lay.font(16).size(bottom)[0]) + lay.px(6)  # the ends, right of the lines
+    inner = pygame.Rect(r.x + 6, y + lay.px(20), r.width - 12 - margin, r.bottom - y - lay.px(26))
+    if inner.height < 10 or inner.width < 10:
         return
     clip = surface.get_clip()
     surface.set_clip(r.inflate(-2, -2))
@@ -134,36 +143,32 @@ def draw_loss_plot(surface, r: pygame.Rect, lay, plot: LossPlot) -> None:
         if row is not None:
             taken[row].append((left, left + w))
             text(surface, lay, label, (left, inner.bottom - lay.px(14) * (row + 1)), 16, MARK)
-    f = (lambda v: math.log10(max(v, 1e-300))) if plot.log else (lambda v: v)
-    lo, hi = min(map(f, vals)), max(map(f, vals))
-    flat = 0.05 if plot.log else 0.05 * max(abs(lo), 1e-12)  # (all but equal: a band around them)
-    if hi - lo < flat:
-        lo, hi = (lo + hi) / 2 - flat, (lo + hi) / 2 + flat
     for _name, ys, color in shown:
         pts = [(inner.x + inner.width * i / max(1, len(ys) - 1), inner.bottom - inner.height * (f(v) - lo) / (hi - lo))
                for i, v in enumerate(ys) if np.isfinite(v) and (v > 0 or not plot.log)]
         if len(pts) >= 2:
             pygame.draw.lines(surface, color, False, pts, 2)
-    bottom, top = two_ends(10 ** lo if plot.log else lo, 10 ** hi if plot.log else hi)
-    text(surface, lay, top, (inner.right - lay.font(16).size(top)[0], inner.y - lay.px(2)), 16, GREY)
-    text(surface, lay, bottom, (inner.right - lay.font(16).size(bottom)[0], r.bottom - lay.px(16)), 16, GREY)
+    text(surface, lay, top, (r.right - 4 - lay.font(16).size(top)[0], inner.y - lay.px(2)), 16, GREY)
+    text(surface, lay, bottom, (r.right - 4 - lay.font(16).size(bottom)[0], inner.bottom - lay.px(12)), 16, GREY)
     surface.set_clip(clip)
 
 
 _LEGENDS: dict = {}  # (width, mode, editing, scale) -> the legend laid out
 
 
-def _legend(lay, width: int, mode: str, editing: bool) -> tuple[list, list[str]]:
+ROLES = ("fixed", "input", "hidden", "output", "target")
+
+
+def _legend(lay, width: int, mode: str, editing: bool, shown=ROLES) -> tuple[list, list[str]]:
     """The legend laid out in `width`: rows of (name, colour, x) and the hint's lines."""
-    key = (width, mode, editing, lay.scale)
+    key = (width, mode, editing, lay.scale, tuple(sorted(shown)))
     if key not in _LEGENDS:
-        _LEGENDS[key] = _lay_out_legend(lay, width, mode, editing)
+        _LEGENDS[key] = _lay_out_legend(lay, width, mode, editing, shown)
     return _LEGENDS[key]
 
 
-def _lay_out_legend(lay, width: int, mode: str, editing: bool) -> tuple[list, list[str]]:
-    items = [("fixed", PALETTE["fixed"]), ("input", PALETTE["input"]), ("hidden", PALETTE["hidden"]),
-             ("output", PALETTE["output"]), ("target", PALETTE["target"])]
+def _lay_out_legend(lay, width: int, mode: str, editing: bool, shown) -> tuple[list, list[str]]:
+    items = [(role, PALETTE[role]) for role in ROLES if role in shown]
     if mode == "tension":
         items += [("stretched", PALETTE["tension"]), ("compressed", PALETTE["compression"])]
     elif mode == "change":
@@ -185,17 +190,17 @@ def _lay_out_legend(lay, width: int, mode: str, editing: bool) -> tuple[list, li
     return rows, wrap(hint, lay.font(20), width)
 
 
-def legend_height(lay, width: int, mode: str, editing: bool) -> int:
-    """The height of the legend drawn in `width` pixels."""
-    rows, hint = _legend(lay, width - 20, mode, editing)
+def legend_height(lay, width: int, mode: str, editing: bool, shown=ROLES) -> int:
+    """The height of the legend drawn in `width` pixels (shown: the roles and marks drawn)."""
+    rows, hint = _legend(lay, width - 20, mode, editing, shown)
     return lay.px(20) * len(rows) + lay.px(19) * len(hint) + lay.px(10)
 
 
-def draw_legend(surface, area: pygame.Rect, lay, mode: str, editing: bool) -> None:
+def draw_legend(surface, area: pygame.Rect, lay, mode: str, editing: bool, shown=ROLES) -> None:
     """Roles and what the spring colours mean now (mode: tension, change or agreement), in rows
     at the foot of `area`, with the hint's lines above them."""
-    rows, hint = _legend(lay, area.width - 20, mode, editing)
-    y = area.bottom - legend_height(lay, area.width, mode, editing) + lay.px(4)
+    rows, hint = _legend(lay, area.width - 20, mode, editing, shown)
+    y = area.bottom - legend_height(lay, area.width, mode, editing, shown) + lay.px(4)
     for line in hint:
         text(surface, lay, line, (area.x + 10, y), 20, (110, 110, 110))
         y += lay.px(19)

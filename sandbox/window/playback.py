@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..learning.trainer import Stage
+from .edit_mode import EDITING
 
 CAPTIONS = {
     "free": "free phase: relaxing with the inputs clamped",
@@ -79,3 +80,27 @@ def glide(x_from: np.ndarray, x_to: np.ndarray, n: int = 12) -> list:
     if x_from.shape != x_to.shape:
         return [x_to]
     return [x_from + (x_to - x_from) * t for t in np.linspace(0, 1, n)[1:]]
+
+
+def caption(session) -> str:
+    """What a session's window says now: its message, else what is being computed, else the
+    phase shown (while it plays) or done (once it has, paused)."""
+    s, job = session, session.jobs.job
+    if s.message:
+        return s.message
+    if job is not None and job.kind != "stage":
+        return f"{job.label}... ({job.seconds:.0f} s; Esc cancels)" if job.seconds > 1 else f"{job.label}..."
+    if s.editing:
+        return EDITING
+    if job is not None and s.engine_name == "physical":
+        return "the pymunk world is settling (shown live as it moves)" + (
+            f"; {job.seconds:.0f} s, Esc stops" if job.seconds > 2 else "")
+    if job is not None and job.seconds > 0.5:
+        return f"{job.label}... ({job.seconds:.0f} s; Esc stops)"
+    if s.stage is None:
+        return "paused: press Space to train, S to step one stage"
+    over = s.training.paused and not s.frames and not s.training.queued and job is None  # (played out)
+    said = (DONE if over else CAPTIONS)[s.stage.name]
+    if s.stage.name == "nudged" and s.magnify > 1:
+        return said + f" (motion shown {s.magnify:,.{0 if s.magnify >= 10 else 1}f} times larger)"
+    return said

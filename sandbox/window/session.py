@@ -28,12 +28,12 @@ from ..physics.energy import energy
 from ..physics.equilibrium import FloppyNetworkError
 from ..scenes.build import Scene, load_scene
 from ..scenes.messages import SceneError
-from .edit_mode import EDITING, EditMode
+from .edit_mode import EditMode
 from .engines import ExactEngine, Opened, engine_name, make_engine, prepare
 from .hands import Hands
 from .history import History
 from .jobs import Jobs
-from .playback import CAPTIONS, DONE, glide
+from .playback import caption, glide
 from .settings import Settings
 from .training import Training
 
@@ -56,6 +56,7 @@ class Session:
         self.generation = 0
         self.message, self.banner, self.warning = "", False, False  # a banner stays until the next command
         self.jobs = Jobs(self._failed, lambda: self.generation)
+        self._recovered_after = -1  # jobs.succeeded at the last recovery
         self.training = Training(self)
         self.settings = Settings(self)
         self.hands = Hands(self)
@@ -192,17 +193,28 @@ class Session:
 
     def recover(self, exc: BaseException) -> None:
         """Something unexpected went wrong: pause, roll back to the last good state, say so on
-        the window and print the traceback to stderr."""
+        the window and print the traceback to stderr. (The roll-back waits for a job that was
+        running to stop: two threads never touch one network.)"""
         traceback.print_exception(exc)
         self.jobs.cancel()
         self.training.stop()
         self.still()
         self.hands.world, self.hands.dragging, self.edit.grip = None, None, None
-        self.trainer.rollback()
-        self.history.rolled_back(self.trainer.steps)
-        self.warn(f"something went wrong ({type(exc).__name__}: {exc}); training paused and rolled back "
-                  f"to epoch {self.trainer.epochs_done}; details on the terminal")
-        self.show_free_state()
+        if len(self.x) != self.net.n_nodes or not np.isfinite(self.x).all():
+            self.x = self.net.pos.copy()
+        again = self._recovered_after == self.jobs.succeeded  # (what was shown after the last one failed too)
+        self._recovered_after = self.jobs.succeeded
+
+        def roll_back():
+            self.trainer.rollback()
+            self.history.rolled_back(self.trainer.steps)
+            self.warn(f"something went wrong ({type(exc).__name__}: {exc}); training paused and rolled back "
+                      f"to epoch {self.trainer.epochs_done}; details on the terminal")
+            if again:
+                self.x = self.net.pos.copy()
+            else:
+                self.show_free_state()
+        self.jobs.after(roll_back)
 
     # ------------------------------------------------------------ messages
 
@@ -220,25 +232,8 @@ class Session:
 
     @property
     def caption(self) -> str:
-        job = self.jobs.job
-        if self.message:
-            return self.message
-        if job is not None and job.kind != "stage":
-            return f"{job.label}... ({job.seconds:.0f} s; Esc cancels)" if job.seconds > 1 else f"{job.label}..."
-        if self.editing:
-            return EDITING
-        if job is not None and self.engine_name == "physical":
-            return "the pymunk world is settling (shown live as it moves)" + (
-                f"; {job.seconds:.0f} s, Esc stops" if job.seconds > 2 else "")
-        if job is not None and job.seconds > 0.5:
-            return f"{job.label}... ({job.seconds:.0f} s; Esc stops)"
-        if self.stage is None:
-            return "paused: press Space to train, S to step one stage"
-        over = self.training.paused and not self.frames and not self.training.queued and job is None  # (played out)
-        said = (DONE if over else CAPTIONS)[self.stage.name]
-        if self.stage.name == "nudged" and self.magnify > 1:
-            return said + f" (motion shown x{self.magnify:.3g})"
-        return said
+        """What the window says under the status line now (sandbox.window.playback.caption)."""
+        return caption(self)
 
     # ------------------------------------------------------------ examples and the network
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pygame
 
+from ..drawing.names import node_names
 from .layout import ScaledFonts
 from .lesson import Event, LessonProgress
 from .lesson_card import LessonCard
@@ -53,7 +54,8 @@ class Teaching:
         if (s.source, s.generation) != self.following:
             self.following = (s.source, s.generation)
             lesson = s.scene.spec.lesson
-            self.lesson = LessonProgress(lesson, s.trainer.epochs_done) if lesson is not None else None
+            names = dict(zip(map(str, s.net.ids), node_names(s.scene)))
+            self.lesson = LessonProgress(lesson, s.trainer.epochs_done, names) if lesson is not None else None
             self.card.next_lesson = next_lesson(s.source) if lesson is not None else None
             self._stage, self._dragging, self._epochs = s.stage, s.hands.dragging, s.trainer.epochs_done
 
