@@ -157,7 +157,7 @@ class GifRecorder:
         if self.y_range is None and still.response.values.ndim == 2:  # the axes of the first frame, kept
             from .drawing.response_picture import y_range_of
 
-            self.y_range = still.y_range = y_range_of(still.targets, still.response)
+            self.y_range = still.y_range = y_range_of(still)
         panel = response_surface(still, (330, min(340, self.size[1])))
         both = pygame.Surface((self.size[0] + panel.get_width(), self.size[1]))
         both.blit(frame, (0, 0))

@@ -341,3 +341,20 @@ def test_the_lesson_pictures_in_docs_show_every_step_of_every_lesson():
             assert " ".join(step.text.split()) in index, (path.stem, j)  # the card's text as it is now
             assert pygame.image.load(str(docs / name)).get_size() == (1280, 800)
         assert (docs / f"{path.stem}-{len(steps)}-own-data.png").is_file()
+
+
+def test_a_window_drawing_slowly_skips_frames_so_a_motion_keeps_its_duration():
+    """Frames are due 1/60 s apart: at 20 frames a second every third is shown (a lesson's pace
+    does not stretch on a loaded machine); at 60 or faster, every one."""
+    from collections import deque
+
+    from sandbox.window.training import FRAME_S
+
+    s = window("two_springs").session
+    s.frames = deque(np.full((3, 2), float(j)) for j in range(30))
+    shown = [s.training.next_frame(t)[0, 0] for t in np.arange(5) * 3 * FRAME_S]  # a frame every 50 ms
+    assert shown == [0, 3, 6, 9, 12]
+    s.frames = deque(np.full((3, 2), float(j)) for j in range(30))
+    s.training._due = None
+    shown = [s.training.next_frame(t)[0, 0] for t in np.arange(5) * 0.5 * FRAME_S]  # faster than 60 a second
+    assert shown == [0, 1, 2, 3, 4]

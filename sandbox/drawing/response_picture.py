@@ -88,11 +88,18 @@ def readout(source, goal: Goal | None) -> str:
     return f"gap to the examples now {float(gap[~source.test].mean()):.2g}   goal 0"
 
 
-def y_range_of(targets, response) -> tuple[float, float]:
-    """The output axis of a curve: the targets, the answer and zero, with a margin (K,) (G, P')."""
+def y_range_of(source, with_response: bool = True) -> tuple[float, float]:
+    """The output axis of a source's curve: the targets, zero, the goal's line across the
+    inputs shown (a line through the examples: the network should end up near it, at either end
+    too) and (with_response) the answer now; with a margin."""
     vals = [np.zeros(1)]
-    if targets is not None:
-        vals.append(np.ravel(targets))
+    if source.targets is not None:
+        vals.append(np.ravel(source.targets))
+    goal = goal_of(source)
+    if goal is not None and goal.kind in ("slope", "point") and source.probe is not None:
+        slope = goal.value if goal.kind == "slope" else goal.value / goal.at if goal.at else 0.0
+        vals.append(slope * np.array([source.probe.lo[0], source.probe.hi[0]]))
+    response = source.response if with_response else None
     if response is not None and response.values.ndim == 2:
         vals.append(response.values[np.isfinite(response.values)])
     v = np.concatenate(vals)
@@ -120,11 +127,25 @@ class ResponsePicture:
     def plot_rect(self) -> pygame.Rect:
         """The plotting area inside the panel (room for the title, the readout and the labels)."""
         r, px = self.rect, self.px
-        return pygame.Rect(r.x + px(62), r.y + px(48), max(10, r.width - px(74)), max(10, r.height - px(122)))
+        below = px(122) + (px(13) if len(self._legend_lines(r.right - r.x - px(62) - px(4))) > 1 else 0)
+        return pygame.Rect(r.x + px(62), r.y + px(48), max(10, r.width - px(74)), max(10, r.height - below))
+
+    def _legend_lines(self, width: int) -> list[str]:
+        """The legend under a curve's plot, in one line or two (a narrow panel)."""
+        live = self.live
+        if live.probe is None or (live.probe.classify and live.probe.n_dims == 2):
+            return []
+        goal = goal_of(live)
+        parts = ["line: network" if live.probe.n_dims == 1 else "colour: network",
+                 "dots: examples" + (" (rings: test)" if live.test.any() else "")]
+        parts += ["dashed: goal"] if goal is not None and goal.kind == "slope" else []
+        if self.fonts[16].size("   ".join(parts))[0] <= width:
+            return ["   ".join(parts)]
+        return ["   ".join(parts[:2]), "   ".join(parts[2:])]
 
     def _y_range(self) -> tuple[float, float]:
         fixed = getattr(self.live, "y_range", None)
-        return fixed if fixed is not None else y_range_of(self.live.targets, self.live.response)
+        return fixed if fixed is not None else y_range_of(self.live)
 
     def _ranges(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper ends of the two plotted directions (x then y)."""
@@ -317,15 +338,9 @@ class ResponsePicture:
             n = live.output_names()
             hint = f"click: add one for {n[0]}   right-click: one for {n[1] if len(n) > 1 else 'class 1'}"
         else:
-            what = "line: network" if live.probe.n_dims == 1 else "colour: network"
-            goal = goal_of(live)
-            parts = [what, "dots: examples" + (" (rings: test)" if live.test.any() else "")]
-            parts += ["dashed: goal"] if goal is not None and goal.kind == "slope" else []
-            line = "   ".join(parts)
-            if self.fonts[16].size(line)[0] > self.rect.right - pr.x - px(4):  # (narrow: two lines)
-                self._text(surface, "   ".join(parts[:2]), (pr.x, legend_y), 16)
-                line, legend_y = "   ".join(parts[2:]), legend_y + px(13)
-            self._text(surface, line, (pr.x, legend_y), 16)
+            for line in self._legend_lines(self.rect.right - pr.x - px(4)):
+                self._text(surface, line, (pr.x, legend_y), 16)
+                legend_y += px(13)
             hint = "click: add an example there" if live.probe.n_dims == 1 else "click: add an example"
         if self.hints:
             self._text(surface, hint, (self.rect.x + px(8), self.rect.bottom - px(32)), 16, (120, 120, 120))

@@ -62,7 +62,7 @@ class LiveResponse:
         ex = example_numbers(s.trainer.task, s.net, s.scene.spec.task.input, s.scene.spec.task.output)
         self.inputs, self.targets, self.labels, self.test = ex.inputs, ex.targets, ex.labels, ex.test
         if self.y_range is not None and self.targets is not None:  # an example beyond the axis widens it
-            lo, hi = y_range_of(self.targets, None)
+            lo, hi = y_range_of(self, with_response=False)
             self.y_range = (min(lo, self.y_range[0]), max(hi, self.y_range[1]))
 
     def tick(self, now: float | None = None) -> None:
@@ -77,7 +77,7 @@ class LiveResponse:
                 if self._job_key[3] == self._generation:  # (not of a scene since replaced)
                     self.response = response
                     if self.y_range is None and response.values.ndim == 2:
-                        self.y_range = y_range_of(self.targets, response)
+                        self.y_range = y_range_of(self)
                 self._shown_key = self._job_key
             except FloppyNetworkError:
                 self._shown_key = self._job_key  # nothing to show until the network changes

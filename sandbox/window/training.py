@@ -5,7 +5,8 @@ The pace: a stage stepped with S plays its whole motion (the pymunk world's own,
 played with Space at the normal pace an epoch takes about PLAY_EPOCH_FRAMES frames (each stage
 a few frames, an update's colours twice as long), so that a lesson's wait of tens of epochs is
 met in well under half a minute; slow motion shows every frame four times; fast trains on the
-exact engine and shows only where training got.
+exact engine and shows only where training got. Frames are due 1/60 s apart: a window that
+draws slower (a loaded machine, a large network) skips frames, so a motion keeps its duration.
 
 It drives the very Trainer that headless training uses (same batches, same seed, same updates,
 same divergence guard, with rollback): its stages are pulled one at a time in a background job,
@@ -28,6 +29,7 @@ FAST_BURST_S = 0.1  # worker time per fast-mode job: the window shows where trai
 PACES = {"slow": "slow motion", "normal": "normal pace", "fast": "fast"}
 PLAY_EPOCH_FRAMES = 48  # frames an epoch takes when played at the normal pace (within the bounds below)
 PLAY_STAGE_FRAMES = (3, 12)  # fewest and most frames a played stage takes at the normal pace
+FRAME_S = 1 / 60  # a motion's frames are due this far apart (a slower window skips some)
 
 
 class Training:
@@ -40,6 +42,7 @@ class Training:
         self.pace = "normal"
         self.stages = None  # the trainer's stage generator, pulled in the background
         self.queued: deque = deque()  # (stage, animate, played) computed, to show once the frames before end
+        self._due: float | None = None  # when the next frame of the motion shown is due (perf_counter)
         self.seen = 0  # examples shown (free phases) since the epoch began: progress in a long epoch
         self.engine_before_fast: str | None = None
 
@@ -161,8 +164,9 @@ class Training:
         if not s.frames and self.queued:  # the next stage computed: its state and motion now
             self.show(*self.queued.popleft())
         if s.frames:
-            s.x = s.frames.popleft()
+            s.x = self.next_frame(time.perf_counter())
             return
+        self._due = None
         if self.paused or s.editing or not s.jobs.idle:
             return
         if not s.banner:
@@ -172,6 +176,19 @@ class Training:
         else:
             s.jobs.submit("stage", "computing the next stage", self._pull_played,
                           lambda sts: self.show_stages(sts, played=True))
+
+    def next_frame(self, now: float) -> np.ndarray:
+        """The frame to show now: the next one, or, in a window drawing slower than FRAME_S a
+        frame, the last one whose time has come (the motion keeps its duration; one frame a tick
+        at most, however fast the window draws)."""
+        frames = self.session.frames
+        if self._due is None or now - self._due > 1.0:  # (a new motion, or after a pause in drawing)
+            self._due = now
+        while len(frames) > 1 and now - self._due >= FRAME_S - 1e-9:
+            frames.popleft()
+            self._due += FRAME_S
+        self._due += FRAME_S
+        return frames.popleft()
 
     # ------------------------------------------------------------ stages (in the worker)
 
