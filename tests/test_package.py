@@ -20,7 +20,7 @@ LAYERS = {
     "scenes": {"learning", "physics"},
     "window": {"scenes", "learning", "physics"},
 }
-BASE = {"paths", "files", "__init__"}  # leaf modules anyone may import
+BASE = {"paths", "files", "yaml_text", "__init__"}  # leaf modules anyone may import
 
 
 def _sandbox_imports(path: Path) -> set[str]:
