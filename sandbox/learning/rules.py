@@ -217,7 +217,7 @@ def clamped_equilibrium(solver, net: Network, x0: np.ndarray, clamp: Clamp, max_
         if last is not None:  # how far each length followed its last shift: a secant step
             ds, dr = s - last[0], r - last[1]
             slope = np.divide(dr, ds, out=np.ones_like(dr), where=np.abs(ds) > 0)
-            shift = np.where((slope > 0.05) & (slope < 2.0), miss / slope, miss)
+            shift = miss / np.where((slope > 0.05) & (slope < 2.0), slope, 1.0)
         last = (s.copy(), r)
         s, x = s + shift, eq.x
     return eq

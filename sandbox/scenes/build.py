@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from ..learning.rules import Rule
-from ..paths import find_scene, scene_suggestion
 from ..learning.task import Task
+from ..paths import find_scene, scene_suggestion
 from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, ROLE_NAMES, Network, disordered_network, triangular_lattice
 from ..physics.rigidity import floppy_nodes, unanchored_nodes
 from .csv_data import read_csv

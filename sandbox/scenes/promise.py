@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from ..files import write_atomic
@@ -35,6 +36,7 @@ def _number(v: float) -> str:
     return re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), f"{v:g}")
 
 
+@lru_cache(maxsize=64)
 def scene_promise(name: str, folder: Path = SCENES) -> str:
     """The promise of the scene file folder/name.yaml, read from its `expect`."""
     return promise_text(SceneSpec.model_validate(read_yaml(folder / f"{name}.yaml")).expect)
