@@ -20,7 +20,7 @@ from sandbox.learning.rules import (
 )
 from sandbox.learning.task import Task
 from sandbox.physics import energy as en
-from sandbox.physics.costs import DistanceCost, MarginCost, PositionCost
+from sandbox.physics.costs import DistanceCost, PositionCost
 from sandbox.physics.equilibrium import NewtonSolver
 from sandbox.physics.network import OUTPUT, Network, disordered_network
 

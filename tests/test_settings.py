@@ -12,7 +12,7 @@ from conftest import random_network, random_task
 
 from sandbox.learning.optimizers import OptimizerState
 from sandbox.learning.rules import Rule, apply_update
-from sandbox.learning.trainer import DivergenceError, Guard, Trainer
+from sandbox.learning.trainer import Guard, Trainer
 from sandbox.physics.network import FIXED, HIDDEN, OUTPUT, Network
 from sandbox.scenes.build import load_scene
 
