@@ -71,7 +71,8 @@ class Network:
             twice = sorted({i for i in self.ids if self.ids.count(i) > 1})[:3]
             raise ValueError(f"Network: node ids must be distinct; {', '.join(map(repr, twice))} appear twice")
         for name, arr in (("pos", self.pos), ("k", self.k), ("L", self.L)):
-            bad = np.flatnonzero(~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1))
+            finite = np.isfinite(arr)
+            bad = np.flatnonzero(~(finite.all(axis=1) if finite.ndim == 2 else finite))
             if len(bad):
                 raise ValueError(f"Network: {name}[{bad[0]}] is {arr[bad[0]]}, not finite")
         for name, arr, what in (("k", self.k, "stiffness"), ("L", self.L, "rest length")):
