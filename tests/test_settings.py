@@ -70,7 +70,7 @@ def test_a_bad_network_is_refused_when_made_saying_which_value_and_why(change, s
 def test_an_empty_network_is_a_network():
     """The editor builds half-made networks: no nodes, no springs, is not an error."""
     net = Network(np.zeros((0, 2)), np.zeros((0, 2)), [], [], [])
-    assert repr(net) == "Network(0 nodes: ; 0 springs)" and net == net.copy()
+    assert repr(net) == "Network(0 nodes; 0 springs)" and net == net.copy()
 
 
 def test_a_network_without_rest_lengths_rests_where_it_is_drawn():

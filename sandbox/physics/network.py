@@ -96,7 +96,7 @@ class Network:
         if self.n_springs:
             springs += (f", k {self.k.min():.3g} to {self.k.max():.3g}, L {self.L.min():.3g} to "
                         f"{self.L.max():.3g}")
-        return f"Network({self.n_nodes} nodes: {roles}; {springs})"
+        return f"Network({self.n_nodes} nodes" + (f": {roles}" if roles else "") + f"; {springs})"
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Network):
