@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse.linalg as spla
@@ -114,27 +114,16 @@ class Rule:
 
     def __setattr__(self, name, value):
         check = _CHECKS.get(name)
-        super().__setattr__(name, check(name, value) if check else value)
-        if name in ("k_min", "k_max") and "k_min" in self.__dict__ and "k_max" in self.__dict__:
-            if self.k_min >= self.k_max:
-                raise ValueError(f"Rule: k_min ({self.k_min:g}) must be below k_max ({self.k_max:g})")
+        value = check(name, value) if check else value
+        bounds = {"k_min": self.__dict__.get("k_min"), "k_max": self.__dict__.get("k_max"), name: value}
+        if name in ("k_min", "k_max") and None not in bounds.values() and bounds["k_min"] >= bounds["k_max"]:
+            raise ValueError(f"Rule: k_min ({bounds['k_min']:g}) must be below k_max ({bounds['k_max']:g})")
+        super().__setattr__(name, value)
 
     def rates(self, epoch: int = 0) -> tuple[float, float]:
         """The learning rates (of k, of L) at `epoch` (0 for the first), after the decay."""
         f = 1.0 / (1.0 + self.lr_decay * max(epoch, 0))
         return self.lr * f, (self.lr if self.lr_rest is None else self.lr_rest) * f
-
-    def check_network(self, net: Network) -> None:
-        """ValueError if a spring's stiffness lies outside [k_min, k_max] (naming the first)."""
-        bad = np.flatnonzero((net.k < self.k_min) | (net.k > self.k_max))
-        if len(bad):
-            e = int(bad[0])
-            raise ValueError(f"spring {e} ({net.ids[net.edges[e, 0]]}-{net.ids[net.edges[e, 1]]}) has k = "
-                             f"{net.k[e]:g}, outside the rule's bounds [{self.k_min:g}, {self.k_max:g}] "
-                             f"({len(bad)} spring(s) in all): widen k_min/k_max or change k")
-
-
-RULE_FIELDS = tuple(f.name for f in fields(Rule))
 
 
 @dataclass
