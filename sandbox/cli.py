@@ -21,23 +21,32 @@ DEFAULT_SCENE = SCENES / "lesson_two_springs.yaml"
 COMMANDS = ("run", "train", "check", "validate", "bench", "sweep")
 
 EPILOG = """commands:
-  run [SCENE]        open the interactive window (the default: `python main.py SCENE`)
+  run [SCENE]        open the interactive window (the default: `%(prog)s SCENE`)
   train SCENE        train headless; writes trained.yaml, history.csv, loss.png, network.png
                      (and response.png for one or two inputs)
-  check SCENE        compare EP's gradient with the exact one over five decades of beta
-  validate SCENE...  check scene files; every problem with its line and key
+  check SCENE        compare EP's gradient (one-sided, centered, coupled) with the exact one
+                     over five decades of beta
+  validate FILE...   check scene (or sweep) files; every problem with its line and key
   bench              benchmarks, side by side
   sweep SWEEP.yaml   a grid of runs over scenes, on Dask; results.csv, resumable
 
-`python main.py COMMAND --help` explains each command. Scenes live in scenes/."""
+`%(prog)s COMMAND --help` explains each command. A SCENE is a scene file or the name
+of a shipped scene (allostery, xor, iris, ...: the files in {scenes})."""
+
+
+def program() -> str:
+    """How the commands were started, as a user would type it again: `spring-sandbox` (the
+    installed command; spring-sandbox.exe on Windows) or `python main.py`."""
+    name = Path(sys.argv[0]).name
+    return "spring-sandbox" if name.startswith("spring-sandbox") else "python main.py"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="spring-sandbox" if Path(sys.argv[0]).name == "spring-sandbox" else "python main.py",
+        prog=program(),
         description="A sandbox where a network of masses and springs learns by equilibrium "
                     "propagation, shown live.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG.format(scenes=SCENES), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -53,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
                                     "promise (its 'expect') was met; exit 0 if it was, 1 if not. "
                                     "Ctrl+C stops and keeps what was learned; train the saved "
                                     "trained.yaml to resume.")
-    tr.add_argument("scene", help="scene file")
+    tr.add_argument("scene", help="scene file, or a shipped scene's name (e.g. allostery)")
     tr.add_argument("--epochs", type=_positive_int, help="epochs (default: the scene's)")
     tr.add_argument("--rule", choices=("centered", "one-sided", "coupled", "exact"),
                     help="learning rule (default: the scene's); 'exact' is not EP but the gradient a "
@@ -73,17 +82,22 @@ def _parser() -> argparse.ArgumentParser:
 
     ck = sub.add_parser("check", help="gradient check: EP against the exact gradient",
                         description="For beta over five decades, the relative error and cosine "
-                                    "similarity of one-sided and centered EP against the exact "
-                                    "gradient (implicit differentiation), on the scene's first "
-                                    "training example and its learned parameters.")
-    ck.add_argument("scene", help="scene file")
+                                    "similarity of one-sided, centered and coupled EP (eta = beta) "
+                                    "against the exact gradient (implicit differentiation), on the "
+                                    "scene's first training example and its learned parameters. "
+                                    "Coupled learning's relative error is to its own limit as eta "
+                                    "goes to 0 (the gradient with each output's error weighted by "
+                                    "the stiffness it meets); its cosine is to the exact gradient.")
+    ck.add_argument("scene", help="scene file, or a shipped scene's name")
     ck.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     ck.add_argument("--example", type=int, default=None, help="which example (default: the first training one)")
 
-    va = sub.add_parser("validate", help="validate scene files",
-                        description="Load and check scene files; print every problem with its line and "
-                                    "key. Exit 0 if all are valid, 2 if not.")
-    va.add_argument("scenes", nargs="+", help="scene files")
+    va = sub.add_parser("validate", help="validate scene or sweep files",
+                        description="Load and check scene files, and sweep files (a file with 'scenes:' "
+                                    "and no 'network:', checked as a sweep, with every scene it names); "
+                                    "print every problem with its line and key. Exit 0 if all are "
+                                    "valid, 2 if not.")
+    va.add_argument("scenes", nargs="+", help="scene or sweep files (or shipped scenes' names)")
 
     be = sub.add_parser("bench", help="benchmarks, side by side",
                         description="Relaxation (Newton vs L-BFGS-B vs FIRE vs the pymunk world), an "
@@ -151,14 +165,33 @@ def cmd_run(args) -> int:
     from .scenes.build import load_scene
 
     scene = load_scene(args.scene)
+    if not _has_pygame():
+        print(f"The window needs pygame-ce and pygame_gui, which are not installed: pip install "
+              f"'spring-sandbox[window]'. Train headless instead: {program()} train {args.scene}", file=sys.stderr)
+        return 2
     if not display_available():
         print(f"No display here: the window cannot open. Train headless instead: "
-              f"python main.py train {args.scene}", file=sys.stderr)
+              f"{program()} train {args.scene}", file=sys.stderr)
         return 2
     from .window.app import App
 
     App(scene).run()
     return 0
+
+
+def _has_pygame() -> bool:
+    """Whether pygame-ce (the [window] extra) can be imported."""
+    return _importable("pygame")
+
+
+def _importable(name: str) -> bool:
+    """Whether the module `name` can be imported, without importing it."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ValueError:  # a module set to None in sys.modules (tests that hide it)
+        return False
 
 
 def display_available() -> bool:
@@ -184,6 +217,10 @@ def cmd_train(args) -> int:
     from .runner import train_scene
     from .scenes.build import load_scene
 
+    if args.gif and not _has_pygame():
+        print("error: --gif draws with pygame-ce, which is not installed: pip install 'spring-sandbox[window]'",
+              file=sys.stderr)
+        return 2
     scene = load_scene(args.scene)
     rule = scene.rule()
     if args.rule:
@@ -220,8 +257,8 @@ def cmd_train(args) -> int:
         print(f"  warning: {w}")
     if res.stopped:
         print(f"  stopped: {res.stopped}")
-    response = ", response.png" if (Path(out) / "response.png").exists() else ""
-    print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png{response}" + (f", {args.gif}" if args.gif else ""))
+    pictures = "".join(f", {name}" for name in ("network.png", "response.png") if (Path(out) / name).exists())
+    print(f"  wrote {out}/trained.yaml, history.csv, loss.png{pictures}" + (f", {args.gif}" if args.gif else ""))
     print(res.verdict)
     return 0 if res.met else 1
 
@@ -252,16 +289,40 @@ def cmd_check(args) -> int:
         print(f"error: --example must be between 0 and {scene.task.n_examples - 1}", file=sys.stderr)
         return 2
     rows = gradient_check(scene.net, scene.task, s, learn=scene.spec.learning.learn)
-    if args.json:
-        print(json.dumps(rows, indent=1))
+    if args.json:  # nan (no coupled learning on this cost) as null: strict JSON
+        print(json.dumps([{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                          for r in rows], indent=1))
         return 0
-    print(f"{scene.name}: EP gradient against the exact gradient (example {s}, learning {scene.spec.learning.learn})")
-    print(f"{'beta':>8} | {'rel. error':>10} {'cosine':>10} | {'rel. error':>10} {'cosine':>10}")
-    print(f"{'':>8} | {'one-sided':^21} | {'centered':^21}")
-    for r in rows:
-        print(f"{r['beta']:>8.0e} | {r['rel_err_one_sided']:>10.2e} {r['cosine_one_sided']:>10.6f} | "
-              f"{r['rel_err_centered']:>10.2e} {r['cosine_centered']:>10.6f}")
+    print("\n".join(line.rstrip() for line in check_table(scene.name, s, scene.spec.learning.learn, rows)))
     return 0
+
+
+def check_table(name: str, example: int, learn: str, rows: list[dict]) -> list[str]:
+    """The lines `check` prints for gradient_check's rows: one per beta, one-sided, centered
+    (marked * where it fell back to one-sided) and coupled (when the cost has targets)."""
+    coupled = any(math.isfinite(r["cosine_coupled"]) for r in rows)
+    head = f"{'beta':>8} | {'rel. error':>10} {'cosine':>10} | {'rel. error':>10} {'cosine':>10} "
+    sub = f"{'':>8} | {'one-sided':^21} | {'centered':^21} "
+    if coupled:
+        head += f"| {'rel. error':>10} {'cosine':>10}"
+        sub += f"| {'coupled (eta = beta)':^21}"
+    lines = [f"{name}: EP gradient against the exact gradient (example {example}, learning {learn})", head, sub]
+    for r in rows:
+        mark = "*" if r.get("centered_fell_back") else " "
+        line = (f"{r['beta']:>8.0e} | {r['rel_err_one_sided']:>10.2e} {r['cosine_one_sided']:>10.6f} | "
+                f"{r['rel_err_centered']:>10.2e} {r['cosine_centered']:>10.6f}{mark}")
+        if coupled:
+            line += f"| {r['rel_err_coupled']:>10.2e} {r['cosine_coupled']:>10.6f}"
+        lines.append(line)
+    if any(r.get("centered_fell_back") for r in rows):
+        lines.append("* centered EP fell back to one-sided: the negative nudge flipped the network to another "
+                     "equilibrium at this beta")
+    if coupled:
+        lines.append("coupled: rel. error to its own limit as eta -> 0 (each output's error weighted by the "
+                     "stiffness it meets); cosine to the exact gradient")
+    else:
+        lines.append("coupled: not available (this cost has no targets to clamp toward)")
+    return lines
 
 
 def cmd_validate(args) -> int:
@@ -271,6 +332,12 @@ def cmd_validate(args) -> int:
     bad = 0
     for path in args.scenes:
         try:
+            if _is_sweep(path):
+                from .sweep.spec import load_sweep
+
+                sw = load_sweep(path)
+                print(f"ok: {path} (a sweep: {len(sw.runs)} runs over {len(sw.scenes)} scene(s))")
+                continue
             sc = load_scene(path)
         except SceneError as exc:
             bad += 1
@@ -279,6 +346,22 @@ def cmd_validate(args) -> int:
         print(f"ok: {path} ({sc.net.n_nodes} nodes, {sc.net.n_springs} springs, "
               f"{sc.task.n_examples} examples)")
     return 2 if bad else 0
+
+
+def _is_sweep(path) -> bool:
+    """Whether the YAML file at path is a sweep file: 'scenes:' at its top and no 'network:'
+    (a file that does not read as YAML is left to the scene check to explain)."""
+    from .scenes.messages import SceneError
+    from .scenes.yaml_source import read_yaml
+
+    p = Path(path)
+    if not p.is_file():
+        return False
+    try:
+        raw = read_yaml(p)
+    except SceneError:
+        return False
+    return "scenes" in raw and "network" not in raw
 
 
 def cmd_bench(args) -> int:
@@ -299,6 +382,9 @@ def cmd_sweep(args) -> int:
 
     if args.retries < 0:
         print("error: --retries must be 0 or more", file=sys.stderr)
+        return 2
+    if not _importable("distributed"):
+        print("error: sweeps run on Dask, which is not installed: pip install 'spring-sandbox[sweep]'", file=sys.stderr)
         return 2
     sweep = load_sweep(args.sweep)
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{sweep.path.stem}"

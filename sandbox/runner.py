@@ -191,12 +191,15 @@ def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, s
     w.writerows(trainer.history)
     write_atomic(out_dir / "history.csv", buf.getvalue())
     plot_history(trainer.history, out_dir / "loss.png", scene.name)
-    from .window.render import drawing_for, render_png
-
+    try:
+        from .window.render import drawing_for, render_png
+    except ImportError:  # installed without the [window] extra (pygame-ce): no network.png
+        render_png = None
     s = int(trainer.task.train[0])
     x = trainer.free_state(s).x
-    render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
-               extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
+    if render_png is not None:
+        render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
+                   extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
     from .response_plot import plot_response  # one or two inputs: what the network computes
 
     plot_response(scene, out_dir / "response.png", f"{scene.name}: what it computes, epoch {trainer.epochs_done}")

@@ -16,6 +16,8 @@ import numpy as np
 from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
+from .advice import stall_advice
+from .optimizers import OptimizerState
 from .rules import Phases, Rule, apply_update, ep_gradient, ep_phases, exact_gradient
 from .task import Task
 
@@ -108,6 +110,9 @@ class Trainer:
     on the parameters alone and a saved network behaves as it did in training even when it has
     several equilibria. warm_start=True starts from the example's last equilibrium, as a real
     network would (faster, but history-dependent where the network is multistable).
+
+    `optimizer_state` holds the moments of the rule's optimizer (momentum, Adam), reset on
+    rollback; `predict(clamps)` gives the trained network's answers to new inputs.
     """
 
     net: Network
@@ -129,6 +134,13 @@ class Trainer:
         self.stopped = ""
         self._x = {}  # last free equilibrium of each example: warm starts
         self._good = None  # (k, L, history length, steps, epochs): the last good epoch
+        self.optimizer_state = OptimizerState()
+        self._moves = []  # per epoch: the largest relative change of a k, of an L (stall advice)
+        bad = np.flatnonzero((self.net.k < self.rule.k_min) | (self.net.k > self.rule.k_max))
+        if len(bad):
+            self.warnings.append(f"{len(bad)} spring(s) start with k outside the rule's bounds [{self.rule.k_min:g}, "
+                                 f"{self.rule.k_max:g}] (spring {bad[0]}: k = {self.net.k[bad[0]]:g}); the first "
+                                 "update moves them inside")
 
     @classmethod
     def from_scene(cls, scene, rule: Rule | None = None, engine=None, seed: int | None = None) -> Trainer:
@@ -182,6 +194,7 @@ class Trainer:
         why = self.guard.check_epoch(self.history)
         if why:
             raise DivergenceError(self._advice(why))
+        self._note_progress()
         self._keep_good()
         s = int(self.task.train[0])
         return Stage("epoch", s, self._x.get(s), row=row)
@@ -189,6 +202,15 @@ class Trainer:
     def _advice(self, why: str) -> str:
         hint = " (rest lengths move much faster than stiffnesses at the same rate)" if self.rule.learn != "stiffness" else ""
         return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}{hint}) or a smaller beta"
+
+    def _note_progress(self) -> None:
+        """Remember how far this epoch moved k and L; say once if the loss stalled (advice.py)."""
+        k0, L0 = self._good[0], self._good[1]
+        if len(k0) == self.net.n_springs and len(k0):
+            self._moves.append((float(np.max(np.abs(self.net.k - k0) / k0)), float(np.max(np.abs(self.net.L - L0) / L0))))
+        tip = stall_advice(self.history, self._moves, self.rule)
+        if tip and not any(w.startswith("the loss has not moved") for w in self.warnings):
+            self.warnings.append(tip)
 
     def _keep_good(self) -> None:
         self._good = (self.net.k.copy(), self.net.L.copy(), len(self.history), self.steps, self.epochs_done)
@@ -201,6 +223,7 @@ class Trainer:
         self.net.k, self.net.L = k.copy(), L.copy()
         del self.history[n:]
         self._x.clear()
+        self.optimizer_state.reset()
 
     def batch_stages(self, indices):
         """Yield the stages of one mini-batch: free and nudged per example, then one update."""
@@ -227,7 +250,7 @@ class Trainer:
             ext += np.abs(extensions(self.net, self._x[s])) / len(indices)
         before = (self.net.k.copy(), self.net.L.copy())
         pinned = pinned_fraction(self.net, self.rule)
-        dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext)
+        dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext, self.optimizer_state)
         why = self.guard.check_update(self.net, self.rule, pinned)
         if why:
             self.net.k, self.net.L = before
@@ -259,6 +282,17 @@ class Trainer:
         eq = self.engine.relax(self.net, self._start(s))
         self._x[s] = eq.x
         return eq
+
+    def predict(self, clamps) -> np.ndarray:
+        """The network's answers to new inputs: clamps (B, M, 2) (or one (M, 2)) displacements
+        of the M input nodes, each relaxed to its free equilibrium and read as the targets are
+        (Task.answer): (B, P, 2) output displacements, (B, P) pair lengths, or (B, P) read-outs."""
+        c = np.asarray(clamps, dtype=float)
+        one = c.ndim == 2
+        c = c.reshape(-1, len(self.task.inputs), 2)
+        out = np.array([self.task.answer(self.net, self.engine.relax(self.net, self.task.clamped(self.net, ci)).x)
+                        for ci in c])
+        return out[0] if one else out
 
     def evaluate(self, indices) -> tuple[float, float]:
         """Mean cost and (for classification, else nan) accuracy over the examples."""

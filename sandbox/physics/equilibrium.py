@@ -22,7 +22,7 @@ import numpy as np
 
 from ..physics.network import Network
 from .assembly import SpringAssembly
-from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize
+from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize, use_one_blas_thread
 
 __all__ = ["Equilibrium", "FloppyNetworkError", "NewtonSolver", "NotConvergedError"]
 
@@ -56,6 +56,7 @@ class NewtonSolver:
     """
 
     def __init__(self, tol: float = 1e-10, max_iter: int = 200, band_max: int = BAND_MAX_COORDS):
+        use_one_blas_thread()
         self.tol = tol
         self.max_iter = max_iter
         self.band_max = band_max

@@ -10,7 +10,7 @@ Both factorize the matrix they are given as it is (never regularized) and solve 
 - sparse: SuperLU with the MMD ordering of A^T + A.
 
 An exactly singular matrix (a floppy mode) raises FloppyNetworkError. LAPACK runs on one thread
-(`use_one_blas_thread`, set at the first band factorization):
+(`use_one_blas_thread`, set when the first solver is made):
 on this project's 2-core machines, shared, OpenBLAS threads made a 200 x 200 Cholesky 5 to 15
 times slower than one thread (they wait for each other).
 """
@@ -111,13 +111,19 @@ _blas_limited = False
 
 
 def use_one_blas_thread() -> None:
-    """Set BLAS/LAPACK to one thread for the rest of the process (once; a no-op without
-    threadpoolctl). Entering and leaving a limit around every relaxation cost 30-150 us, a tenth
-    of a small relaxation; nothing else in the sandbox gains from BLAS threads."""
+    """Set every BLAS/LAPACK library loaded to one thread, for the rest of the process (once; a
+    no-op without threadpoolctl). scipy may ship its own OpenBLAS, loaded only when scipy.linalg
+    or scipy.sparse.linalg is first imported: both are imported here first, so the limit reaches
+    numpy's and scipy's libraries whatever the order a script imported them in (a limit applies
+    only to the libraries already loaded). Entering and leaving a limit around every relaxation
+    cost 30-150 us, a tenth of a small relaxation; nothing else in the sandbox gains from BLAS
+    threads. NewtonSolver calls it when made."""
     global _blas_limited
     if _blas_limited:
         return
     _blas_limited = True
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, if it has its own)
+    import scipy.sparse.linalg  # noqa: F401
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

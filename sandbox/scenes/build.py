@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from ..learning.rules import Rule
 from ..learning.task import Task
+from ..paths import find_scene, scene_suggestion
 from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, ROLE_NAMES, Network, disordered_network, triangular_lattice
 from ..physics.rigidity import floppy_nodes, unanchored_nodes
 from .csv_data import read_csv
@@ -42,12 +43,15 @@ class Scene:
     def rule(self) -> Rule:
         s = self.spec.learning
         return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change, lr_rest=s.lr_rest,
-                    lr_decay=s.lr_decay)
+                    lr_decay=s.lr_decay, rest_step=s.rest_step, optimizer=s.optimizer, momentum=s.momentum)
 
 
 def load_scene(path) -> Scene:
-    """Read, validate and build a scene; raises SceneError listing every problem found."""
-    path = Path(path)
+    """Read, validate and build a scene: a file, or a shipped scene by name ("allostery", from
+    any folder); raises SceneError listing every problem found."""
+    path = find_scene(path)
+    if not path.exists() and not path.is_symlink():
+        raise SceneError(path, [f"no such file; {scene_suggestion(path)}"])
     return build_scene(read_yaml(path), path, Locator(path))
 
 

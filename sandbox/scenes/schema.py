@@ -11,7 +11,8 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..learning.rules import LEARNS, RULES
+from ..learning.optimizers import OPTIMIZERS
+from ..learning.rules import LEARNS, REST_STEPS, RULES
 
 MAX_NODES = 200_000
 
@@ -133,6 +134,9 @@ class LearningSpec(Strict):
     beta: float = Field(1e-3, gt=0)
     lr: float = Field(0.1, gt=0)
     lr_rest: float | None = Field(None, gt=0, description="learning rate of rest lengths (default: lr)")
+    rest_step: Literal[REST_STEPS] = Field("scaled", description="a rest-length step: the gradient times (e/k)^2, or the plain gradient")
+    optimizer: Literal[OPTIMIZERS] = Field("sgd", description="plain steps, momentum, or Adam on log k")
+    momentum: float = Field(0.9, ge=0, lt=1, description="momentum's factor (Adam's beta1)")
     lr_decay: float = Field(0.0, ge=0, description="the rate at epoch t is lr / (1 + lr_decay t)")
     learn: Literal[LEARNS] = "stiffness"
     k_min: float = Field(1e-3, gt=0)
