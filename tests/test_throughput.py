@@ -49,7 +49,7 @@ def test_pattern_assembly_equals_the_triplet_hessian(psd):
     expected = en.hessian(net, x, free, psd=psd).toarray()
     assert np.allclose(asm.sparse(vals).toarray(), expected, rtol=1e-12, atol=1e-12)
     # the band storage holds the same matrix in the RCM order
-    ab = asm.band(vals)
+    ab = asm.bands(vals[:, None])
     p = asm.perm
     a = expected[np.ix_(p, p)]
     for d in range(asm.bandwidth + 1):

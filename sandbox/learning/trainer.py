@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..physics.costs import batch_of
 from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
-from .rules import Phases, Rule, apply_update, ep_gradient, ep_phases, exact_gradient
+from .rules import Phases, Rule, apply_update, ep_gradients, ep_phases, ep_phases_many, exact_gradient, one_at_a_time
 from .task import Task
 
 STAGES = ("free", "nudged", "update", "epoch")
@@ -204,27 +205,25 @@ class Trainer:
 
     def batch_stages(self, indices):
         """Yield the stages of one mini-batch: free and nudged per example, then one update."""
-        gk = np.zeros(self.net.n_springs)
-        gL = np.zeros(self.net.n_springs)
-        ext = np.zeros(self.net.n_springs)  # mean |e| in the free states: bounds a rest-length step
-        for s in indices:
-            cost = self.task.cost(self.net, s)
+        phases, exact, free = [], [], []
+        for s, cost, ph in self._batch_phases(indices):
             if self.rule.kind == "exact":  # not EP: the gradient a computer would take
-                x0 = self.free_state(s).x
+                x0 = ph
                 yield Stage("free", s, x0, x0, cost=cost.value(x0))
-                a, b = exact_gradient(self.net, x0, cost)
+                exact.append(exact_gradient(self.net, x0, cost))
             else:
-                ph = ep_phases(self.engine, self.net, self._start(s), cost, self.rule)
                 if ph.warning and ph.warning not in self.warnings:
                     self.warnings.append(ph.warning)
                 self._x[s] = ph.x_free
                 c = cost.value(ph.x_free)
                 yield Stage("free", s, ph.x_free, ph.x_free, cost=c, phases=ph)
                 yield Stage("nudged", s, ph.x_b, ph.x_free, cost=c, phases=ph)
-                a, b = ep_gradient(self.net, ph)
-            gk += a / len(indices)
-            gL += b / len(indices)
-            ext += np.abs(extensions(self.net, self._x[s])) / len(indices)
+                phases.append(ph)
+            free.append(self._x[s])
+        n = len(indices)
+        gk, gL = ep_gradients(self.net, phases) if phases else (np.stack(g) for g in zip(*exact))
+        gk, gL = (gk / n).sum(axis=0), (gL / n).sum(axis=0)  # the means over the examples
+        ext = (np.abs(extensions(self.net, np.stack(free))) / n).sum(axis=0)  # mean |e| in the free states: bounds a rest-length step
         before = (self.net.k.copy(), self.net.L.copy())
         pinned = pinned_fraction(self.net, self.rule)
         dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext)
@@ -234,6 +233,32 @@ class Trainer:
             raise DivergenceError(self._advice(why + " (the update was undone)"))
         self.steps += 1
         yield Stage("update", indices[-1], self._x[indices[-1]], dk=dk, dL=dL, before=before)
+
+    def _batch_phases(self, indices):
+        """(example, cost, Phases) for each example of a mini-batch (its free state (N, 2) for the
+        exact rule). Relaxed together when the engine can (relax_many), else one at a time as
+        they are pulled; either way each example starts from the factorization the engine kept
+        when the batch began, so both give the same equilibria."""
+        costs = [self.task.cost(self.net, s) for s in indices]
+        starts = [self._start(s) for s in indices]
+        exact = self.rule.kind == "exact"
+        if self._together(indices):
+            if exact:
+                results = [eq.x for eq in self.free_states(indices)]
+            else:
+                results = ep_phases_many(self.engine, self.net, np.stack(starts), costs, self.rule)
+            yield from zip(indices, costs, results)
+            return
+        keeps = hasattr(self.engine, "kept")
+        first = self.engine.kept if keeps else None
+        for s, cost, x in zip(indices, costs, starts):
+            if keeps:
+                self.engine.kept = first
+            yield s, cost, self.free_state(s).x if exact else ep_phases(self.engine, self.net, x, cost, self.rule)
+
+    def _together(self, indices) -> bool:
+        """Whether these examples are relaxed as one batch (an engine with relax_many)."""
+        return len(indices) > 1 and callable(getattr(self.engine, "relax_many", None))
 
     def step(self, indices) -> None:
         """One update from the mini-batch `indices` (no guard beyond the update's own)."""
@@ -260,23 +285,41 @@ class Trainer:
         self._x[s] = eq.x
         return eq
 
+    def free_states(self, indices) -> list:
+        """Free equilibria of the examples `indices`: one batch when the engine can relax many,
+        else one at a time, each from the factorization the engine kept at the call."""
+        starts = [self._start(s) for s in indices]
+        if self._together(indices):
+            eqs = self.engine.relax_many(self.net, np.stack(starts))
+        else:
+            eqs = one_at_a_time(self.engine)(self.net, starts)
+        for s, eq in zip(indices, eqs):
+            self._x[s] = eq.x
+        return eqs
+
     def evaluate(self, indices) -> tuple[float, float]:
         """Mean cost and (for classification, else nan) accuracy over the examples."""
+        indices = np.asarray(indices, dtype=int)
+        return self._score(indices, [eq.x for eq in self.free_states(indices)])
+
+    def _score(self, indices, xs) -> tuple[float, float]:
+        """Mean cost and accuracy (nan if not a classifier) of the examples at states xs (N, 2)."""
         if len(indices) == 0:
             return float("nan"), float("nan")
-        costs, hits = [], []
-        for s in indices:
-            x = self.free_state(s).x
-            costs.append(self.task.cost(self.net, s).value(x))
-            if self.task.labels is not None:
-                hits.append(self.task.predict(self.net, x) == self.task.labels[s])
-        acc = float(np.mean(hits)) if hits else float("nan")
-        return float(np.mean(costs)), acc
+        costs = batch_of([self.task.cost(self.net, s) for s in indices])
+        loss = float(np.mean(costs.values(np.stack(xs), np.arange(len(indices)))))
+        if self.task.labels is None:
+            return loss, float("nan")
+        hits = [self.task.predict(self.net, x) == self.task.labels[s] for s, x in zip(indices, xs)]
+        return loss, float(np.mean(hits))
 
     def record(self) -> dict:
-        """Evaluate train and test sets now and append a row to the history."""
-        loss, acc = self.evaluate(self.task.train)
-        test_loss, test_acc = self.evaluate(self.task.test)
+        """Evaluate train and test sets now (their free states as one batch) and append a row to
+        the history."""
+        train, test = np.asarray(self.task.train, dtype=int), np.asarray(self.task.test, dtype=int)
+        xs = [eq.x for eq in self.free_states(np.concatenate([train, test]))]
+        loss, acc = self._score(train, xs[:len(train)])
+        test_loss, test_acc = self._score(test, xs[len(train):])
         row = dict(epoch=self.epochs_done, step=self.steps, loss=loss, test_loss=test_loss,
                    accuracy=acc, test_accuracy=test_acc)
         self.history.append(row)
