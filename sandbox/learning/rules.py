@@ -80,12 +80,13 @@ def ep_phases(solver, net: Network, x_start: np.ndarray, cost, rule: Rule) -> Ph
     return ep_phases_many(solver, net, [x_start], [cost], rule, one_at_a_time(solver))[0]
 
 
-def ep_phases_many(solver, net: Network, starts, costs: list, rule: Rule, relax=None) -> list[Phases]:
+def ep_phases_many(solver, net: Network, starts, costs: list, rule: Rule, relax=None, kept=None) -> list[Phases]:
     """ep_phases for B examples: starts (B, N, 2), their costs. Relaxed together with
     `solver.relax_many` (free phases, then all nudged ones at once), or by `relax` if given
-    (a function with relax_many's signature); the equilibria are the same."""
+    (a function with relax_many's signature); the equilibria are the same. `kept`: the
+    factorization each free phase starts from (see relax_many)."""
     relax = relax or solver.relax_many
-    free = relax(net, starts, kept=[None] * len(starts)) if __import__("os").environ.get("FRESH") else relax(net, starts)
+    free = relax(net, starts, kept=kept)
     x0 = [eq.x for eq in free]
     kept = [eq.kept for eq in free]
     n, b = len(free), rule.beta
@@ -100,7 +101,8 @@ def ep_phases_many(solver, net: Network, starts, costs: list, rule: Rule, relax=
         clamps = [cost.coupled_clamp(x, b) for cost, x in zip(costs, x0)]
         masks = {m.tobytes() for _, m in clamps}
         if len(masks) > 1:  # examples that clamp other coordinates: relaxed apart
-            return [ep_phases_many(solver, net, starts[i:i + 1], costs[i:i + 1], rule, relax)[0] for i in range(n)]
+            return [ep_phases_many(solver, net, starts[i:i + 1], costs[i:i + 1], rule, relax, kept and kept[i:i + 1])[0]
+                    for i in range(n)]
         cl = relax(net, [y for y, _ in clamps], free=net.free_dofs & ~clamps[0][1], kept=kept)
         return [Phases(x0[i], x0[i], cl[i].x, b, costs[i], max(free[i].residual, cl[i].residual)) for i in range(n)]
     raise ValueError(f"unknown rule {rule.kind!r}; expected one of {', '.join(RULES)}")

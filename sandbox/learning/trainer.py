@@ -237,24 +237,39 @@ class Trainer:
     def _batch_phases(self, indices):
         """(example, cost, Phases) for each example of a mini-batch (its free state (N, 2) for the
         exact rule). Relaxed together when the engine can (relax_many), else one at a time as
-        they are pulled; either way each example starts from the factorization the engine kept
-        when the batch began, so both give the same equilibria."""
+        they are pulled; either way each free phase starts from the same factorization
+        (`_first_factorization`) and each nudged phase from its free phase's, so both give the
+        same equilibria."""
         costs = [self.task.cost(self.net, s) for s in indices]
-        starts = [self._start(s) for s in indices]
+        starts = np.stack([self._start(s) for s in indices])
         exact = self.rule.kind == "exact"
         if self._together(indices):
             if exact:
-                results = [eq.x for eq in self.free_states(indices)]
+                results = [eq.x for eq in self.free_states(indices, starts)]
             else:
-                results = ep_phases_many(self.engine, self.net, np.stack(starts), costs, self.rule)
+                kept = [self._first_factorization(starts)] * len(indices)
+                results = ep_phases_many(self.engine, self.net, starts, costs, self.rule, kept=kept)
             yield from zip(indices, costs, results)
             return
         keeps = hasattr(self.engine, "kept")
-        first = self.engine.kept if keeps else None
+        first = self._first_factorization(starts) if keeps else None
         for s, cost, x in zip(indices, costs, starts):
             if keeps:
                 self.engine.kept = first
-            yield s, cost, self.free_state(s).x if exact else ep_phases(self.engine, self.net, x, cost, self.rule)
+            if exact:
+                eq = self.engine.relax(self.net, x)
+                self._x[s] = eq.x
+                yield s, cost, eq.x
+            else:
+                yield s, cost, ep_phases(self.engine, self.net, x, cost, self.rule)
+
+    def _first_factorization(self, starts):
+        """The factorization every free phase of a batch starts from (an engine that keeps
+        one): from the reference positions (no warm start) all start near the first start, so a
+        new factorization there; from warm starts, the one the engine kept."""
+        if self.warm_start or not hasattr(self.engine, "factorization_at"):
+            return self.engine.kept
+        return self.engine.factorization_at(self.net, starts[0])
 
     def _together(self, indices) -> bool:
         """Whether these examples are relaxed as one batch (an engine with relax_many)."""
@@ -285,14 +300,19 @@ class Trainer:
         self._x[s] = eq.x
         return eq
 
-    def free_states(self, indices) -> list:
-        """Free equilibria of the examples `indices`: one batch when the engine can relax many,
-        else one at a time, each from the factorization the engine kept at the call."""
-        starts = [self._start(s) for s in indices]
+    def free_states(self, indices, starts=None) -> list:
+        """Free equilibria of the examples `indices` (from `starts` (B, N, 2), else their usual
+        starts): one batch when the engine can relax many, else one at a time; each from the
+        same factorization, as in a mini-batch."""
+        if not len(indices):
+            return []
+        starts = np.stack([self._start(s) for s in indices]) if starts is None else starts
+        keeps = hasattr(self.engine, "kept")
+        kept = [self._first_factorization(starts)] * len(indices) if keeps else None
         if self._together(indices):
-            eqs = self.engine.relax_many(self.net, np.stack(starts))
+            eqs = self.engine.relax_many(self.net, starts, kept=kept)
         else:
-            eqs = one_at_a_time(self.engine)(self.net, starts)
+            eqs = one_at_a_time(self.engine)(self.net, starts, kept=kept)
         for s, eq in zip(indices, eqs):
             self._x[s] = eq.x
         return eqs

@@ -24,10 +24,22 @@ whether it is relaxed alone or among others.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
 from .energy import free_index
+
+
+class Springs(NamedTuple):
+    """The springs of b states: vectors d (2E, b) from first to second end (every dx, then every
+    dy), lengths r (E, b), extensions e = r - L (E, b) and tensions ke = k e (E, b)."""
+
+    d: np.ndarray
+    r: np.ndarray
+    e: np.ndarray
+    ke: np.ndarray
 
 
 class SpringAssembly:
@@ -114,29 +126,28 @@ class SpringAssembly:
         return (n_nodes == self.n_nodes and free.shape == self.free.shape and edges.shape == self.edges.shape
                 and np.array_equal(free, self.free) and np.array_equal(edges, self.edges))
 
-    def spring_vectors(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(2E, b) spring vectors (dx of every spring, then dy) from first to second end, and
-        (E, b) lengths, of b states z (2N, b)."""
-        v = z[self._ends]
+    def springs(self, z: np.ndarray, k: np.ndarray, L: np.ndarray) -> Springs:
+        """The springs of b states z (2N, b): their vectors, lengths, extensions and tensions."""
+        v = z.take(self._ends, axis=0)
         d = v[:len(v) // 2] - v[len(v) // 2:]
         dx, dy = d[:len(d) // 2], d[len(d) // 2:]
-        return d, np.sqrt(dx * dx + dy * dy)
-
-    def energy(self, r: np.ndarray, k: np.ndarray, L: np.ndarray) -> np.ndarray:
-        """(b,) spring energies from the (E, b) spring lengths r."""
+        r = np.sqrt(dx * dx + dy * dy)
         e = r - L[:, None]
-        return 0.5 * (self._sum @ (k[:, None] * (e * e)))[0]
+        return Springs(d, r, e, k[:, None] * e)
 
-    def gradient(self, d: np.ndarray, r: np.ndarray, k: np.ndarray, L: np.ndarray) -> np.ndarray:
-        """(F, b) gradients of the spring energy over the free coordinates, from the spring
-        vectors d (2E, b) and lengths r (E, b)."""
-        t = k[:, None] * (r - L[:, None]) / np.maximum(r, 1e-300)
-        f = (t[None] * d.reshape(2, *t.shape)).reshape(d.shape)
+    def energy(self, s: Springs) -> np.ndarray:
+        """(b,) spring energies, sum over the springs of 1/2 k e^2."""
+        return 0.5 * (self._sum @ (s.ke * s.e))[0]
+
+    def gradient(self, s: Springs) -> np.ndarray:
+        """(F, b) gradients of the spring energy over the free coordinates."""
+        t = s.ke / np.maximum(s.r, 1e-300)
+        f = (t[None] * s.d.reshape(2, *t.shape)).reshape(s.d.shape)
         return self._scatter @ f
 
     def hessians(self, z: np.ndarray, k: np.ndarray, L: np.ndarray, psd: bool = False) -> np.ndarray:
         """(nnz, b) Hessian values in the pattern's CSC order, of b states z (2N, b)."""
-        d, r = self.spring_vectors(z)
+        d, r = self.springs(z, k, L)[:2]
         rs = np.maximum(r, 1e-300)
         ux, uy = d[:len(r)] / rs, d[len(r):] / rs
         t = 1.0 - L[:, None] / rs

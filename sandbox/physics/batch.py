@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .costs import batch_of
+from .assembly import Springs
 from .equilibrium import Equilibrium, Kept, NotConvergedError, safe_step
 from .factor import FloppyNetworkError, factorize_many, solve_many
 from .network import Network
@@ -99,18 +100,18 @@ class _Relaxation:
         return z.T.reshape(z.shape[1], -1, 2)
 
     def total(self, rows: np.ndarray):
-        """(b,) E + beta C of the examples `rows` at their positions, and their spring vectors."""
+        """(b,) E + beta C of the examples `rows` at their positions, and their springs."""
         zs = self.z[:, rows]
-        d, r = self.asm.spring_vectors(zs)
-        e = self.asm.energy(r, self.k, self.L)
+        s = self.asm.springs(zs, self.k, self.L)
+        e = self.asm.energy(s)
         if self.cost is not None:
             e = e + self.betas[rows] * self.cost.values(self.positions(zs), rows)
-        return e, (d, r)
+        return e, s
 
-    def grad(self, rows: np.ndarray, vectors=None) -> np.ndarray:
-        """(b, F) gradients over the free coordinates (vectors: the spring vectors at z[:, rows])."""
-        d, r = vectors if vectors is not None else self.asm.spring_vectors(self.z[:, rows])
-        g = self.asm.gradient(d, r, self.k, self.L)
+    def grad(self, rows: np.ndarray, springs=None) -> np.ndarray:
+        """(b, F) gradients over the free coordinates (springs: those at z[:, rows])."""
+        s = springs if springs is not None else self.asm.springs(self.z[:, rows], self.k, self.L)
+        g = self.asm.gradient(s)
         if self.cost is not None:
             cg = self.cost.gradients(self.positions(self.z[:, rows]), rows).reshape(len(rows), -1)
             g += self.betas[rows] * cg[:, self.asm.free_idx].T
@@ -132,8 +133,8 @@ class _Relaxation:
         """Relax every example (the loop of NewtonSolver._newton, per example, all at once)."""
         tol, n = self.solver.tol, self.z.shape[1]
         every = np.arange(n)
-        self.e, vectors = self.total(every)
-        self.g = self.grad(every, vectors)
+        self.e, springs = self.total(every)
+        self.g = self.grad(every, springs)
         self.res = np.abs(self.g).max(axis=1)
         self.it = np.zeros(n, dtype=int)
         self.made = np.zeros(n, dtype=int)
@@ -145,7 +146,7 @@ class _Relaxation:
                 break
             self.it[rows] += 1
             p, slope = self._directions(rows)
-            e_new, vectors = self._line_search(rows, p, slope)
+            e_new, springs = self._line_search(rows, p, slope)
             failed = np.flatnonzero(np.isnan(e_new))
             if len(failed):
                 stale = self.stale[rows[failed]]
@@ -157,15 +158,16 @@ class _Relaxation:
                     e2, v2 = self._line_search(rows[again], p[again], slope[again])
                     e_new[again] = e2
                     done[rows[again[np.isnan(e2)]]] = True
-                    ok = again[~np.isnan(e2)]
-                    vectors[0][:, ok], vectors[1][:, ok] = v2[0][:, ~np.isnan(e2)], v2[1][:, ~np.isnan(e2)]
+                    good = ~np.isnan(e2)
+                    for into, a in zip(springs, v2):
+                        into[:, again[good]] = a[:, good]
             moved = np.flatnonzero(~np.isnan(e_new))
             if not len(moved):
                 continue
             at = rows[moved]
             if len(moved) < len(rows):
-                vectors = (vectors[0][:, moved], vectors[1][:, moved])
-            self.g[at] = self.grad(at, vectors)
+                springs = _columns(springs, moved)
+            self.g[at] = self.grad(at, springs)
             res_new = np.abs(self.g[at]).max(axis=1)
             # keep the factorization while it converges fast; refactorize when it slows down
             self.stale[at] = res_new <= 0.1 * self.res[at]
@@ -223,8 +225,8 @@ class _Relaxation:
 
     def _line_search(self, rows: np.ndarray, p: np.ndarray, slope: np.ndarray):
         """Backtracking for each of `rows` (NewtonSolver._line_search, per example): returns the
-        new energies (b,), nan where no step was found (those are put back), and the spring
-        vectors (2E, b), (E, b) at the new positions."""
+        new energies (b,), nan where no step was found (those are put back), and the springs at
+        the new positions."""
         idx = self.asm.free_idx
         base = self.z[idx][:, rows].T  # (b, F)
         e0, res0 = self.e[rows], self.res[rows]
@@ -232,27 +234,34 @@ class _Relaxation:
         alpha = np.ones(len(rows))
         e_new = np.full(len(rows), np.nan)
         pending = np.arange(len(rows))
-        kept_d = kept_r = None
+        found = None
         for trial in range(40):
             at = rows[pending]
             self.z[idx[:, None], at] = (base[pending] + alpha[pending, None] * p[pending]).T
-            e, (d, r) = self.total(at)
-            a, s = alpha[pending], slope[pending]
-            ok = np.isfinite(e) & (e <= e0[pending] + 1e-4 * a * s)
-            near = ~ok & np.isfinite(e) & (np.abs(a * s) < noise[pending]) & (e <= e0[pending] + noise[pending])
+            e, s = self.total(at)
+            a, sl = alpha[pending], slope[pending]
+            ok = np.isfinite(e) & (e <= e0[pending] + 1e-4 * a * sl)
+            near = ~ok & np.isfinite(e) & (np.abs(a * sl) < noise[pending]) & (e <= e0[pending] + noise[pending])
             if near.any():  # the energy change is below round-off: ask for a lower residual
                 m = np.flatnonzero(near)
-                ok[m] = np.abs(self.grad(at[m], (d[:, m], r[:, m]))).max(axis=1) < res0[pending[m]]
+                ok[m] = np.abs(self.grad(at[m], _columns(s, m))).max(axis=1) < res0[pending[m]]
             if trial == 0 and ok.all():
-                return e, (d, r)
-            if kept_d is None:
-                kept_d, kept_r = np.empty((len(d), len(rows))), np.empty((len(r), len(rows)))
+                return e, s
+            if found is None:
+                found = Springs(*(np.empty((len(a_), len(rows))) for a_ in s))
             took = pending[ok]
-            e_new[took], kept_d[:, took], kept_r[:, took] = e[ok], d[:, ok], r[:, ok]
+            e_new[took] = e[ok]
+            for into, a_ in zip(found, s):
+                into[:, took] = a_[:, ok]
             pending = pending[~ok]
             if not len(pending):
                 break
             alpha[pending] *= 0.5
         if len(pending):
             self.z[idx[:, None], rows[pending]] = base[pending].T
-        return e_new, (kept_d, kept_r)
+        return e_new, found
+
+
+def _columns(s: Springs, cols) -> Springs:
+    """The springs of some of the columns."""
+    return Springs(*(a[:, cols] for a in s))

@@ -94,6 +94,16 @@ class NewtonSolver:
     def kept(self, kept: Kept | None):
         self._lu, self._lu_free = (None, None) if kept is None else kept
 
+    def factorization_at(self, net: Network, x: np.ndarray, free: np.ndarray | None = None) -> Kept:
+        """A new factorization of the Hessian at x (N, 2), for relaxations that start near x."""
+        free = net.free_dofs if free is None else np.asarray(free, dtype=bool)
+        asm = self.assembly(net, free)
+        if asm.n_free == 0:
+            return None
+        factor = factorize(asm, asm.values(x, net.k, net.L), asm.n_free <= self.band_max)
+        self.total_factorizations += 1
+        return Kept(factor, asm.free)
+
     def assembly(self, net: Network, free: np.ndarray, coupled=()) -> SpringAssembly:
         """The assembly of this network's structure with this free mask and these cost-coupled
         nodes: kept from an earlier call while the springs and the mask are the same, built anew
@@ -248,16 +258,16 @@ class _Phase:
         self.asm, self.k, self.L, self.cost, self.beta = asm, k, L, cost, beta
 
     def total(self, x: np.ndarray) -> float:
-        """E + beta C at x (N, 2); keeps the spring vectors for `grad(x, same=True)`."""
-        self._vectors = self.asm.spring_vectors(x.reshape(-1, 1))
-        e = float(self.asm.energy(self._vectors[1], self.k, self.L)[0])
+        """E + beta C at x (N, 2); keeps the springs for `grad(x, same=True)`."""
+        self._springs = self.asm.springs(x.reshape(-1, 1), self.k, self.L)
+        e = float(self.asm.energy(self._springs)[0])
         return e + self.beta * self.cost.value(x) if self.cost is not None else e
 
     def grad(self, x: np.ndarray, same: bool = False) -> np.ndarray:
         """(F,) gradient over the free coordinates at x (N, 2); same=True: x has not moved since
-        the last `total(x)`, whose spring vectors are reused."""
-        d, r = self._vectors if same else self.asm.spring_vectors(x.reshape(-1, 1))
-        g = self.asm.gradient(d, r, self.k, self.L)[:, 0]
+        the last `total(x)`, whose springs are reused."""
+        s = self._springs if same else self.asm.springs(x.reshape(-1, 1), self.k, self.L)
+        g = self.asm.gradient(s)[:, 0]
         if self.cost is not None:
             g += self.beta * self.cost.gradient(x).reshape(-1)[self.asm.free_idx]
         return g

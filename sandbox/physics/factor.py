@@ -195,6 +195,11 @@ def solve_many(factors: list, rhs: np.ndarray) -> np.ndarray:
     first = factors[0]
     if all(f is first for f in factors):  # all on one factorization (a kept one)
         return first.solve(rhs.T).T
+    stack = getattr(first, "stack", None)
+    if stack is not None and all(type(f) is BandCholesky and f.stack is stack for f in factors):
+        blocks = [f.i for f in factors]
+        if len(set(blocks)) == len(blocks):  # (else one block solving several: below)
+            return stack.solve(np.array(blocks), rhs)
     out = np.empty_like(rhs)
     shared: dict[int, tuple[object, list]] = {}
     for i, f in enumerate(factors):
