@@ -92,9 +92,14 @@ class Task:
 
     def start(self, net: Network, s: int, x: np.ndarray | None = None) -> np.ndarray:
         """(N, 2) positions with example s's inputs clamped; free nodes from x (or reference)."""
-        y = (net.pos if x is None else x).copy()
-        y[net.held] = net.pos[net.held]
-        y[self.inputs] = net.pos[self.inputs] + self.clamps[s]
+        return self.starts(net, [s], None if x is None else x[None])[0]
+
+    def starts(self, net: Network, examples, x: np.ndarray | None = None) -> np.ndarray:
+        """(B, N, 2) `start` of each of the B examples, free nodes from x (B, N, 2) (or reference)."""
+        y = np.repeat(net.pos[None], len(examples), axis=0) if x is None else np.array(x, dtype=float)
+        held = net.held
+        y[:, held] = net.pos[held]
+        y[:, self.inputs] = net.pos[self.inputs] + self.clamps[np.asarray(examples, dtype=int)]
         return y
 
     def target_points(self, net: Network, s: int, x: np.ndarray) -> np.ndarray:
@@ -128,8 +133,9 @@ class Task:
         return DistanceCost(self.outputs, self.targets[s])
 
     def readout(self, net: Network, x: np.ndarray) -> np.ndarray:
-        """(P,) displacement of each output node along the read-out axis."""
-        return x[self.outputs, self.axis] - net.pos[self.outputs, self.axis]
+        """(P,) displacement of each output node along the read-out axis at x (N, 2); (B, P) at
+        x (B, N, 2)."""
+        return x[..., self.outputs, self.axis] - net.pos[self.outputs, self.axis]
 
     def predict(self, net: Network, x: np.ndarray) -> int:
         """Class whose output node moved furthest along the read-out axis."""

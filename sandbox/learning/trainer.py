@@ -241,7 +241,7 @@ class Trainer:
         (`_first_factorization`) and each nudged phase from its free phase's, so both give the
         same equilibria."""
         costs = [self.task.cost(self.net, s) for s in indices]
-        starts = np.stack([self._start(s) for s in indices])
+        starts = self._starts(indices)
         exact = self.rule.kind == "exact"
         if self._together(indices):
             if exact:
@@ -294,6 +294,12 @@ class Trainer:
     def _start(self, s: int):
         return self.task.start(self.net, s, self._x.get(s) if self.warm_start else None)
 
+    def _starts(self, indices) -> np.ndarray:
+        """(B, N, 2) the starts of the examples `indices` (see warm_start)."""
+        if not self.warm_start:
+            return self.task.starts(self.net, indices)
+        return np.stack([self._start(s) for s in indices])
+
     def free_state(self, s: int):
         """Free equilibrium of example s."""
         eq = self.engine.relax(self.net, self._start(s))
@@ -306,7 +312,7 @@ class Trainer:
         same factorization, as in a mini-batch."""
         if not len(indices):
             return []
-        starts = np.stack([self._start(s) for s in indices]) if starts is None else starts
+        starts = self._starts(indices) if starts is None else starts
         keeps = hasattr(self.engine, "kept")
         kept = [self._first_factorization(starts)] * len(indices) if keeps else None
         if self._together(indices):
@@ -330,8 +336,8 @@ class Trainer:
         loss = float(np.mean(costs.values(np.stack(xs), np.arange(len(indices)))))
         if self.task.labels is None:
             return loss, float("nan")
-        hits = [self.task.predict(self.net, x) == self.task.labels[s] for s, x in zip(indices, xs)]
-        return loss, float(np.mean(hits))
+        predicted = np.argmax(self.task.readout(self.net, np.stack(xs)), axis=1)
+        return loss, float(np.mean(predicted == self.task.labels[indices]))
 
     def record(self) -> dict:
         """Evaluate train and test sets now (their free states as one batch) and append a row to

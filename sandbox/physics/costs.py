@@ -161,6 +161,10 @@ def batch_of(costs: list) -> "CostBatch":
     return CostBatch(costs)
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or np.array_equal(a, b)
+
+
 class CostBatch:
     """B costs; `which` (b,) picks the examples that x (b, N, 2) holds, in order."""
 
@@ -184,7 +188,7 @@ class CostBatch:
 class _PositionBatch(CostBatch):
     @staticmethod
     def same(a, b) -> bool:
-        return np.array_equal(a.nodes, b.nodes) and np.array_equal(a.mask, b.mask)
+        return _same(a.nodes, b.nodes) and _same(a.mask, b.mask)
 
     def __init__(self, costs):
         super().__init__(costs)
@@ -205,7 +209,7 @@ class _PositionBatch(CostBatch):
 class _DistanceBatch(CostBatch):
     @staticmethod
     def same(a, b) -> bool:
-        return np.array_equal(a.pairs, b.pairs)
+        return _same(a.pairs, b.pairs)
 
     def __init__(self, costs):
         super().__init__(costs)
@@ -234,8 +238,8 @@ class _DistanceBatch(CostBatch):
 class _MarginBatch(CostBatch):
     @staticmethod
     def same(a, b) -> bool:
-        return (np.array_equal(a.outputs, b.outputs) and a.margin == b.margin and a.axis == b.axis
-                and (a.ref is b.ref or np.array_equal(a.ref, b.ref)))
+        return (_same(a.outputs, b.outputs) and a.margin == b.margin and a.axis == b.axis
+                and _same(a.ref, b.ref))
 
     def __init__(self, costs):
         super().__init__(costs)
