@@ -48,14 +48,6 @@ class ReferenceNewton:
     def kept(self, kept: Kept | None):
         self._lu, self._lu_free = (None, None) if kept is None else kept
 
-    def factorization_at(self, net: Network, x: np.ndarray, free: np.ndarray | None = None) -> Kept:
-        """A new factorization of the Hessian at x (N, 2), for relaxations that start near x."""
-        free = net.free_dofs if free is None else free
-        if not free.any():
-            return None
-        self._factorize(en.hessian(net, x, free), free)
-        return self.kept
-
     def relax(self, net: Network, x_start: np.ndarray, cost=None, beta: float = 0.0,
               free: np.ndarray | None = None, strict: bool = False) -> Equilibrium:
         """Minimize E(x) + beta * C(x) over the free coordinates, starting at x_start (N, 2).
@@ -198,12 +190,13 @@ class OneAtATime:
 
 
 class OneAtATimeSameStarts(OneAtATime):
-    """One relaxation at a time, but with `kept` and `factorization_at` shown, so the trainer
-    starts every free phase of a mini-batch from the same factorization and each nudged phase
-    from its free phase's, as the batched path does: the one-at-a-time twin of `relax_many`."""
+    """One relaxation at a time, but with `kept` and `starting_factorization` shown, so the
+    trainer starts every free phase of a mini-batch from the same factorization and each nudged
+    phase from its free phase's, as the batched path does: the one-at-a-time twin of
+    `relax_many`."""
 
-    def factorization_at(self, *args, **kwargs):
-        return self.solver.factorization_at(*args, **kwargs)
+    def starting_factorization(self, *args, **kwargs):
+        return self.solver.starting_factorization(*args, **kwargs)
 
     @property
     def kept(self) -> Kept | None:

@@ -264,12 +264,11 @@ class Trainer:
                 yield s, cost, ep_phases(self.engine, self.net, x, cost, self.rule)
 
     def _first_factorization(self, starts):
-        """The factorization every free phase of a batch starts from (an engine that keeps
-        one): from the reference positions (no warm start) all start near the first start, so a
-        new factorization there; from warm starts, the one the engine kept."""
-        if self.warm_start or not hasattr(self.engine, "factorization_at"):
-            return self.engine.kept
-        return self.engine.factorization_at(self.net, starts[0])
+        """The factorization every free phase of a batch starts from (an engine that keeps one,
+        see NewtonSolver.starting_factorization)."""
+        if hasattr(self.engine, "starting_factorization"):
+            return self.engine.starting_factorization(self.net, starts)
+        return self.engine.kept
 
     def _together(self, indices) -> bool:
         """Whether these examples are relaxed as one batch (an engine with relax_many)."""
