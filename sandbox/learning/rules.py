@@ -18,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 from ..physics import energy as en
+from ..physics.assembly import SpringAssembly
+from ..physics.costs import batch_of
 from ..physics.equilibrium import NewtonSolver
+from ..physics.factor import BAND_MAX_COORDS, factorize_many, solve_many
 from ..physics.network import Network
 from .task import Task
 
@@ -161,14 +163,27 @@ def ep_gradients(net: Network, phases: list) -> tuple[np.ndarray, np.ndarray]:
 def exact_gradient(net: Network, x0: np.ndarray, cost, free=None) -> tuple[np.ndarray, np.ndarray]:
     """(E,) dC/dk and dC/dL at the equilibrium x0 by implicit differentiation (one adjoint solve):
     H lam = dC/dx,  dC/dk_e = -e_e (lam_j - lam_i).u_e,  dC/dL_e = k_e (lam_j - lam_i).u_e."""
-    free = net.free_dofs if free is None else free
-    h = en.hessian(net, x0, free)
-    lam = np.zeros(2 * net.n_nodes)
-    lam[free] = spla.splu(h, permc_spec="MMD_AT_PLUS_A").solve(cost.gradient(x0).reshape(-1)[free])
-    lam = lam.reshape(-1, 2)
-    d, r = en.spring_vectors(x0, net.edges)
-    u = d / r[:, None]
-    dlam = ((lam[net.edges[:, 1]] - lam[net.edges[:, 0]]) * u).sum(axis=1)
+    gk, gl = exact_gradients(net, x0[None], [cost], free)
+    return gk[0], gl[0]
+
+
+def exact_gradients(net: Network, xs: np.ndarray, costs: list, free=None, solver=None) -> tuple[np.ndarray, np.ndarray]:
+    """(B, E) exact_gradient at each of B equilibria xs (B, N, 2): their Hessians factorized side
+    by side and solved at once (`factor.factorize_many`), in the pattern `solver` keeps for the
+    network (a NewtonSolver), else one worked out now."""
+    free = net.free_dofs if free is None else np.asarray(free, dtype=bool)
+    xs = np.asarray(xs, dtype=float)
+    asm = solver.assembly(net, free) if hasattr(solver, "assembly") else SpringAssembly(net.edges, net.n_nodes, free)
+    b = len(xs)
+    lam = np.zeros((b, xs[0].size))
+    if asm.n_free:
+        factors, _ = factorize_many(asm, asm.hessians(xs.reshape(b, -1).T, net.k, net.L), asm.n_free <= BAND_MAX_COORDS)
+        dc = batch_of(costs).gradients(xs, np.arange(b)).reshape(b, -1)[:, free]
+        lam[:, free] = solve_many(factors, dc)
+    lam = lam.reshape(xs.shape)
+    d, r = en.spring_vectors(xs, net.edges)
+    u = d / r[..., None]
+    dlam = ((lam[:, net.edges[:, 1]] - lam[:, net.edges[:, 0]]) * u).sum(axis=-1)
     e = r - net.L
     return -e * dlam, net.k * dlam
 

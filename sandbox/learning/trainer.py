@@ -17,7 +17,7 @@ from ..physics.costs import batch_of
 from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
-from .rules import Phases, Rule, apply_update, ep_gradients, ep_phases, ep_phases_many, exact_gradient, one_at_a_time
+from .rules import Phases, Rule, apply_update, ep_gradients, ep_phases, ep_phases_many, exact_gradients, one_at_a_time
 from .task import Task
 
 STAGES = ("free", "nudged", "update", "epoch")
@@ -205,12 +205,12 @@ class Trainer:
 
     def batch_stages(self, indices):
         """Yield the stages of one mini-batch: free and nudged per example, then one update."""
-        phases, exact, free = [], [], []
+        phases, costs, free = [], [], []
         for s, cost, ph in self._batch_phases(indices):
             if self.rule.kind == "exact":  # not EP: the gradient a computer would take
                 x0 = ph
                 yield Stage("free", s, x0, x0, cost=cost.value(x0))
-                exact.append(exact_gradient(self.net, x0, cost))
+                costs.append(cost)
             else:
                 if ph.warning and ph.warning not in self.warnings:
                     self.warnings.append(ph.warning)
@@ -221,7 +221,10 @@ class Trainer:
                 phases.append(ph)
             free.append(self._x[s])
         n = len(indices)
-        gk, gL = ep_gradients(self.net, phases) if phases else (np.stack(g) for g in zip(*exact))
+        if phases:
+            gk, gL = ep_gradients(self.net, phases)
+        else:
+            gk, gL = exact_gradients(self.net, np.stack(free), costs, solver=self.engine)
         gk, gL = (gk / n).sum(axis=0), (gL / n).sum(axis=0)  # the means over the examples
         ext = (np.abs(extensions(self.net, np.stack(free))) / n).sum(axis=0)  # mean |e| in the free states: bounds a rest-length step
         before = (self.net.k.copy(), self.net.L.copy())

@@ -68,17 +68,16 @@ class BandStack:
         self._whole = c if whole else None  # the stack as factorized, if every block in it is good
 
     def solve(self, blocks: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-        """(k, F) solutions for the k factors `blocks` (indices into the stack), rhs (k, F)."""
-        k = len(blocks)
-        if self._whole is not None and k == self.m and (blocks == np.arange(k)).all():
-            c = self._whole
-        else:
-            c = self.gathered(blocks)
-        b = np.zeros((k, self.stride))
-        b[:, :self.n] = rhs[:, self.perm]
-        y = self._pbtrs(c, np.concatenate([b.ravel(), np.zeros(self.bandwidth)]), lower=1, overwrite_b=1)[0]
+        """(k, F) solutions for the k factors `blocks` (distinct indices into the stack), rhs
+        (k, F): with the whole stack when it has at most twice as many blocks (the others solve
+        zeros), else with a copy of those blocks."""
+        whole = self._whole is not None and 2 * len(blocks) >= self.m
+        c, at = (self._whole, blocks) if whole else (self.gathered(blocks), np.arange(len(blocks)))
+        b = np.zeros(c.shape[1])
+        b[:len(b) - self.bandwidth].reshape(-1, self.stride)[at, :self.n] = rhs[:, self.perm]
+        y = self._pbtrs(c, b, lower=1, overwrite_b=1)[0]
         out = np.empty_like(rhs)
-        out[:, self.perm] = y[:k * self.stride].reshape(k, self.stride)[:, :self.n]
+        out[:, self.perm] = y[:len(y) - self.bandwidth].reshape(-1, self.stride)[at, :self.n]
         return out
 
     def gathered(self, blocks) -> np.ndarray:
