@@ -33,31 +33,33 @@ def relax_many_rows(net, task, sizes, repeats: int, tol: float) -> list[dict]:
     rows = []
     for b in sizes:
         x = starts[:b]
-
-        def together():
-            first = solver.factorization_at(net, x[0])
-            return solver.relax_many(net, x, kept=[first] * b)
-
-        def alone():
-            first = solver.factorization_at(net, x[0])
-            out = []
-            for xi in x:
-                solver.kept = first
-                out.append(solver.relax(net, xi))
-            return out
-
-        t_together, eqs = timed(together, repeats)
-        t_alone, _ = timed(alone, repeats)
+        t_together, eqs = timed(lambda x=x: _together(solver, net, x), repeats)
+        t_alone, _ = timed(lambda x=x: _one_at_a_time(solver, net, x), repeats)
         asm = solver.assembly(net, net.free_dofs)
         vals = asm.hessians(np.stack([eq.x for eq in eqs]).reshape(b, -1).T, net.k, net.L)
         g = np.ones((b, asm.n_free))
         band = asm.n_free <= solver.band_max
-        t_floor, _ = timed(lambda: solve_many(factorize_many(asm, vals, band)[0], g), repeats)
+        t_floor, _ = timed(lambda asm=asm, vals=vals, g=g, band=band: solve_many(factorize_many(asm, vals, band)[0], g),
+                           repeats)
         rows.append(dict(case=f"relax {b} examples: one at a time / together", nodes=net.n_nodes, examples=b,
                          seconds=t_together, ratio=t_alone / t_together, one_at_a_time_seconds=t_alone,
                          floor_seconds=t_floor, floor_ratio=t_together / t_floor,
                          iterations=float(np.mean([eq.iterations for eq in eqs]))))
     return rows
+
+
+def _together(solver, net, x):
+    first = solver.factorization_at(net, x[0])
+    return solver.relax_many(net, x, kept=[first] * len(x))
+
+
+def _one_at_a_time(solver, net, x):
+    first = solver.factorization_at(net, x[0])
+    out = []
+    for xi in x:
+        solver.kept = first
+        out.append(solver.relax(net, xi))
+    return out
 
 
 def training_rows(name: str, scene_fn, epochs: int, reference: bool = True) -> list[dict]:

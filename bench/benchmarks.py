@@ -41,7 +41,7 @@ from sandbox.learning.trainer import Trainer
 from sandbox.physics import energy as en
 from sandbox.physics.assembly import SpringAssembly
 from sandbox.physics.equilibrium import NewtonSolver
-from sandbox.physics.factor import BAND_MAX_COORDS, BandCholesky, sparse_factor, use_one_blas_thread
+from sandbox.physics.factor import BAND_MAX_COORDS, factorize, sparse_factor, use_one_blas_thread
 from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
 
 TOL = 1e-9
@@ -255,8 +255,8 @@ def band_vs_superlu(n: int, repeats: int) -> dict:
     vals = asm.values(x, net.k, net.L)
     g = np.ones(asm.n_free)
     use_one_blas_thread()
-    asm.band(vals)
-    t_band, _ = timed(lambda: BandCholesky(asm.band(vals), asm.perm).solve(g), repeats)
+    asm.band_layout()
+    t_band, _ = timed(lambda: factorize(asm, vals, band=True).solve(g), repeats)
     t_lu, _ = timed(lambda: sparse_factor(asm.sparse(vals)).solve(g), repeats)
     return dict(case="band Cholesky / SuperLU (factor+solve)", nodes=net.n_nodes, coords=asm.n_free,
                 bandwidth=asm.bandwidth, seconds=t_band, superlu_seconds=t_lu, ratio=t_band / t_lu,

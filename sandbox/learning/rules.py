@@ -101,11 +101,10 @@ def ep_phases_many(solver, net: Network, starts, costs: list, rule: Rule, relax=
         return [_centered(free[i], both[i], both[n + i], costs[i], b) for i in range(n)]
     if rule.kind == "coupled":
         clamps = [cost.coupled_clamp(x, b) for cost, x in zip(costs, x0)]
-        masks = {m.tobytes() for _, m in clamps}
-        if len(masks) > 1:  # examples that clamp other coordinates: relaxed apart
-            return [ep_phases_many(solver, net, starts[i:i + 1], costs[i:i + 1], rule, relax, kept and kept[i:i + 1])[0]
-                    for i in range(n)]
-        cl = relax(net, [y for y, _ in clamps], free=net.free_dofs & ~clamps[0][1], kept=kept)
+        if all(np.array_equal(m, clamps[0][1]) for _, m in clamps):
+            cl = relax(net, [y for y, _ in clamps], free=net.free_dofs & ~clamps[0][1], kept=kept)
+        else:  # examples that clamp other coordinates: each apart
+            cl = [relax(net, [y], free=net.free_dofs & ~m, kept=[k])[0] for (y, m), k in zip(clamps, kept)]
         return [Phases(x0[i], x0[i], cl[i].x, b, costs[i], max(free[i].residual, cl[i].residual)) for i in range(n)]
     raise ValueError(f"unknown rule {rule.kind!r}; expected one of {', '.join(RULES)}")
 

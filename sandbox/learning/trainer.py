@@ -2,7 +2,9 @@
 
 `Trainer.stages(epochs)` yields every moment of training in order: for each mini-batch the free
 and nudged equilibria of its examples and then one update, and after an epoch's last update an
-"epoch" stage carrying the new history row. `fit` consumes it with callbacks; the window pulls
+"epoch" stage carrying the new history row. A mini-batch's examples, and the evaluation's, are
+relaxed together when the engine can (`NewtonSolver.relax_many`), one at a time otherwise (the
+pymunk world), with the same results. `fit` consumes it with callbacks; the window pulls
 it one stage at a time. Both get the same divergence policy (`Guard`), with rollback.
 """
 
@@ -226,7 +228,8 @@ class Trainer:
         else:
             gk, gL = exact_gradients(self.net, np.stack(free), costs, solver=self.engine)
         gk, gL = (gk / n).sum(axis=0), (gL / n).sum(axis=0)  # the means over the examples
-        ext = (np.abs(extensions(self.net, np.stack(free))) / n).sum(axis=0)  # mean |e| in the free states: bounds a rest-length step
+        # the mean |e| in the free states: it bounds a rest-length step
+        ext = (np.abs(extensions(self.net, np.stack(free))) / n).sum(axis=0)
         before = (self.net.k.copy(), self.net.L.copy())
         pinned = pinned_fraction(self.net, self.rule)
         dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext)
@@ -259,12 +262,7 @@ class Trainer:
         for s, cost, x in zip(indices, costs, starts):
             if keeps:
                 self.engine.kept = first
-            if exact:
-                eq = self.engine.relax(self.net, x)
-                self._x[s] = eq.x
-                yield s, cost, eq.x
-            else:
-                yield s, cost, ep_phases(self.engine, self.net, x, cost, self.rule)
+            yield s, cost, self.free_state(s).x if exact else ep_phases(self.engine, self.net, x, cost, self.rule)
 
     def _first_factorization(self, starts):
         """The factorization every free phase of a batch starts from (an engine that keeps one,

@@ -96,8 +96,14 @@ class SpringAssembly:
         self.diag_slots = np.searchsorted(self._pattern, np.arange(n) * (n + 1))
         self.perm = None  # the band layout is worked out on first use (large problems skip it)
 
+    def band_layout(self) -> int:
+        """Work out (once) the reverse Cuthill-McKee order (perm: new -> old coordinate) and
+        where each entry goes in band storage; returns the band width."""
+        if self.perm is None:
+            self._band_layout()
+        return self.bandwidth
+
     def _band_layout(self):
-        """Reverse Cuthill-McKee order (perm: new -> old coordinate) and band storage places."""
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
         n = self.n_free
@@ -178,8 +184,7 @@ class SpringAssembly:
         from their values (nnz, m): the block-diagonal matrix of the m, each in the RCM order
         `perm`, each block in `stride` (>= F, default F) rows padded with identity rows, and bw
         identity rows closing the stack (see factor.BandStack)."""
-        if self.perm is None:
-            self._band_layout()
+        self.band_layout()
         m, n, w = vals.shape[1], self.n_free, self.bandwidth + 1
         stride = stride or n
         ab = np.zeros((m * stride + w - 1, w))
@@ -192,8 +197,7 @@ class SpringAssembly:
     def general_band(self, vals: np.ndarray) -> np.ndarray:
         """(3 bw + 1, F) general band storage (Fortran order, both triangles, room for LU fill)
         of the matrix in the RCM order `perm`, for LAPACK's gbtrf."""
-        if self.perm is None:
-            self._band_layout()
+        self.band_layout()
         ab = np.zeros((3 * self.bandwidth + 1) * self.n_free)
         ab[self._general_pos] = vals
         return ab.reshape(self.n_free, 3 * self.bandwidth + 1).T

@@ -3,9 +3,9 @@
 The examples of a mini-batch, or of a whole evaluation set, are independent problems with one
 Hessian pattern. Each Newton round works on the examples still moving, all at once:
 
-- one assembly: their spring vectors, energies, gradients and Hessian values, each one numpy
-  call over B x springs (`assembly.SpringAssembly` with a leading axis), their costs scored
-  together (`costs.batch_of`);
+- one assembly: their springs, energies, gradients and Hessian values, each a few numpy calls
+  over springs x examples (`assembly.SpringAssembly`'s kernels take one column per example),
+  their costs scored together (`costs.batch_of`);
 - one factorization of those that need a new one, side by side in one block-diagonal band
   matrix with the band width of one network (`factor.factorize_many`), and one solve
   (`factor.solve_many`; examples still on a shared factorization solve together with it);
@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .costs import batch_of
 from .assembly import Springs
+from .costs import batch_of
 from .equilibrium import Equilibrium, Kept, NotConvergedError, safe_step
 from .factor import FloppyNetworkError, factorize_many, solve_many
 from .network import Network
 
-# Numbers per chunk in the largest per-example arrays (springs x examples, band x examples):
-# chunks of 2^18 kept a Digits evaluation (1,797 examples of 660 springs) in cache, 1.6x
-# faster than one chunk (bench: "relax many").
-CHUNK_VALUES = 2**18
+# Numbers per chunk in the largest arrays (spring ends x examples, band x examples): a Digits
+# evaluation (1,797 examples of 660 springs) took 0.17 s of CPU in chunks of 2^17 (50 examples),
+# 0.18 and 0.21 s in chunks of 2^16 and 2^18, 0.26 s in one (memory traffic).
+CHUNK_VALUES = 2**17
 
 
 def relax_many(solver, net: Network, starts, costs=None, beta=0.0, free=None, kept=None,
@@ -39,6 +39,8 @@ def relax_many(solver, net: Network, starts, costs=None, beta=0.0, free=None, ke
     """See NewtonSolver.relax_many."""
     starts = np.array(starts, dtype=float)
     n_ex = len(starts)
+    if n_ex == 0:
+        return []
     betas = np.broadcast_to(np.asarray(beta, dtype=float), (n_ex,)).copy()
     free = net.free_dofs if free is None else np.asarray(free, dtype=bool)
     nudged = costs is not None and bool(np.any(betas != 0.0))
@@ -75,9 +77,7 @@ def _band_values(asm, solver) -> int:
     """Numbers in one example's band factor (0 on the sparse path)."""
     if asm.n_free > solver.band_max:
         return 0
-    if asm.perm is None:
-        asm.bands(np.zeros((asm.nnz, 0)))  # works out the band layout
-    return (asm.bandwidth + 1) * asm.n_free
+    return (asm.band_layout() + 1) * asm.n_free
 
 
 class _Relaxation:

@@ -14,10 +14,11 @@ coordinate vanishes. We get there directly with Newton's method on the free coor
 - a network with a floppy mode makes the Hessian singular: that is reported, not regularized.
 
 `relax_many` relaxes the examples of a mini-batch (or a whole evaluation set) together, with the
-same decisions per example (`batch.py`). The factorization a relaxation ends with is kept
-(`kept`, and each Equilibrium's own): a mini-batch's examples all start from the one kept when
-the batch began, and each example's nudged phases from its free phase's, whether they are
-relaxed one at a time or together, so both give the same equilibria.
+same decisions per example (`batch.py`). Which factorization a relaxation starts from is said
+explicitly: the one the solver keeps (`kept`, settable; each Equilibrium also carries the one
+it ended with). The trainer starts every free phase of a mini-batch from the same one
+(`starting_factorization`) and each example's nudged phases from its free phase's, whether it
+relaxes them one at a time or together: both give the same equilibria, to the last bit.
 """
 
 from __future__ import annotations
@@ -110,8 +111,7 @@ class NewtonSolver:
         steps), else the one kept (a factorization is then worth many Newton steps)."""
         asm = self.assembly(net, net.free_dofs)
         if 0 < asm.n_free <= self.band_max:
-            asm.bands(np.zeros((asm.nnz, 0)))  # works out the band width
-            if asm.n_free * (asm.bandwidth + 1) ** 2 < len(starts) * net.n_springs:
+            if asm.n_free * (asm.band_layout() + 1) ** 2 < len(starts) * net.n_springs:
                 return self.factorization_at(net, starts[0])
         return self.kept
 

@@ -161,8 +161,7 @@ def factorize_many(asm, vals: np.ndarray, band: bool) -> tuple[list, int]:
     use_one_blas_thread()
     from scipy.linalg import lapack
 
-    asm.bands(vals[:, :0])  # works out the band layout on first use
-    bw = asm.bandwidth
+    bw = asm.band_layout()
     stride = n if bw < PANEL else -(-n // PANEL) * PANEL
     start = 0
     while start < m:
@@ -174,7 +173,7 @@ def factorize_many(asm, vals: np.ndarray, band: bool) -> tuple[list, int]:
         start += good
         if info != 0:  # not positive definite: the LU of that one, then on with the rest
             i = start
-            factors[i] = _numbered(i, lambda: BandLU(asm.general_band(vals[:, i]), bw, asm.perm))
+            factors[i] = _numbered(i, lambda i=i: BandLU(asm.general_band(vals[:, i]), bw, asm.perm))
             start += 1
     return factors, m
 
