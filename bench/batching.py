@@ -1,4 +1,5 @@
-"""Benchmarks of relaxing a mini-batch's examples together (issue 27), side by side in one run.
+"""Benchmarks of relaxing a mini-batch's examples together (issue 27), side by side in one run:
+`python -m bench.batching [--quick] [--json]` (also part of `python main.py bench`).
 
 - `relax_many_rows`: B examples of a lattice relaxed together (`NewtonSolver.relax_many`) and
   one at a time (`relax`, each from the same factorization), against the floor: one
@@ -22,7 +23,8 @@ from sandbox.physics.factor import factorize_many, solve_many
 
 def relax_many_rows(net, task, sizes, repeats: int, tol: float) -> list[dict]:
     """One row per batch size B: the B examples (the task's input pulled by random amounts
-    between 0.5 and 1.5 times its own) relaxed together, one at a time, and the floor."""
+    between 0.5 and 1.5 times its own) relaxed together and one at a time, each from the
+    factorization of the network at rest, as the trainer starts a mini-batch, and the floor."""
     from bench.benchmarks import timed
 
     rng = np.random.default_rng(0)
@@ -49,15 +51,15 @@ def relax_many_rows(net, task, sizes, repeats: int, tol: float) -> list[dict]:
 
 
 def _together(solver, net, x):
-    first = solver.factorization_at(net, x[0])
-    return solver.relax_many(net, x, kept=[first] * len(x))
+    rest = solver.factorization_at(net, net.pos, psd=True)
+    return solver.relax_many(net, x, kept=[rest] * len(x))
 
 
 def _one_at_a_time(solver, net, x):
-    first = solver.factorization_at(net, x[0])
+    rest = solver.factorization_at(net, net.pos, psd=True)
     out = []
     for xi in x:
-        solver.kept = first
+        solver.kept = rest
         out.append(solver.relax(net, xi))
     return out
 
@@ -93,3 +95,46 @@ def training_rows(name: str, scene_fn, epochs: int, reference: bool = True) -> l
                          other_seconds=sum(times) / epochs, other_epoch_seconds=times,
                          max_rel_k_difference=float(np.max(np.abs(new.net.k - k) / np.abs(k))), **base))
     return rows
+
+
+def run(quick: bool = False) -> list[dict]:
+    """The rows above: Iris (20 epochs), Digits (one epoch) and relaxing 1 to 150 examples of
+    lattices of 49 and 484 nodes and of Iris's network; quick: one Iris epoch, 49 nodes only."""
+    import os
+
+    from bench.benchmarks import TOL, lattice
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import load_scene
+
+    def stamp(rows):
+        return [{**row, "load": os.getloadavg()[0]} for row in rows]
+
+    rows = stamp(training_rows("Iris", lambda: load_scene(SCENES / "iris.yaml"), 1 if quick else 20))
+    if not quick:
+        rows += stamp(training_rows("Digits", lambda: load_scene(SCENES / "digits.yaml"), 1))
+    iris = load_scene(SCENES / "iris.yaml")
+    for net, task in [lattice(50)] if quick else [lattice(50), (iris.net, iris.task), lattice(500)]:
+        rows += stamp(relax_many_rows(net, task, [1, 10] if quick else [1, 5, 10, 50, 150], 3, TOL))
+    return rows
+
+
+def main(argv=None) -> int:
+    import json
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    rows = run("--quick" in argv)
+    if "--json" in argv:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"{'case':<48} {'nodes':>6} {'seconds':>10} {'ratio':>8} {'floor':>7} {'load':>6}")
+    for r in rows:
+        floor = f"{r['floor_ratio']:.2f}" if "floor_ratio" in r else ""
+        print(f"{r['case']:<48} {r['nodes']:>6} {r['seconds']:>10.4g} {r['ratio']:>8.3g} {floor:>7} {r['load']:>6.1f}")
+    print("ratio: the other path's time / the batched one's; floor: together / one factorization and solve "
+          "of the stacked system; seconds: the batched path's (an epoch, or one relaxation of the batch)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

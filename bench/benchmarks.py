@@ -33,7 +33,8 @@ import scipy.linalg as sla
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
-from bench.batching import relax_many_rows, training_rows
+from bench import batching
+from bench.batching import training_rows
 from bench.reference import ReferenceNewton
 from sandbox.learning.rules import Rule
 from sandbox.learning.task import Task
@@ -367,20 +368,10 @@ def run(quick: bool = False) -> list[dict]:
     sizes = [100, 1000] if quick else [100, 1000, 10_000, 50_000]
     repeats = 3
     rows = _Rows()
-    from sandbox.paths import SCENES
-    from sandbox.scenes.build import load_scene
 
-    def scene(name):
-        return lambda: load_scene(SCENES / name)
-
-    rows.extend(training_rows("Iris", scene("iris.yaml"), 1 if quick else 20))
-    rows.extend(start_up(None if quick else rows[-1]["seconds"], 1 if quick else 3))
-    if not quick:
-        rows.extend(training_rows("Digits", scene("digits.yaml"), 1))
+    rows.extend(batching.run(quick))  # Iris and Digits epochs, 1 to 150 examples relaxed together
+    rows.extend(start_up(None if quick else rows[0]["seconds"], 1 if quick else 3))
     rows.extend(training_rows("lattice 32x32", lattice_scene, 1 if quick else 3))
-    iris = load_scene(SCENES / "iris.yaml")
-    for net, task in [lattice(50)] if quick else [lattice(50), (iris.net, iris.task), lattice(500)]:
-        rows.extend(relax_many_rows(net, task, [1, 10] if quick else [1, 5, 10, 50, 150], repeats, TOL))
     for n in [50, 100] if quick else [50, 100, 500, 1000]:
         rows.extend(relaxation_vs_floor(n, repeats, peer=not quick or n <= 50))
     for n in [] if quick else [1000, 2500, 4000, 6000, 10_000]:
@@ -419,7 +410,7 @@ class _Rows(list):
     """The rows of a run, each stamped with the 1-minute load average when it was added."""
 
     def append(self, row):
-        super().append({**row, "load": os.getloadavg()[0]})
+        super().append({"load": os.getloadavg()[0], **row})
 
     def extend(self, rows):
         for row in rows:

@@ -48,6 +48,14 @@ class ReferenceNewton:
     def kept(self, kept: Kept | None):
         self._lu, self._lu_free = (None, None) if kept is None else kept
 
+    def factorization_at(self, net: Network, x: np.ndarray, psd: bool = False) -> Kept | None:
+        """A new factorization of the Hessian at x (N, 2) (psd: its PSD part)."""
+        free = net.free_dofs
+        if not free.any():
+            return None
+        self._factorize(en.hessian(net, x, free, psd=psd), free)
+        return self.kept
+
     def relax(self, net: Network, x_start: np.ndarray, cost=None, beta: float = 0.0,
               free: np.ndarray | None = None, strict: bool = False) -> Equilibrium:
         """Minimize E(x) + beta * C(x) over the free coordinates, starting at x_start (N, 2).
@@ -190,13 +198,12 @@ class OneAtATime:
 
 
 class OneAtATimeSameStarts(OneAtATime):
-    """One relaxation at a time, but with `kept` and `starting_factorization` shown, so the
-    trainer starts every free phase of a mini-batch from the same factorization and each nudged
-    phase from its free phase's, as the batched path does: the one-at-a-time twin of
-    `relax_many`."""
+    """One relaxation at a time, but with `kept` and `factorization_at` shown, so the trainer
+    starts each phase from the factorization the batched path starts it from: the one-at-a-time
+    twin of `relax_many`."""
 
-    def starting_factorization(self, *args, **kwargs):
-        return self.solver.starting_factorization(*args, **kwargs)
+    def factorization_at(self, *args, **kwargs):
+        return self.solver.factorization_at(*args, **kwargs)
 
     @property
     def kept(self) -> Kept | None:

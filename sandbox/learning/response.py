@@ -7,8 +7,9 @@ drawn over them: a curve (one input) or a map (two). The other input numbers sta
 example's values (a bias input, for instance).
 
 Each grid point is a free equilibrium (Newton, to the trainer's tolerance) relaxed from the
-reference positions, as the trainer relaxes an example: the whole grid is one batch
-(`NewtonSolver.relax_many`), so the view shows exactly the answer training and evaluation see.
+reference positions, as the trainer's evaluation relaxes an example (from the factorization of
+the network at rest): the whole grid is one batch (`NewtonSolver.relax_many`), and the view
+shows exactly the answer evaluation sees, also where the network has several equilibria.
 Cost: RESOLUTION[n] points a side (41 on a curve, 21 x 21 on a map), relaxed together.
 """
 
@@ -221,8 +222,8 @@ def free_response(net: Network, task: Task, probe: Probe, resolution: int | None
     starts[:, net.held] = net.pos[net.held]
     for i, numbers in enumerate(flat):
         starts[i, task.inputs] = net.pos[task.inputs] + clamps_for(task, net, probe.input_mode, numbers)
-    solver = NewtonSolver()
-    eqs = solver.relax_many(net, starts, kept=[solver.factorization_at(net, starts[0])] * len(starts))
+    solver = NewtonSolver()  # each from the factorization at rest, as the trainer's evaluation
+    eqs = solver.relax_many(net, starts, kept=[solver.factorization_at(net, net.pos, psd=True)] * len(starts))
     out = np.stack([output_numbers(task, net, probe.output_mode, eq.x) for eq in eqs])
     out[[not eq.converged for eq in eqs]] = np.nan
     return Response(axes, out.reshape(shape + out.shape[1:]), relaxations=len(eqs),

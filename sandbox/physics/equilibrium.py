@@ -16,9 +16,10 @@ coordinate vanishes. We get there directly with Newton's method on the free coor
 `relax_many` relaxes the examples of a mini-batch (or a whole evaluation set) together, with the
 same decisions per example (`batch.py`). Which factorization a relaxation starts from is said
 explicitly: the one the solver keeps (`kept`, settable; each Equilibrium also carries the one
-it ended with). The trainer starts every free phase of a mini-batch from the same one
-(`starting_factorization`) and each example's nudged phases from its free phase's, whether it
-relaxes them one at a time or together: both give the same equilibria, to the last bit.
+it ended with). The trainer starts the free phases of a mini-batch from one factorization (the
+network's at rest, `factorization_at`, see Trainer._first) and each example's nudged phases
+from its free phase's, whether it relaxes them one at a time or together: both give the same
+equilibria, to the last bit.
 """
 
 from __future__ import annotations
@@ -95,25 +96,15 @@ class NewtonSolver:
     def kept(self, kept: Kept | None):
         self._lu, self._lu_free = (None, None) if kept is None else kept
 
-    def factorization_at(self, net: Network, x: np.ndarray) -> Kept | None:
-        """A new factorization of the Hessian at x (N, 2), for relaxations that start near x."""
+    def factorization_at(self, net: Network, x: np.ndarray, psd: bool = False) -> Kept | None:
+        """A new factorization of the Hessian at x (N, 2) (psd: its positive semi-definite part),
+        for relaxations that start near x."""
         asm = self.assembly(net, net.free_dofs)
         if asm.n_free == 0:
             return None
-        factor = factorize(asm, asm.values(x, net.k, net.L), asm.n_free <= self.band_max)
+        factor = factorize(asm, asm.values(x, net.k, net.L, psd), asm.n_free <= self.band_max)
         self.total_factorizations += 1
         return Kept(factor, asm.free)
-
-    def starting_factorization(self, net: Network, starts: np.ndarray) -> Kept | None:
-        """The factorization free relaxations from starts (B, N, 2) all begin with: a new one at
-        the first start when it costs less than evaluating their springs once (F bw^2 < B E: few
-        free coordinates and many springs, as in Digits, where it saves a third of the Newton
-        steps), else the one kept (a factorization is then worth many Newton steps)."""
-        asm = self.assembly(net, net.free_dofs)
-        if 0 < asm.n_free <= self.band_max:
-            if asm.n_free * (asm.band_layout() + 1) ** 2 < len(starts) * net.n_springs:
-                return self.factorization_at(net, starts[0])
-        return self.kept
 
     def assembly(self, net: Network, free: np.ndarray, coupled=()) -> SpringAssembly:
         """The assembly of this network's structure with this free mask and these cost-coupled
