@@ -15,7 +15,7 @@ Hessian pattern. Each Newton round works on the examples still moving, all at on
   drops out of the stack. Each example's arithmetic is its own, so its equilibrium is the one
   `relax` finds from the same start and factorization.
 
-Large batches are relaxed in chunks of at most CHUNK_VALUES numbers per example array.
+Large batches are relaxed in chunks (CHUNK_VALUES, CHUNK_BAND_VALUES), one after another.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ from .equilibrium import Equilibrium, Kept, NotConvergedError, safe_step
 from .factor import FloppyNetworkError, factorize_many, solve_many
 from .network import Network
 
-# Numbers per chunk in the largest arrays (spring ends x examples, band x examples): a Digits
-# evaluation (1,797 examples of 660 springs) took 0.17 s of CPU in chunks of 2^17 (50 examples),
-# 0.18 and 0.21 s in chunks of 2^16 and 2^18, 0.26 s in one (memory traffic).
+# The most numbers per chunk in the spring arrays (spring ends x examples): a Digits evaluation
+# (1,797 examples of 660 springs) took 0.17 s of CPU in chunks of 2^17 (50 examples), 0.18 and
+# 0.21 s in chunks of 2^16 and 2^18, 0.26 s in one (memory traffic); and in the band factors
+# (band x coordinates x examples), 16 MB.
 CHUNK_VALUES = 2**17
+CHUNK_BAND_VALUES = 2**21
 
 
 def relax_many(solver, net: Network, starts, costs=None, beta=0.0, free=None, kept=None,
@@ -58,7 +60,7 @@ def relax_many(solver, net: Network, starts, costs=None, beta=0.0, free=None, ke
         energies = _Relaxation(solver, asm, net, cost, betas, starts, factors).total(np.arange(n_ex))[0]
         return [Equilibrium(starts[i], 0.0, float(energies[i]), 0, 0, True, kept[i]) for i in range(n_ex)]
     out: list[Equilibrium] = []
-    size = max(1, CHUNK_VALUES // max(4 * net.n_springs, _band_values(asm, solver), 1))
+    size = max(1, min(CHUNK_VALUES // max(4 * net.n_springs, 1), CHUNK_BAND_VALUES // max(_band_values(asm, solver), 1)))
     for lo in range(0, n_ex, size):
         rows = slice(lo, lo + size)
         run = _Relaxation(solver, asm, net, cost, betas[rows], starts[rows], factors[rows], lo)
