@@ -58,21 +58,20 @@ def test_a_wide_band_padded_to_the_panel_gives_the_same_numbers():
     _same(_alone(net, starts, kept=[shared] * 3), solver.relax_many(net, starts, kept=[shared] * 3))
 
 
-def test_chunks_and_the_kept_factorization():
+def test_chunks_and_the_kept_factorization(monkeypatch):
     net = random_network(60, seed=5, prestress=0.1)
     task = random_task(net, examples=7, seed=5)
     starts = task.starts(net, range(7))
+    costs = [task.cost(net, s) for s in range(7)]
     whole = NewtonSolver().relax_many(net, starts, kept=[None] * 7)
-    old = batch.CHUNK_VALUES
-    try:
-        batch.CHUNK_VALUES = 1  # one example a chunk
-        solver = NewtonSolver()
-        chunked = solver.relax_many(net, starts, kept=[None] * 7)
-    finally:
-        batch.CHUNK_VALUES = old
+    nudged = NewtonSolver().relax_many(net, starts, costs, 0.1, kept=[None] * 7)
+    monkeypatch.setattr(batch, "CHUNK_VALUES", 1)  # one example a chunk
+    solver = NewtonSolver()
+    chunked = solver.relax_many(net, starts, kept=[None] * 7)
     _same(whole, chunked)
     # afterwards the solver keeps the last example's factorization, as if relaxed one by one
     assert solver.kept.factor is chunked[-1].kept.factor
+    _same(nudged, NewtonSolver().relax_many(net, starts, costs, 0.1, kept=[None] * 7))  # each its own cost
 
 
 def test_an_example_already_at_rest_drops_out_at_once():

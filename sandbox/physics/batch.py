@@ -92,7 +92,7 @@ class _Relaxation:
         self.betas = betas
         self.z = np.ascontiguousarray(x.reshape(len(x), -1).T)
         self.factors = list(factors)
-        self.first = first  # the position of this chunk's first example in the whole batch
+        self.first = first  # the position of this chunk's first example in the batch (and its costs)
         self.band = asm.n_free <= solver.band_max
 
     # ------------------------------------------------------------ E + beta C and its derivatives
@@ -107,7 +107,7 @@ class _Relaxation:
         s = self.asm.springs(zs, self.k, self.L)
         e = self.asm.energy(s)
         if self.cost is not None:
-            e = e + self.betas[rows] * self.cost.values(self.positions(zs), rows)
+            e = e + self.betas[rows] * self.cost.values(self.positions(zs), self.first + rows)
         return e, s
 
     def grad(self, rows: np.ndarray, springs=None) -> np.ndarray:
@@ -115,7 +115,7 @@ class _Relaxation:
         s = springs if springs is not None else self.asm.springs(self.z[:, rows], self.k, self.L)
         g = self.asm.gradient(s)
         if self.cost is not None:
-            cg = self.cost.gradients(self.positions(self.z[:, rows]), rows).reshape(len(rows), -1)
+            cg = self.cost.gradients(self.positions(self.z[:, rows]), self.first + rows).reshape(len(rows), -1)
             g += self.betas[rows] * cg[:, self.asm.free_idx].T
         return np.ascontiguousarray(g.T)
 
@@ -125,7 +125,7 @@ class _Relaxation:
         if self.cost is not None:
             x = self.positions(self.z[:, rows])
             for j, i in enumerate(rows):
-                r, c, w = self.cost.hessian_entries(i, x[j], self.asm.free)
+                r, c, w = self.cost.hessian_entries(self.first + i, x[j], self.asm.free)
                 self.asm.add_entries(vals[:, j], r, c, self.betas[i] * w)
         return vals
 
