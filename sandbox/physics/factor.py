@@ -108,7 +108,7 @@ class BandCholesky:
 
 class BandLU:
     """LU factors, with partial pivoting, of a matrix in general band storage: ab (3 bw + 1, F)
-    of P A P^T (see BandCholesky). Raises FloppyNetworkError when it is exactly singular."""
+    of P A P^T (see BandStack). Raises FloppyNetworkError when it is exactly singular."""
 
     def __init__(self, ab: np.ndarray, bandwidth: int, perm: np.ndarray):
         from scipy.linalg import lapack
