@@ -62,6 +62,7 @@ def relax_many(solver, net: Network, starts, costs=None, beta=0.0, free=None, ke
     out: list[Equilibrium] = []
     size = max(1, min(CHUNK_VALUES // max(4 * net.n_springs, 1), CHUNK_BAND_VALUES // max(_band_values(asm, solver), 1)))
     for lo in range(0, n_ex, size):
+        solver.checkpoint()
         rows = slice(lo, lo + size)
         run = _Relaxation(solver, asm, net, cost, betas[rows], starts[rows], factors[rows], lo)
         out += run.newton()

@@ -81,6 +81,10 @@ class NewtonSolver:
         self._assemblies: dict[tuple[bytes, bytes], SpringAssembly] = {}
         self.total_factorizations = 0
 
+    def checkpoint(self) -> None:
+        """Called before each chunk of a `relax_many`: a subclass may raise there to stop the work
+        (the window's cancellable jobs); nothing here."""
+
     def forget(self):
         """Drop the kept factorization (after the network's structure changed)."""
         self._lu = None
