@@ -27,8 +27,10 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ..physics import energy as en
-from ..physics.costs import Clamp, DistanceCost
+from ..physics.assembly import SpringAssembly
+from ..physics.costs import Clamp, DistanceCost, batch_of
 from ..physics.equilibrium import NewtonSolver
+from ..physics.factor import BAND_MAX_COORDS, factorize_many, solve_many
 from ..physics.network import Network
 from .optimizers import OPTIMIZERS, OptimizerState
 from .task import Task
@@ -145,29 +147,57 @@ FELL_BACK = "negative nudge unstable at this beta: used one-sided EP"
 
 
 def ep_phases(solver, net: Network, x_start: np.ndarray, cost, rule: Rule) -> Phases:
-    """Relax freely from x_start (N, 2), then nudge as `rule` says; returns the equilibria."""
-    free = solver.relax(net, x_start)
-    x0 = free.x
-    b = rule.beta
+    """Relax freely from x_start (N, 2), then nudge as `rule` says; returns the equilibria. Each
+    nudged phase starts from the free phase's factorization (with an engine that keeps one)."""
+    return ep_phases_many(solver, net, [x_start], [cost], rule, one_at_a_time(solver))[0]
+
+
+def ep_phases_many(solver, net: Network, starts, costs: list, rule: Rule, relax=None, kept=None) -> list[Phases]:
+    """ep_phases for B examples: starts (B, N, 2), their costs. Relaxed together with
+    `solver.relax_many` (free phases, then all nudged ones at once), or by `relax` if given
+    (a function with relax_many's signature); the equilibria are the same. `kept`: the
+    factorization each free phase starts from (see relax_many)."""
+    relax = relax or solver.relax_many
+    free = relax(net, starts, kept=kept)
+    x0 = [eq.x for eq in free]
+    kept = [eq.kept for eq in free]
+    n, b = len(free), rule.beta
     if rule.kind == "one-sided":
-        nudged = solver.relax(net, x0, cost, b)
-        return Phases(x0, x0, nudged.x, b, cost, max(free.residual, nudged.residual))
+        nudged = relax(net, x0, costs, b, kept=kept)
+        return [Phases(x0[i], x0[i], nudged[i].x, b, costs[i], max(free[i].residual, nudged[i].residual))
+                for i in range(n)]
     if rule.kind == "centered":
-        plus = solver.relax(net, x0, cost, b)
-        minus = solver.relax(net, x0, cost, -b)
-        jump_plus = np.abs(plus.x - x0).max()
-        jump_minus = np.abs(minus.x - x0).max()
-        res = max(free.residual, plus.residual, minus.residual)
-        if not minus.converged or jump_minus > 10 * jump_plus + 1e-12:
-            # the negative nudge flipped the network to another equilibrium: fall back
-            return Phases(x0, x0, plus.x, b, cost, res, FELL_BACK)
-        return Phases(x0, minus.x, plus.x, 2 * b, cost, res)
+        both = relax(net, x0 + x0, costs + costs, np.repeat([b, -b], n), kept=kept + kept)
+        return [_centered(free[i], both[i], both[n + i], costs[i], b) for i in range(n)]
     if rule.kind == "coupled":
-        if not callable(getattr(cost, "coupled_clamp", None)):
-            raise NotImplementedError(f"coupled learning needs the cost's coupled_clamp; {type(cost).__name__} has none")
-        cl = clamped_equilibrium(solver, net, x0, cost.coupled_clamp(x0, b))
-        return Phases(x0, x0, cl.x, b, cost, max(free.residual, cl.residual))
+        for cost in costs:
+            if not callable(getattr(cost, "coupled_clamp", None)):
+                raise NotImplementedError(f"coupled learning needs the cost's coupled_clamp; {type(cost).__name__} has none")
+        clamps = [cost.coupled_clamp(x, b) for cost, x in zip(costs, x0)]
+        if all(c.lengths is None and np.array_equal(c.held, clamps[0].held) for c in clamps):
+            cl = relax(net, [c.x for c in clamps], free=net.free_dofs & ~clamps[0].held, kept=kept)
+        else:  # lengths held by a constraint, or examples that hold other coordinates: each apart
+            cl = []
+            for i in range(n):
+                if hasattr(solver, "kept"):
+                    solver.kept = kept[i]
+                cl.append(clamped_equilibrium(solver, net, x0[i], clamps[i]))
+        return [Phases(x0[i], x0[i], cl[i].x, b, costs[i], max(free[i].residual, cl[i].residual)) for i in range(n)]
     raise ValueError(f"unknown rule {rule.kind!r}; expected one of {', '.join(RULES)}")
+
+
+def _centered(free, plus, minus, cost, b: float) -> Phases:
+    """Centered EP from the free, +beta and -beta equilibria, or one-sided where the negative
+    nudge flipped the network to another equilibrium: on the free state's branch the two nudges
+    move it by mirror images, to first order in beta (in training the sizes of the two moves
+    agree to 3%); a move more than 3 times the positive one's is another branch."""
+    x0 = free.x
+    jump_plus = np.abs(plus.x - x0).max()
+    jump_minus = np.abs(minus.x - x0).max()
+    res = max(free.residual, plus.residual, minus.residual)
+    if not minus.converged or jump_minus > 3 * jump_plus + 1e-12:
+        return Phases(x0, x0, plus.x, b, cost, res, FELL_BACK)
+    return Phases(x0, minus.x, plus.x, 2 * b, cost, res)
 
 
 # a clamped length is held by a penalty this many times stiffer than the springs at its pair
@@ -212,19 +242,63 @@ def clamped_equilibrium(solver, net: Network, x0: np.ndarray, clamp: Clamp, max_
     return eq
 
 
+def one_at_a_time(engine):
+    """A relax_many for any engine that has `relax`: the examples one after another, each from
+    the factorization its own `kept` names (or the one kept at the call) when the engine keeps one."""
+    def relax(net, starts, costs=None, beta=0.0, free=None, kept=None):
+        betas = np.broadcast_to(np.asarray(beta, dtype=float), (len(starts),))
+        keeps = hasattr(engine, "kept")
+        first = engine.kept if keeps else None
+        out = []
+        for i, x in enumerate(starts):
+            if keeps:
+                engine.kept = first if kept is None else kept[i]
+            if costs is None:
+                out.append(engine.relax(net, x, free=free))
+            else:
+                out.append(engine.relax(net, x, costs[i], float(betas[i]), free=free))
+        return out
+
+    return relax
+
+
 def ep_gradient(net: Network, phases: Phases) -> tuple[np.ndarray, np.ndarray]:
     """(E,) estimates of dC/dk and dC/dL, each spring from its own two extensions."""
-    gk_b, gl_b = en.parameter_gradients(net, phases.x_b)
-    gk_a, gl_a = en.parameter_gradients(net, phases.x_a)
-    return (gk_b - gk_a) / phases.scale, (gl_b - gl_a) / phases.scale
+    gk, gl = ep_gradients(net, [phases])
+    return gk[0], gl[0]
+
+
+def ep_gradients(net: Network, phases: list) -> tuple[np.ndarray, np.ndarray]:
+    """(B, E) ep_gradient of each of B Phases, with numpy over all at once."""
+    xa = np.stack([ph.x_a for ph in phases])
+    xb = np.stack([ph.x_b for ph in phases])
+    scale = np.array([ph.scale for ph in phases])[:, None]
+    gk_b, gl_b = en.parameter_gradients(net, xb)
+    gk_a, gl_a = en.parameter_gradients(net, xa)
+    return (gk_b - gk_a) / scale, (gl_b - gl_a) / scale
 
 
 def exact_gradient(net: Network, x0: np.ndarray, cost, free=None) -> tuple[np.ndarray, np.ndarray]:
     """(E,) dC/dk and dC/dL at the equilibrium x0 by implicit differentiation (one adjoint solve):
     H lam = dC/dx,  dC/dk_e = -e_e (lam_j - lam_i).u_e,  dC/dL_e = k_e (lam_j - lam_i).u_e."""
-    free = net.free_dofs if free is None else free
-    lu = spla.splu(en.hessian(net, x0, free), permc_spec="MMD_AT_PLUS_A")
-    return _adjoint(net, x0, free, lu.solve(cost.gradient(x0).reshape(-1)[free]))
+    gk, gl = exact_gradients(net, x0[None], [cost], free)
+    return gk[0], gl[0]
+
+
+def exact_gradients(net: Network, xs: np.ndarray, costs: list, free=None, solver=None) -> tuple[np.ndarray, np.ndarray]:
+    """(B, E) exact_gradient at each of B equilibria xs (B, N, 2): their Hessians factorized side
+    by side and solved at once (`factor.factorize_many`), in the pattern `solver` keeps for the
+    network (a NewtonSolver), else one worked out now."""
+    free = net.free_dofs if free is None else np.asarray(free, dtype=bool)
+    xs = np.asarray(xs, dtype=float)
+    asm = solver.assembly(net, free) if hasattr(solver, "assembly") else SpringAssembly(net.edges, net.n_nodes, free)
+    b = len(xs)
+    lam = np.zeros((b, xs[0].size))
+    if asm.n_free:
+        factors, _ = factorize_many(asm, asm.hessians(xs.reshape(b, -1).T, net.k, net.L), asm.n_free <= BAND_MAX_COORDS)
+        dc = batch_of(costs).gradients(xs, np.arange(b)).reshape(b, -1)[:, free]
+        lam[:, free] = solve_many(factors, dc)
+    return _adjoint(net, xs, lam)
 
 
 def coupled_limit(net: Network, x0: np.ndarray, cost, free=None) -> tuple[np.ndarray, np.ndarray]:
@@ -241,17 +315,19 @@ def coupled_limit(net: Network, x0: np.ndarray, cost, free=None) -> tuple[np.nda
     a, rho = a[moves], rho[moves]
     y = np.column_stack([lu.solve(row) for row in a]) if len(a) else np.zeros((int(free.sum()), 0))
     w = np.linalg.solve(a @ y, rho) if len(a) else rho
-    return _adjoint(net, x0, free, y @ w)
+    lam = np.zeros((1, 2 * net.n_nodes))
+    lam[0, free] = y @ w
+    gk, gl = _adjoint(net, x0[None], lam)
+    return gk[0], gl[0]
 
 
-def _adjoint(net: Network, x0: np.ndarray, free: np.ndarray, lam_free: np.ndarray):
-    """(E,) dC/dk, dC/dL from the adjoint lam = H^-1 dC/dx over the free coordinates (F,)."""
-    lam = np.zeros(2 * net.n_nodes)
-    lam[free] = lam_free
-    lam = lam.reshape(-1, 2)
-    d, r = en.spring_vectors(x0, net.edges)
-    u = d / r[:, None]
-    dlam = ((lam[net.edges[:, 1]] - lam[net.edges[:, 0]]) * u).sum(axis=1)
+def _adjoint(net: Network, xs: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B, E) dC/dk and dC/dL at B equilibria xs (B, N, 2) from their adjoints lam = H^-1 dC/dx
+    (B, 2N), zero on held coordinates."""
+    lam = lam.reshape(xs.shape)
+    d, r = en.spring_vectors(xs, net.edges)
+    u = d / r[..., None]
+    dlam = ((lam[:, net.edges[:, 1]] - lam[:, net.edges[:, 0]]) * u).sum(axis=-1)
     e = r - net.L
     return -e * dlam, net.k * dlam
 

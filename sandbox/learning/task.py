@@ -108,9 +108,19 @@ class Task:
     def clamped(self, net: Network, clamp: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
         """(N, 2) positions with the inputs displaced by clamp (M, 2) from their reference
         positions; the other held nodes at theirs, free nodes from x (or reference)."""
-        y = (net.pos if x is None else x).copy()
-        y[net.held] = net.pos[net.held]
-        y[self.inputs] = net.pos[self.inputs] + np.asarray(clamp, dtype=float).reshape(-1, 2)
+        return self._clamp_many(net, np.asarray(clamp, dtype=float).reshape(1, -1, 2), None if x is None else x[None])[0]
+
+    def starts(self, net: Network, examples, x: np.ndarray | None = None) -> np.ndarray:
+        """(B, N, 2) `start` of each of the B examples, free nodes from x (B, N, 2) (or reference)."""
+        return self._clamp_many(net, self.clamps[np.asarray(examples, dtype=int)], x)
+
+    def _clamp_many(self, net: Network, clamps: np.ndarray, x: np.ndarray | None) -> np.ndarray:
+        """(B, N, 2) positions with the inputs displaced by clamps (B, M, 2), the other held nodes
+        at their reference positions, free nodes from x (B, N, 2) (or reference)."""
+        y = np.repeat(net.pos[None], len(clamps), axis=0) if x is None else np.array(x, dtype=float)
+        held = net.held
+        y[:, held] = net.pos[held]
+        y[:, self.inputs] = net.pos[self.inputs] + clamps
         return y
 
     def answer(self, net: Network, x: np.ndarray) -> np.ndarray:
@@ -158,8 +168,9 @@ class Task:
         return DistanceCost(self.outputs, self.targets[s])
 
     def readout(self, net: Network, x: np.ndarray) -> np.ndarray:
-        """(P,) displacement of each output node along the read-out axis."""
-        return x[self.outputs, self.axis] - net.pos[self.outputs, self.axis]
+        """(P,) displacement of each output node along the read-out axis at x (N, 2); (B, P) at
+        x (B, N, 2)."""
+        return x[..., self.outputs, self.axis] - net.pos[self.outputs, self.axis]
 
     def predict(self, net: Network, x: np.ndarray) -> int:
         """Class whose output node moved furthest along the read-out axis."""

@@ -9,6 +9,10 @@ the counted output coordinates (PositionCost) or the lengths of output pairs (Di
 They also give `residuals(x)` (P,) q - t and `jacobian(x)` (P, 2N) dq/dx, and `coupled_clamp`,
 which says what coupled learning holds: each quantity moved a fraction eta of the way to its
 target, and nothing else (a `Clamp`).
+
+`batch_of(costs)` scores the costs of many examples (one task: the same outputs, other targets or
+labels) together: values (b,) and gradients (b, N, 2) at positions (b, N, 2), each example's
+numbers computed as its own cost computes them.
 """
 
 from __future__ import annotations
@@ -178,7 +182,7 @@ class MarginCost(Cost):
 
     def value(self, x: np.ndarray) -> float:
         v = self._violations(x)
-        return float(0.5 * v @ v)
+        return float(0.5 * (v * v).sum())
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
         v = self._violations(x)
@@ -203,3 +207,123 @@ class MarginCost(Cost):
 
     def coupled_clamp(self, x: np.ndarray, eta: float) -> Clamp:
         raise NotImplementedError("coupled learning needs target positions; the margin cost has none")
+
+
+# ------------------------------------------------------------------ many examples at once
+
+
+def batch_of(costs: list) -> "CostBatch":
+    """The costs of B examples scored together: vectorized when they are all of one kind on the
+    same outputs (a task's examples), else one by one."""
+    first = costs[0]
+    for kind, make in ((PositionCost, _PositionBatch), (DistanceCost, _DistanceBatch), (MarginCost, _MarginBatch)):
+        if all(type(c) is kind for c in costs) and all(make.same(first, c) for c in costs):
+            return make(costs)
+    return CostBatch(costs)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or np.array_equal(a, b)
+
+
+class CostBatch:
+    """B costs; `which` (b,) picks the examples that x (b, N, 2) holds, in order."""
+
+    def __init__(self, costs: list):
+        self.costs = list(costs)
+        self.nodes = np.unique(np.concatenate([np.asarray(c.nodes).ravel() for c in self.costs]))
+
+    def values(self, x: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """(b,) each example's cost."""
+        return np.array([self.costs[w].value(xi) for w, xi in zip(which, x)])
+
+    def gradients(self, x: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """(b, N, 2) each example's dC/dx."""
+        return np.stack([self.costs[w].gradient(xi) for w, xi in zip(which, x)])
+
+    def hessian_entries(self, i: int, x: np.ndarray, free: np.ndarray):
+        """Example i's Hessian triplets at its positions x (N, 2)."""
+        return self.costs[i].hessian_entries(x, free)
+
+
+class _PositionBatch(CostBatch):
+    @staticmethod
+    def same(a, b) -> bool:
+        return _same(a.nodes, b.nodes) and _same(a.mask, b.mask)
+
+    def __init__(self, costs):
+        super().__init__(costs)
+        self._nodes, self._mask = costs[0].nodes, costs[0].mask
+        self._targets = np.stack([c.targets for c in costs])  # (B, P, 2)
+
+    def values(self, x, which):
+        d = (x[:, self._nodes] - self._targets[which]) * self._mask
+        return 0.5 * np.sum(d * d, axis=(1, 2))
+
+    def gradients(self, x, which):
+        g = np.zeros_like(x)
+        for p, node in enumerate(self._nodes):  # (np.add.at, one output at a time: repeats add up)
+            g[:, node] += (x[:, node] - self._targets[which, p]) * self._mask[p]
+        return g
+
+
+class _DistanceBatch(CostBatch):
+    @staticmethod
+    def same(a, b) -> bool:
+        return _same(a.pairs, b.pairs)
+
+    def __init__(self, costs):
+        super().__init__(costs)
+        self._pairs = costs[0].pairs
+        self._targets = np.stack([c.targets for c in costs])  # (B, P)
+
+    def _stretch(self, x, which):
+        d = x[:, self._pairs[:, 1]] - x[:, self._pairs[:, 0]]  # (b, P, 2)
+        r = np.sqrt((d * d).sum(axis=2))
+        return d, r, r - self._targets[which]
+
+    def values(self, x, which):
+        e = self._stretch(x, which)[2]
+        return 0.5 * np.sum(e ** 2, axis=1)
+
+    def gradients(self, x, which):
+        d, r, e = self._stretch(x, which)
+        f = (e / np.maximum(r, 1e-300))[:, :, None] * d
+        g = np.zeros_like(x)
+        for p, (a, b) in enumerate(self._pairs):
+            g[:, b] += f[:, p]
+            g[:, a] -= f[:, p]
+        return g
+
+
+class _MarginBatch(CostBatch):
+    @staticmethod
+    def same(a, b) -> bool:
+        return (_same(a.outputs, b.outputs) and a.margin == b.margin and a.axis == b.axis
+                and _same(a.ref, b.ref))
+
+    def __init__(self, costs):
+        super().__init__(costs)
+        first = costs[0]
+        self._coords, self._margin = first._coords, first.margin
+        self._ref = first.ref.reshape(-1).take(first._coords)
+        self._labels = np.array([c.label for c in costs])
+
+    def _violations(self, x, which):
+        b = len(x)
+        u = x.reshape(b, -1).take(self._coords, axis=1) - self._ref
+        rows, lab = np.arange(b), self._labels[which]
+        v = self._margin - (u[rows, lab][:, None] - u)
+        v[rows, lab] = 0.0
+        return np.maximum(v, 0.0), rows, lab
+
+    def values(self, x, which):
+        v = self._violations(x, which)[0]
+        return 0.5 * (v * v).sum(axis=1)
+
+    def gradients(self, x, which):
+        v, rows, lab = self._violations(x, which)
+        g = np.zeros((len(x), x[0].size))
+        g[:, self._coords] = v
+        g[rows, self._coords[lab]] = -v.sum(axis=1)
+        return g.reshape(x.shape)
