@@ -53,15 +53,22 @@ def save_scene(scene: Scene, out_path, net: Network | None = None, origin: dict 
     if out_path.resolve() == scene.path.resolve() and not overwrite_source:
         raise SceneError(out_path, ["refusing to overwrite the source scene; choose another file "
                                     "(or ask for it explicitly)"])
-    doc = scene_document(scene, net, origin, settings)
-    csv_spec = doc.get("task", {}).get("csv")
-    if csv_spec:
-        doc["task"]["csv"] = dict(csv_spec, file=carry_data_file(csv_spec["file"], scene.path, out_path))
-    write_atomic(out_path, yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
+    write_atomic(out_path, scene_text(scene, out_path, net, origin, settings))
     return out_path
 
 
-class _Dumper(yaml.SafeDumper):
+def scene_text(scene: Scene, out_path, net: Network | None = None, origin: dict | None = None,
+               settings: dict | None = None) -> str:
+    """The YAML text of the scene as it would be saved at out_path (see save_scene); a CSV of
+    the scene's own is copied next to out_path now, if it is not there yet."""
+    doc = scene_document(scene, net, origin, settings)
+    csv_spec = doc.get("task", {}).get("csv")
+    if csv_spec:
+        doc["task"]["csv"] = dict(csv_spec, file=carry_data_file(csv_spec["file"], scene.path, Path(out_path)))
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter: 4x faster, same text
     """Writes short lists of numbers or names on one line ([x, y]), the rest as blocks."""
 
 

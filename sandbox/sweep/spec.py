@@ -16,14 +16,14 @@ import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
 from ..learning.rules import LEARNS, RULES
-from ..scenes.messages import Locator, SceneError, explain
-from ..scenes.schema import SceneSpec, Strict
-from ..scenes.yaml_source import read_yaml
+from ..scenes.messages import Locator, SceneError, explain, explain_all
+from ..scenes.schema import MAX_SEED, SceneSpec, Strict
+from ..scenes.yaml_source import read_document
 
 
 class Overrides(Strict):
@@ -33,7 +33,8 @@ class Overrides(Strict):
     beta: float | None = Field(None, gt=0, description="nudge strength (eta for coupled)")
     lr: float | None = Field(None, gt=0, description="learning rate")
     learn: Literal[LEARNS] | None = Field(None, description="what learns")
-    seed: int | None = Field(None, description="the scene's seed: its generated network, test split and shuffling")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED,
+                             description="the scene's seed: its generated network, test split and shuffling")
     epochs: int | None = Field(None, ge=1, le=10_000_000, description="epochs to train")
     batch: int | None = Field(None, ge=1, description="examples per update")
 
@@ -48,7 +49,7 @@ class Grid(Strict):
     beta: list[float] | None = Field(None, min_length=1)
     lr: list[float] | None = Field(None, min_length=1)
     learn: list[Literal[LEARNS]] | None = Field(None, min_length=1)
-    seed: list[int] | None = Field(None, min_length=1)
+    seed: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | None = Field(None, min_length=1)
     epochs: list[int] | None = Field(None, min_length=1)
     batch: list[int] | None = Field(None, min_length=1)
 
@@ -109,12 +110,12 @@ def load_sweep(path) -> Sweep:
     """Read and check a sweep file and the documents of the scenes it names (their schema: the
     networks are built on the workers); raises SceneError listing every problem."""
     path = Path(path)
-    raw = read_yaml(path)
-    locate = Locator(path)
+    raw, marks = read_document(path)
+    locate = Locator(path, raw, marks)
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SceneError(path, [_explain(err, raw, locate) for err in exc.errors()]) from None
+        raise SceneError(path, explain_all(exc.errors(), raw, locate, _explain)) from None
     problems, scenes = [], {}
     for i, entry in enumerate(spec.scenes):
         found = resolve_scene_paths(path, entry)
@@ -145,11 +146,11 @@ def load_sweep(path) -> Sweep:
 
 def _scene_document(path: Path) -> dict:
     """The scene's YAML as data, checked against the scene schema (SceneError if not)."""
-    raw = read_yaml(path)
+    raw, marks = read_document(path)
     try:
         SceneSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SceneError(path, [explain(err, raw, Locator(path)) for err in exc.errors()]) from None
+        raise SceneError(path, explain_all(exc.errors(), raw, Locator(path, raw, marks))) from None
     return raw
 
 
