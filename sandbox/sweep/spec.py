@@ -13,6 +13,7 @@ import difflib
 import glob
 import hashlib
 import itertools
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +107,13 @@ def resolve_scene_paths(sweep_file: Path, entry: str) -> list[Path]:
     return [pattern]
 
 
-def load_sweep(path) -> Sweep:
+MAX_RUNS = 100_000  # a sweep's runs: scenes x combinations of the grid
+
+
+def load_sweep(path, max_runs: int = MAX_RUNS) -> Sweep:
     """Read and check a sweep file and the documents of the scenes it names (their schema: the
-    networks are built on the workers); raises SceneError listing every problem."""
+    networks are built on the workers); raises SceneError listing every problem. The number of
+    runs is checked before any scene is read or any run made: at most max_runs."""
     path = Path(path)
     raw, marks = read_document(path)
     locate = Locator(path, raw, marks)
@@ -116,12 +121,23 @@ def load_sweep(path) -> Sweep:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         raise SceneError(path, explain_all(exc.errors(), raw, locate, _explain)) from None
-    problems, scenes = [], {}
+    fixed = {k: v for k, v in spec.model_dump(include=set(OVERRIDES)).items() if v is not None}
+    grid = {k: v for k, v in spec.grid.model_dump().items() if v is not None}
+    problems, found = [], {}
     for i, entry in enumerate(spec.scenes):
-        found = resolve_scene_paths(path, entry)
-        if not found:
+        found[i] = resolve_scene_paths(path, entry)
+        if not found[i]:
             problems.append(locate.at(("scenes", i)) + f"no scene file matches '{entry}'")
-        for scene_path in found:
+    n_scenes = len({p for paths in found.values() for p in paths})
+    n_runs = n_scenes * math.prod(len(v) for v in grid.values())
+    if n_runs > max_runs:
+        sizes = " x ".join([f"{n_scenes:,} scene(s)"] + [f"{len(v):,} {k}" for k, v in grid.items()])
+        raise SceneError(path, [locate.at(("grid",) if grid else ("scenes",)) + f"{n_runs:,} runs ({sizes}); a sweep "
+                                f"is limited to {max_runs:,}: make the grid smaller, or raise the limit "
+                                f"(--max-runs)"])
+    scenes = {}
+    for i, entry in enumerate(spec.scenes):
+        for scene_path in found[i]:
             name = _scene_name(scene_path, path.parent, Path(entry).is_absolute())
             if name in scenes:
                 continue
@@ -129,8 +145,6 @@ def load_sweep(path) -> Sweep:
                 scenes[name] = SceneSource(scene_path, _scene_document(scene_path))
             except SceneError as exc:
                 problems.append(locate.at(("scenes", i)) + f"scene {exc}".replace("\n", "\n    "))
-    fixed = {k: v for k, v in spec.model_dump(include=set(OVERRIDES)).items() if v is not None}
-    grid = {k: v for k, v in spec.grid.model_dump().items() if v is not None}
     for k in fixed.keys() & grid.keys():
         problems.append(locate.at(("grid", k)) + f"'{k}' is also set for every run at the top level; keep one")
     if problems:

@@ -1,0 +1,111 @@
+"""A run's output folder (`train --out DIR`): checked and locked before training, then written
+as one set at each checkpoint (the trained scene, its history and the run's record, all of one
+epoch, see files.write_together). Pictures are made after and are optional.
+
+At any moment the folder holds the files of one run only: an older run's files are removed when
+a new run takes the folder, before its first set is written."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from .files import FolderBusy, FolderLock, sync_folder, write_together
+
+RUN_FILES = ("trained.yaml", "history.csv", "run.json")  # written together, in this order
+PICTURES = ("loss.png", "network.png", "response.png")
+
+
+class OutputError(Exception):
+    """The output folder cannot be used or written; the message says why, and what it holds."""
+
+
+class RunFolder:
+    """The folder of one run. open() checks it and takes its lock; commit() writes a set;
+    close() lets it go. `epoch`: the epoch of the set it holds (None before the first);
+    `replaced`: a sentence about the older run it removed ('' if none)."""
+
+    def __init__(self, path, source, also=()):
+        self.path = Path(path)
+        self.source = Path(source).resolve()
+        self.also = [Path(p) for p in also]  # other files the run writes (a GIF)
+        self.epoch = None
+        self.replaced = ""
+        self.lock = FolderLock(self.path)
+
+    def open(self) -> RunFolder:
+        """Make the folder if needed and take it, or raise OutputError before anything is
+        trained: a file in its place, a folder that cannot be made or written, a run already
+        writing there, or the scene being trained among the files the run would replace."""
+        if self.path.exists() and not self.path.is_dir():
+            raise OutputError(f"{self.path} is a file, not a folder; choose another --out")
+        for name in RUN_FILES + PICTURES:
+            if (self.path / name).resolve() == self.source:
+                raise OutputError(f"{self.path} holds the scene being trained ({name}), which the run would "
+                                  f"replace; train into another folder (--out): a trained scene resumes "
+                                  f"from anywhere")
+        if any(p.resolve() == self.source for p in self.also):
+            raise OutputError("the GIF would replace the scene being trained; choose another --gif")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire()
+        except FolderBusy as busy:
+            raise OutputError(f"another run ({busy}) is writing into {self.path}; wait for it, or choose "
+                              f"another --out") from None
+        except OSError as exc:
+            raise OutputError(f"cannot write into {self.path}: {_reason(exc)}") from None
+        try:
+            self.replaced = self._remove_older_run()
+        except OSError as exc:
+            self.close()
+            raise OutputError(f"cannot replace the older run in {self.path}: {_reason(exc)}") from None
+        return self
+
+    def _remove_older_run(self) -> str:
+        """Remove the files of a run that wrote here before (pictures first, its record last
+        but one); returns a sentence about it, or ''."""
+        present = [n for n in PICTURES + RUN_FILES if (self.path / n).exists()]
+        if not present:
+            return ""
+        about = describe(self.path)
+        for name in present:
+            os.unlink(self.path / name)
+        sync_folder(self.path)
+        return f"replaced the older run in {self.path}" + (f" ({about})" if about else "")
+
+    def commit(self, epoch: int, files: dict) -> float:
+        """Write files ({name: text}) as one set, holding `epoch`; returns the seconds it took.
+        Raises OutputError (the folder keeps its previous set) if they cannot be written."""
+        start = time.perf_counter()
+        try:
+            write_together(self.path, files)
+        except OSError as exc:
+            kept = f"it keeps epoch {self.epoch}" if self.epoch is not None else "it holds no epoch of this run"
+            raise OutputError(f"could not write epoch {epoch} into {self.path}: {_reason(exc)}; {kept}") from None
+        self.epoch = epoch
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        self.lock.release()
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def describe(folder) -> str:
+    """What run.json in folder says of its run ('epoch 40 of scenes/xor.yaml, completed'), or ''."""
+    try:
+        record = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+        return f"epoch {int(record['epoch'])} of {record['scene']['path']}, {record['status']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError as a user reads it: 'No space left on device', not a traceback."""
+    return exc.strerror or str(exc) or type(exc).__name__
