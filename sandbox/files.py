@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import tempfile
+import threading
 from pathlib import Path
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -26,8 +27,8 @@ def write_atomic(path, text: str | bytes) -> None:
 
 def write_together(folder, files: dict) -> None:
     """Replace several files of one folder as one set: each is written in full (and synced) under
-    a temporary name first, then all are renamed in one go with SIGINT, SIGTERM and SIGHUP held
-    back, and the folder synced. A failure while writing (a full disk) leaves the previous set
+    a temporary name first, then all are renamed in one go, SIGINT, SIGTERM and SIGHUP held back
+    (held_signals), and the folder synced. A failure while writing (a full disk) leaves the previous set
     and no temporary file. files: {name: text or bytes}, renamed in that order."""
     folder = Path(folder)
     temps = {}
@@ -78,16 +79,28 @@ def sync_folder(folder) -> None:
 
 @contextlib.contextmanager
 def held_signals():
-    """SIGINT, SIGTERM and SIGHUP held back (delivered when the block ends) in this thread, so
-    that what the block writes is never cut in the middle. A no-op where threads cannot mask."""
-    if not hasattr(signal, "pthread_sigmask"):
+    """SIGINT, SIGTERM and SIGHUP held back while the block runs, so that what it writes is never
+    cut in the middle, then acted on as they would have been (a KeyboardInterrupt, the end of the
+    process). Python runs signal handlers in the main thread only, so elsewhere nothing is to be
+    held. (Masking the signals, pthread_sigmask, is not enough: the system hands a signal to any
+    thread that does not mask it, a progress bar's for one.)"""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    caught, old = [], {}
+    for s in STOP_SIGNALS:
+        old[s] = signal.signal(s, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if caught:
+            handler = old[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(caught[0])
 
 
 class FolderBusy(Exception):

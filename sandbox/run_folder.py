@@ -19,7 +19,12 @@ PICTURES = ("loss.png", "network.png", "response.png")
 
 
 class OutputError(Exception):
-    """The output folder cannot be used or written; the message says why, and what it holds."""
+    """The output folder cannot be used or written; the message says why, and what it holds;
+    `reason`: the system's words alone ('No space left on device')."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class RunFolder:
@@ -64,8 +69,11 @@ class RunFolder:
         return self
 
     def _remove_older_run(self) -> str:
-        """Remove the files of a run that wrote here before (pictures first, its record last
-        but one); returns a sentence about it, or ''."""
+        """Remove the files of a run that wrote here before (pictures first), and the temporary
+        files of one killed while writing (kill -9); returns a sentence about the run, or ''."""
+        for name in PICTURES + RUN_FILES:
+            for stale in self.path.glob(f".{name}.*"):
+                os.unlink(stale)
         present = [n for n in PICTURES + RUN_FILES if (self.path / n).exists()]
         if not present:
             return ""
@@ -83,7 +91,8 @@ class RunFolder:
             write_together(self.path, files)
         except OSError as exc:
             kept = f"it keeps epoch {self.epoch}" if self.epoch is not None else "it holds no epoch of this run"
-            raise OutputError(f"could not write epoch {epoch} into {self.path}: {_reason(exc)}; {kept}") from None
+            raise OutputError(f"could not write epoch {epoch} into {self.path}: {_reason(exc)}; {kept}",
+                              _reason(exc)) from None
         self.epoch = epoch
         return time.perf_counter() - start
 

@@ -7,27 +7,22 @@ pictures. Whatever stops it, the folder holds a consistent set of the last compl
 from __future__ import annotations
 
 import contextlib
-import csv
-import hashlib
 import io
-import json
 import math
-import platform
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .files import STOP_SIGNALS, held_signals, write_atomic
+from .checkpoints import RUN_SET, Checkpoints, RunWriter, effective_settings
+from .files import STOP_SIGNALS, write_atomic
 from .learning.rules import Rule
 from .learning.trainer import Trainer
-from .run_folder import OutputError, RunFolder
+from .run_folder import RunFolder
 from .scenes.build import Scene
-from .scenes.save import scene_text
 
 
 @dataclass
@@ -51,23 +46,6 @@ class RunResult:
     written: list = field(default_factory=list)  # the files written into out_dir, pictures included
     pictures_skipped: bool = False  # a signal came while drawing
     settings: dict = field(default_factory=dict)  # effective_settings() of the run
-
-
-@dataclass
-class Checkpoints:
-    """When training writes its last completed epoch into the run's folder: every `epochs`
-    epochs or `seconds` seconds, whichever comes first (0: never by that measure), and when it
-    stops. With `spacing` > 0, never sooner than `spacing` times the last checkpoint's own time
-    after it, so checkpoints take at most 1/spacing of the time (the defaults: 2%)."""
-
-    epochs: int = 100
-    seconds: float = 10.0
-    spacing: float = 50.0
-
-    def due(self, epochs_since: int, seconds_since: float, last_cost: float) -> bool:
-        if seconds_since < self.spacing * last_cost:
-            return False
-        return (self.epochs > 0 and epochs_since >= self.epochs) or (self.seconds > 0 and seconds_since >= self.seconds)
 
 
 def check_expect(expect, history: list) -> tuple[bool, str]:
@@ -123,20 +101,6 @@ def stop_on_signals():
 stop_on_signals.last = ""
 
 
-def engine_name(engine) -> str:
-    """'exact' (the Newton solver), 'physical' (the pymunk world), or the engine's class."""
-    return {"NewtonSolver": "exact", "WorldEngine": "physical"}.get(type(engine).__name__, type(engine).__name__)
-
-
-def effective_settings(trainer: Trainer, epochs: int) -> dict:
-    """Every setting a run trains with, flat (rule, beta, lr, lr_rest, ..., epochs, batch, seed,
-    engine, warm_start): the scene's values with the overrides applied. The rule's fields are
-    all there, whatever they are, 'kind' named 'rule' as on the command line."""
-    rule = {("rule" if k == "kind" else k): v for k, v in asdict(trainer.rule).items()}
-    return {**rule, "epochs": epochs, "batch": trainer.batch, "seed": trainer.seed,
-            "engine": engine_name(trainer.engine), "warm_start": trainer.warm_start}
-
-
 def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = None, engine=None,
                 seed: int | None = None, out_dir=None, progress: bool = True,
                 trainer: Trainer | None = None, frame_hook=None, gif=None,
@@ -162,7 +126,8 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
     run = None
     if out_dir is not None:
         folder = out_dir if isinstance(out_dir, RunFolder) else RunFolder(out_dir, scene.path, [gif] if gif else [])
-        run = _Run(folder, scene, trainer, epochs, checkpoints or Checkpoints(), about or {})
+        run = RunWriter(folder, scene, trainer, epochs, checkpoints or Checkpoints(),
+                        lambda history: check_expect(scene.spec.expect, history), about or {})
         run.start(owns=not isinstance(out_dir, RunFolder))
         callbacks.append(run.on_stage)
     recorder = GifRecorder(scene) if gif else None
@@ -191,7 +156,13 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
                            run.folder.path if run else None, list(trainer.warnings), class_accuracy(trainer),
                            seconds, interrupted, settings=effective_settings(trainer, epochs))
         if run is not None:
-            run.finish(result)
+            status = "interrupted" if interrupted else "stopped" if stopped else "completed"
+            if run.failed():
+                result.warnings.append(run.failed())
+            result.output_error = run.finish(status, stopped)
+            result.saved_epoch = run.folder.epoch
+            if not result.output_error:
+                result.written += list(RUN_SET)
             make_pictures(scene, trainer, run.folder.path, k_ref, result)
     finally:
         if run is not None:
@@ -205,162 +176,6 @@ def tqdm_write(text: str) -> None:
     from tqdm import tqdm
 
     tqdm.write(text, file=sys.stderr)
-
-
-class _Run:
-    """One run's checkpoints into its folder: the set's contents, when to write it, what it cost."""
-
-    def __init__(self, folder: RunFolder, scene: Scene, trainer: Trainer, epochs: int, policy: Checkpoints,
-                 about: dict):
-        self.folder, self.scene, self.trainer, self.epochs, self.policy = folder, scene, trainer, epochs, policy
-        self.about, self.say = about, lambda text: print(text, file=sys.stderr)
-        self.started = time.time()
-        self.clock = time.perf_counter()
-        self.elapsed = {trainer.epochs_done: 0.0}  # epoch -> seconds of training at its end
-        self.last_at, self.last_epoch, self.last_cost = self.clock, trainer.epochs_done, 0.0
-        self.cost, self.count = 0.0, 0
-        self.owns = False
-        self.source_sha256 = _file_sha256(scene.path)
-
-    def start(self, owns: bool) -> None:
-        """Take the folder (if we open it) and write epoch 0 (or the epoch resumed from), so that
-        a folder that cannot be written is known before training."""
-        self.owns = owns
-        if owns:
-            self.folder.open()
-        if self.folder.replaced:
-            self.say(self.folder.replaced)
-        try:
-            self.write("running")
-        except OutputError:
-            self.close()
-            raise
-
-    def on_stage(self, trainer, stage) -> None:
-        if stage.name != "epoch":
-            return
-        now = time.perf_counter()
-        self.elapsed[trainer.epochs_done] = now - self.clock - self.cost
-        if self.policy.due(trainer.epochs_done - self.last_epoch, now - self.last_at, self.last_cost):
-            try:
-                self.write("running")
-            except OutputError as exc:
-                self.say(f"warning: {exc}")
-                self.trainer.warnings.append(str(exc))
-                self.last_at, self.last_epoch = time.perf_counter(), trainer.epochs_done  # try again later
-
-    def finish(self, result: RunResult) -> None:
-        status = "interrupted" if result.interrupted else "stopped" if result.stopped else "completed"
-        try:
-            self.write(status, result)
-        except OutputError as exc:
-            result.output_error = str(exc)
-        result.saved_epoch = self.folder.epoch
-        if self.folder.epoch is not None:
-            result.written += list(RUN_SET)
-
-    def write(self, status: str, result: RunResult | None = None) -> None:
-        """The set of the trainer's current epoch, written together; a signal waits until it is."""
-        t = time.perf_counter()
-        tr = self.trainer
-        epoch = tr.epochs_done
-        with held_signals():
-            try:
-                text = scene_text(self.scene, self.folder.path / "trained.yaml", origin=self._origin(status, result))
-            except OSError as exc:  # the scene's own CSV copied beside it
-                raise OutputError(f"could not write epoch {epoch} into {self.folder.path}: {exc.strerror or exc}") from None
-            history = _history_csv(tr.history, self.elapsed)
-            record = self._record(status, result, {"trained.yaml": _sha256(text), "history.csv": _sha256(history)})
-            self.folder.commit(epoch, {"trained.yaml": text, "history.csv": history,
-                                       "run.json": json.dumps(record, indent=1, allow_nan=False) + "\n"})
-        self.last_cost = time.perf_counter() - t
-        self.cost += self.last_cost
-        self.count += 1
-        self.last_at, self.last_epoch = time.perf_counter(), epoch
-
-    def _origin(self, status: str, result: RunResult | None) -> dict:
-        tr = self.trainer
-        origin = {"scene": self.scene.path.name, "epochs": tr.epochs_done, "steps": tr.steps, "rule": tr.rule.kind,
-                  "saved": time.strftime("%Y-%m-%d %H:%M:%S"), "metrics": _plain(tr.history[-1]), "run": status}
-        if result is not None and result.stopped:
-            origin["stopped"] = result.stopped
-        return origin
-
-    def _record(self, status: str, result: RunResult | None, files: dict) -> dict:
-        """run.json: how the run was made (settings, seed, versions, command) and where it is."""
-        tr = self.trainer
-        met, verdict = check_expect(self.scene.spec.expect, tr.history)
-        now = time.perf_counter()
-        return {
-            "scene": {"path": str(self.scene.path), "name": self.scene.name, "sha256": self.source_sha256},
-            **self.about,
-            "status": status, "epoch": tr.epochs_done, "epochs": self.epochs, "steps": tr.steps,
-            "stopped": result.stopped if result else "",
-            "promise": {"met": bool(met) and not (result and result.stopped), "verdict": verdict},
-            "metrics": _plain(tr.history[-1]),
-            "settings": _plain(effective_settings(tr, self.epochs)),
-            "guard": _plain(asdict(tr.guard)),
-            "checkpoints": asdict(self.policy),
-            "timings": {"started": _iso(self.started), "saved": _iso(time.time()),
-                        "training_seconds": round(self.elapsed.get(tr.epochs_done, 0.0), 3),
-                        "wall_seconds": round(now - self.clock, 3),
-                        "checkpoint_seconds": round(self.cost, 3), "checkpoints": self.count + 1},
-            "versions": versions(),
-            "files": files,
-        }
-
-    def close(self) -> None:
-        if self.owns:
-            self.folder.close()
-
-
-RUN_SET = ("trained.yaml", "history.csv", "run.json")
-
-
-def versions() -> dict:
-    """The package's version and those of what its numbers depend on."""
-    import pydantic
-    import scipy
-    import yaml
-
-    return {"spring-sandbox": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "pydantic": pydantic.VERSION, "pyyaml": yaml.__version__,
-            "libyaml": bool(getattr(yaml, "__with_libyaml__", False)), "platform": platform.platform()}
-
-
-def _history_csv(history: list, elapsed: dict) -> str:
-    """history.csv: one row per epoch, with the seconds of training at its end."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(history[0].keys()) + ["seconds"], lineterminator="\n")
-    w.writeheader()
-    for row in history:
-        w.writerow({**row, "seconds": round(elapsed.get(row["epoch"], 0.0), 4)})
-    return buf.getvalue()
-
-
-def _plain(d: dict) -> dict:
-    """JSON-ready: nan as None, numpy numbers as Python ones."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, (np.floating, np.integer)):
-            v = v.item()
-        out[k] = None if isinstance(v, float) and not math.isfinite(v) else v
-    return out
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _file_sha256(path) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
-def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
 
 
 def class_accuracy(trainer: Trainer) -> dict | None:
@@ -440,12 +255,15 @@ def make_pictures(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, r
     _picture(result, out_dir / "loss.png", lambda: plot_history(trainer.history, out_dir / "loss.png", scene.name))
 
     def network():
-        from .window.render import drawing_for, render_png
+        from .window.render import drawing_for, pygame, render_surface  # render quiets pygame's greeting
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
-        render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
-                   extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
+        surface = render_surface(scene.net, x, (900, 700), f"{scene.name}: trained, epoch {trainer.epochs_done}",
+                                 drawing_for(scene.net, trainer.task, s, x), k_ref)
+        buf = io.BytesIO()
+        pygame.image.save(surface, buf, "network.png")  # in memory, then atomically: a full disk cuts no file
+        write_atomic(out_dir / "network.png", buf.getvalue())
 
     _picture(result, out_dir / "network.png", network)
 

@@ -238,10 +238,8 @@ class _Problem(Exception):
 def _resolve(value: str, candidates):
     """A plain scalar whose first character may start a number, a boolean or a null: its
     value as yaml.safe_load reads it (the same regular expressions)."""
-    for tag, regexp in candidates:
-        if regexp.match(value):
-            break
-    else:
+    tag = next((candidate for candidate, regexp in candidates if regexp.match(value)), None)
+    if tag is None:
         return value
     if tag == _FLOAT:
         try:
