@@ -1,7 +1,7 @@
 """What a run writes into its folder, and when: trained.yaml (the scene, trained), history.csv
 (a row per epoch, with the seconds of training) and run.json (how the run was made: the command,
 every effective setting, the seed, versions, timings, the epoch it holds, why it stopped), one
-set of one epoch, written together at epoch 0, every `Checkpoints` interval and at the end."""
+set of one epoch, written together at every `Checkpoints` interval and at the end."""
 
 from __future__ import annotations
 
@@ -32,11 +32,18 @@ class Checkpoints:
     """When training writes its last completed epoch into the run's folder: every `epochs`
     epochs or `seconds` seconds, whichever comes first (0: never by that measure), and when it
     stops. With `spacing` > 0, never sooner than `spacing` times the last checkpoint's own time
-    after it, so checkpoints take at most 1/spacing of the time (the defaults: 2%)."""
+    (before the first, first_cost's guess) after it, so checkpoints take at most 1/spacing of
+    the time (the defaults: 2%)."""
 
     epochs: int = 100
     seconds: float = 10.0
     spacing: float = 50.0
+
+    def first_cost(self, net) -> float:
+        """A guess of the first checkpoint's seconds: three synced files, and the network's text
+        (save.network_text: 23 ms for Large's 2,250 nodes and 6,600 springs), 4 times over for
+        a shared machine."""
+        return 0.03 + 1e-5 * (net.n_nodes + net.n_springs)
 
     def due(self, epochs_since: int, seconds_since: float, last_cost: float) -> bool:
         if seconds_since < self.spacing * last_cost:
@@ -70,32 +77,27 @@ class RunWriter:
         self.started = time.time()
         self.clock = time.perf_counter()
         self.elapsed = {trainer.epochs_done: 0.0}  # epoch -> seconds of training at its end
-        self.last_at, self.last_epoch, self.last_cost = self.clock, trainer.epochs_done, 0.0
+        self.first_epoch = trainer.epochs_done
+        self.last_at, self.last_epoch = self.clock, trainer.epochs_done
+        self.last_cost = policy.first_cost(trainer.net)
         self.cost, self.count = 0.0, 0
         self.failures = []  # (epoch, reason) of checkpoints that could not be written
         self.owns = False
         self.source_sha256 = _file_sha256(scene.path)
 
     def start(self, owns: bool) -> None:
-        """Take the folder (if we open it) and write epoch 0 (or the epoch resumed from), so that
-        a folder that cannot be written is known before training."""
+        """Take the folder, if it is ours to open (OutputError if it cannot be used)."""
         self.owns = owns
         if owns:
             self.folder.open()
-        if self.folder.replaced:
-            self.say(self.folder.replaced)
-        try:
-            self.write("running")
-        except OutputError:
-            self.close()
-            raise
 
     def on_stage(self, trainer, stage) -> None:
         if stage.name != "epoch":
             return
         now = time.perf_counter()
         self.elapsed[trainer.epochs_done] = now - self.clock - self.cost
-        if self.policy.due(trainer.epochs_done - self.last_epoch, now - self.last_at, self.last_cost):
+        last = trainer.epochs_done == self.first_epoch + self.epochs  # the final set follows at once
+        if not last and self.policy.due(trainer.epochs_done - self.last_epoch, now - self.last_at, self.last_cost):
             try:
                 self.write("running")
             except OutputError as exc:  # said once per reason; tried again at the next checkpoint
@@ -134,6 +136,8 @@ class RunWriter:
                 raise OutputError(f"could not write epoch {epoch} into {self.folder.path}: {exc.strerror or exc}") from None
             history = _history_csv(tr.history, self.elapsed)
             record = self._record(status, stopped, {"trained.yaml": _sha256(text), "history.csv": _sha256(history)})
+            if self.folder.epoch is None and self.folder.older:
+                self.say(f"replacing {self.folder.older}")
             self.folder.commit(epoch, {"trained.yaml": text, "history.csv": history,
                                        "run.json": json.dumps(record, indent=1, allow_nan=False) + "\n"})
         self.last_cost = time.perf_counter() - t

@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a scene headless",
                         description="Train a scene without a window. Into --out, trained.yaml (a scene "
                                     "file that opens like any other), history.csv and run.json (the "
-                                    "settings, versions and timings) are written together, of one epoch: "
-                                    "at the start, at checkpoints and at the end; then loss.png and "
+                                    "settings, versions and timings) are written together, of one epoch, "
+                                    "at checkpoints and at the end; then loss.png and "
                                     "network.png. Ctrl+C, SIGTERM and SIGHUP stop it and keep the last "
                                     "completed epoch; train the saved trained.yaml to resume. Exit 0 if "
                                     "the scene's promise (its 'expect') was met, 1 if not, 2 for bad "

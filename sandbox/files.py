@@ -45,6 +45,12 @@ def write_together(folder, files: dict) -> None:
         sync_folder(folder)
 
 
+def probe_writable(folder, size: int = 1024) -> None:
+    """Write (and sync) size bytes into a temporary file in folder, then remove it: OSError
+    (read-only, full, not a folder) if the folder cannot take them."""
+    _remove(_temporary(Path(folder) / "probe", b"\0" * size))
+
+
 def _temporary(path: Path, data: str | bytes) -> str:
     """data written and synced into a new temporary file beside path; returns its name."""
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)

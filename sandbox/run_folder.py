@@ -2,8 +2,9 @@
 as one set at each checkpoint (the trained scene, its history and the run's record, all of one
 epoch, see files.write_together). Pictures are made after and are optional.
 
-At any moment the folder holds the files of one run only: an older run's files are removed when
-a new run takes the folder, before its first set is written."""
+At any moment the folder holds the files of one run only: an older run stays whole until the new
+one writes its first set, which first removes the older run's pictures and then replaces its
+set."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from .files import FolderBusy, FolderLock, sync_folder, write_together
+from .files import FolderBusy, FolderLock, probe_writable, write_together
 
 RUN_FILES = ("trained.yaml", "history.csv", "run.json")  # written together, in this order
 PICTURES = ("loss.png", "network.png", "response.png")
@@ -30,14 +31,15 @@ class OutputError(Exception):
 class RunFolder:
     """The folder of one run. open() checks it and takes its lock; commit() writes a set;
     close() lets it go. `epoch`: the epoch of the set it holds (None before the first);
-    `replaced`: a sentence about the older run it removed ('' if none)."""
+    `older`: a sentence about the older run found there ('' if none), which the first set
+    replaces."""
 
     def __init__(self, path, source, also=()):
         self.path = Path(path)
         self.source = Path(source).resolve()
         self.also = [Path(p) for p in also]  # other files the run writes (a GIF)
         self.epoch = None
-        self.replaced = ""
+        self.older = ""
         self.lock = FolderLock(self.path)
 
     def open(self) -> RunFolder:
@@ -55,6 +57,7 @@ class RunFolder:
             raise OutputError("the GIF would replace the scene being trained; choose another --gif")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
+            probe_writable(self.path)
             self.lock.acquire()
         except FolderBusy as busy:
             raise OutputError(f"another run ({busy}) is writing into {self.path}; wait for it, or choose "
@@ -62,32 +65,27 @@ class RunFolder:
         except OSError as exc:
             raise OutputError(f"cannot write into {self.path}: {_reason(exc)}") from None
         try:
-            self.replaced = self._remove_older_run()
+            for name in ("probe",) + PICTURES + RUN_FILES:  # left by a run killed while writing (kill -9)
+                for stale in self.path.glob(f".{name}.*"):
+                    os.unlink(stale)
         except OSError as exc:
             self.close()
-            raise OutputError(f"cannot replace the older run in {self.path}: {_reason(exc)}") from None
+            raise OutputError(f"cannot write into {self.path}: {_reason(exc)}") from None
+        if any((self.path / n).exists() for n in PICTURES + RUN_FILES):
+            about = describe(self.path)
+            self.older = f"the older run in {self.path}" + (f" ({about})" if about else "")
         return self
-
-    def _remove_older_run(self) -> str:
-        """Remove the files of a run that wrote here before (pictures first), and the temporary
-        files of one killed while writing (kill -9); returns a sentence about the run, or ''."""
-        for name in PICTURES + RUN_FILES:
-            for stale in self.path.glob(f".{name}.*"):
-                os.unlink(stale)
-        present = [n for n in PICTURES + RUN_FILES if (self.path / n).exists()]
-        if not present:
-            return ""
-        about = describe(self.path)
-        for name in present:
-            os.unlink(self.path / name)
-        sync_folder(self.path)
-        return f"replaced the older run in {self.path}" + (f" ({about})" if about else "")
 
     def commit(self, epoch: int, files: dict) -> float:
         """Write files ({name: text}) as one set, holding `epoch`; returns the seconds it took.
-        Raises OutputError (the folder keeps its previous set) if they cannot be written."""
+        The first set removes an older run's pictures first. Raises OutputError (the folder
+        keeps its previous set) if they cannot be written."""
         start = time.perf_counter()
         try:
+            if self.epoch is None:
+                for name in PICTURES:
+                    if (self.path / name).exists():
+                        os.unlink(self.path / name)
             write_together(self.path, files)
         except OSError as exc:
             kept = f"it keeps epoch {self.epoch}" if self.epoch is not None else "it holds no epoch of this run"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoints import RUN_SET, Checkpoints, RunWriter, effective_settings
-from .files import STOP_SIGNALS, write_atomic
+from .files import STOP_SIGNALS, held_signals, write_atomic
 from .learning.rules import Rule
 from .learning.trainer import Trainer
 from .run_folder import RunFolder
@@ -96,6 +96,7 @@ def stop_on_signals():
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+        stop_on_signals.last = ""
 
 
 stop_on_signals.last = ""
@@ -109,7 +110,7 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
     good epoch, on Ctrl+C (SIGTERM, SIGHUP too inside stop_on_signals) or divergence.
 
     out_dir (a folder, or an opened RunFolder): trained.yaml, history.csv and run.json written
-    together at epoch 0, at `checkpoints` and at the end, then loss.png, network.png and, for
+    together at `checkpoints` and at the end, then loss.png, network.png and, for
     one or two inputs, response.png. A folder that cannot be used raises OutputError before
     training; a checkpoint that cannot be written is a warning (the folder keeps the last one),
     the last one sets `output_error`. frame_hook(trainer) is called after every update; gif (a
@@ -128,40 +129,41 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
         folder = out_dir if isinstance(out_dir, RunFolder) else RunFolder(out_dir, scene.path, [gif] if gif else [])
         run = RunWriter(folder, scene, trainer, epochs, checkpoints or Checkpoints(),
                         lambda history: check_expect(scene.spec.expect, history), about or {})
-        run.start(owns=not isinstance(out_dir, RunFolder))
         callbacks.append(run.on_stage)
-    recorder = GifRecorder(scene) if gif else None
-    if recorder:
-        recorder(trainer)
-        callbacks.append(lambda tr, st: recorder(tr) if st.name == "epoch" else None)
-    bar = _progress(epochs, progress, scene.name)
-    if bar:
-        callbacks.append(lambda tr, st: _advance_bar(bar, st) if st.name == "epoch" else None)
-        if run:
-            run.say = tqdm_write
-    start = time.perf_counter()
+        run.start(owns=not isinstance(out_dir, RunFolder))  # OutputError here: nothing trained
     try:
+        recorder = GifRecorder(scene) if gif else None
+        if recorder:
+            recorder(trainer)
+            callbacks.append(lambda tr, st: recorder(tr) if st.name == "epoch" else None)
+        bar = _progress(epochs, progress, scene.name)
+        if bar:
+            callbacks.append(lambda tr, st: _advance_bar(bar, st) if st.name == "epoch" else None)
+            if run:
+                run.say = tqdm_write
+        start = time.perf_counter()
         try:
             trainer.fit(epochs, callbacks)
         finally:
             if bar:
                 bar.close()
         seconds = time.perf_counter() - start
-        stopped = trainer.stopped
-        interrupted = stopped.startswith("interrupted")
-        if interrupted and stop_on_signals.last:
-            stopped = stopped.replace("interrupted", f"interrupted by {stop_on_signals.last}", 1)
+        with held_signals():  # a signal now waits until the last set is written
+            stopped = trainer.stopped
+            interrupted = stopped.startswith("interrupted")
+            if interrupted and stop_on_signals.last:
+                stopped = stopped.replace("interrupted", f"interrupted by {stop_on_signals.last}", 1)
+            failed = run.failed() if run else ""
+            output_error = run.finish("interrupted" if interrupted else "stopped" if stopped else "completed",
+                                      stopped) if run else ""
         met, verdict = check_expect(scene.spec.expect, trainer.history)
         result = RunResult(trainer.history, met and not stopped, verdict, stopped,
-                           run.folder.path if run else None, list(trainer.warnings), class_accuracy(trainer),
-                           seconds, interrupted, settings=effective_settings(trainer, epochs))
+                           run.folder.path if run else None, list(trainer.warnings) + ([failed] if failed else []),
+                           class_accuracy(trainer), seconds, interrupted, output_error,
+                           settings=effective_settings(trainer, epochs))
         if run is not None:
-            status = "interrupted" if interrupted else "stopped" if stopped else "completed"
-            if run.failed():
-                result.warnings.append(run.failed())
-            result.output_error = run.finish(status, stopped)
             result.saved_epoch = run.folder.epoch
-            if not result.output_error:
+            if not output_error:
                 result.written += list(RUN_SET)
             make_pictures(scene, trainer, run.folder.path, k_ref, result)
     finally:
