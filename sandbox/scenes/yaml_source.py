@@ -163,12 +163,11 @@ class _Builder:
                     key = no_key
                 elif value.__class__ is _Merge:
                     raise _Problem("merge keys (<<) are not allowed in scene files").at(ev, container, is_list, key)
-                else:  # a key, kept in its place until its value comes (one str for all its copies)
+                else:  # a key: its value comes next (one str for all the copies of a key)
                     key = strings.setdefault(value, value) if value.__class__ is str else value
                     if key in container:  # a repeated key: its last value wins, in its first place
                         self.repeated_key = True
                     else:
-                        container[key] = None
                         m = ev.start_mark
                         packed.append((m.line << 32) | m.column)
             elif kind is mapping_start or kind is sequence_start:
