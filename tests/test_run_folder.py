@@ -206,14 +206,15 @@ def small_disk(tmp_path):
 def test_a_full_disk_mid_run_keeps_the_last_checkpoint_and_says_so(tmp_path, small_disk):
     folder, limit, epochs = small_disk
     out = folder / "run"
-    proc = train(SCENES / "two_springs.yaml", "--epochs", epochs, "--checkpoint-every", "1", "--out", out,
+    proc = train(SCENES / "two_springs.yaml", "--epochs", epochs, "--checkpoint-every", "4", "--out", out,
                  "--quiet", cwd=tmp_path, preexec_fn=limit)
     code, text, err = finish(proc)
     record = consistent_set(out)
     kept = record["epoch"]
-    assert code == 3 and 5 < kept < epochs and record["status"] == "running"
-    assert f"warning: could not write epoch {kept + 1} into {out}: " in err
-    assert f"checkpoint(s) not written (epochs {kept + 1} to {epochs - 1}): " in text
+    assert code == 3 and 5 < kept < epochs and kept % 4 == 0 and record["status"] == "running"
+    assert err.count("warning: could not write epoch") == 1  # said once
+    assert f"warning: could not write epoch {kept + 4} into {out}: " in err
+    assert f"checkpoint(s) not written (epochs {kept + 4} to {epochs - 4}): " in text
     assert err.splitlines()[-1].startswith(f"error: could not write epoch {epochs} into {out}: ")
     assert err.splitlines()[-1].endswith(f"; it keeps epoch {kept}")
     assert "No space left on device" in err or "File too large" in err
@@ -327,7 +328,8 @@ def test_a_checkpoint_writes_the_network_as_the_dumper_does_twenty_times_faster(
     from sandbox.scenes.save import _dump, network_text, scene_document, scene_text
 
     origin = {"scene": "x.yaml", "epochs": 3, "metrics": {"loss": 1e-05, "test_loss": None}}
-    for path in sorted(SCENES.glob("*.yaml")):
+    for name in ("two_springs", "xor", "allostery", "iris", "large"):  # rails, a CSV, 2,250 nodes
+        path = SCENES / f"{name}.yaml"
         scene = load_scene(path)
         scene.net.k = scene.net.k * (1 + 1e-7 * np.arange(scene.net.n_springs))  # learned: long numbers
         assert network_text(scene.net) is not None, path
