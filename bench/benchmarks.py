@@ -16,6 +16,7 @@
   the floor it cannot beat: one sparse factorization and solve of the same Hessian;
 - how Newton's time grows with size (fitted exponent);
 - the frame time of drawing a network with the window's panels;
+- validating a scene that lists 20,000 nodes, against yaml.load(text, CSafeLoader) alone;
 - peak memory of the run.
 Times are medians of several repeats; each row carries the load average when it was measured.
 """
@@ -351,6 +352,57 @@ def long_run(steps: int) -> dict:
                 rss_after_warmup_mb=after_warmup, rss_end_mb=end)
 
 
+def listed_scene(folder, rows: int, cols: int):
+    """A scene file listing a rows x cols triangular lattice node by node and spring by spring,
+    as `train` saves one (trained.yaml), in folder; returns its path."""
+    from pathlib import Path
+
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import build_scene
+    from sandbox.scenes.save import save_scene
+
+    raw = {"name": f"listed {rows}x{cols}", "seed": 1,
+           "network": {"generate": {"kind": "triangular", "rows": rows, "cols": cols, "k_spread": 0.3},
+                       "roles": {"fixed": ["bottom_row"], "input": [{"nearest": [3, rows * 0.8]}, {"nearest": [5, rows * 0.8]}],
+                                 "output": [{"nearest": [cols - 6, rows * 0.8]}, {"nearest": [cols - 4, rows * 0.8]}]}},
+           "task": {"input": "strain", "output": "strain", "examples": [{"inputs": 0.2, "targets": [-0.05]}]}}
+    return save_scene(build_scene(raw, SCENES / "large.yaml"), Path(folder) / f"listed-{rows}x{cols}.yaml")
+
+
+def parse_listed(rows: int, cols: int, repeats: int) -> dict:
+    """Validating a scene that lists every node and spring (`load_scene`: read, parse, check
+    the schema, build the network and task) against `yaml.load(text, CSafeLoader)` alone on the
+    same text, interleaved; and the peak memory of `python main.py validate` on it."""
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    from sandbox.paths import ROOT, SCENES
+    from sandbox.scenes.build import load_scene
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = listed_scene(folder, rows, cols)
+        text = path.read_text(encoding="utf-8")
+        load_scene(SCENES / "two_springs.yaml")  # imports done before timing
+        loads, validations = [], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            yaml.load(text, Loader=yaml.CSafeLoader)
+            loads.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            scene = load_scene(path)
+            validations.append(time.perf_counter() - t)
+        probe = ("import sys; from sandbox.cli import main; main(['validate', sys.argv[1]]); "  # ru_maxrss would
+                 "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")  # count the parent's
+        out = subprocess.run([sys.executable, "-c", probe, str(path)], cwd=ROOT, capture_output=True, text=True)
+        peak_mb = int(out.stdout.split()[-1]) / 1024
+    load_t, validate_t = float(np.median(loads)), float(np.median(validations))
+    return dict(case="validate a listed scene / yaml.load(C)", nodes=scene.net.n_nodes, springs=scene.net.n_springs,
+                megabytes=len(text.encode()) / 1e6, seconds=validate_t, yaml_load_seconds=load_t,
+                ratio=validate_t / load_t, validate_peak_mb=peak_mb)
+
+
 def world_frame(repeats: int) -> dict:
     """How many pymunk steps fit in a 60 fps frame on a network of about 2,000 springs."""
     from sandbox.physics.world import World
@@ -401,6 +453,7 @@ def run(quick: bool = False) -> list[dict]:
     rows.extend(frame_time(repeats))
     rows.append(world_frame(repeats))
     rows.append(long_run(300 if quick else 10_000))
+    rows.append(parse_listed(*((20, 25) if quick else (100, 200)), 1 if quick else 3))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     rows.append(dict(case="peak memory (MB, whole run)", nodes=max(r["nodes"] for r in rows), seconds=0.0, ratio=peak))
     return rows
@@ -452,7 +505,7 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
               "band / SuperLU; start-up rows: --help, time / 0.3 s; validate, time / --help's; train, share of "
               "the run outside training; relax rows, time / Newton's; EP step, time / one factorization+solve; "
               "growth row, fitted exponent p; draw row, time / 16.7 ms; world step row, steps per 60 fps frame; long run, memory end / after "
-              "warm-up; memory row, MB")
+              "warm-up; validate row, time / yaml.load(CSafeLoader)'s on the same text; memory row, MB")
     if plot:
         globals()["plot"](rows, plot)
     return 0

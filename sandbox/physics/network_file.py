@@ -14,6 +14,7 @@ that lists its nodes (a `trained.yaml`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,20 +32,52 @@ def network_document(net: Network) -> dict:
     nodes = []
     for i in range(net.n_nodes):
         nd = {"id": net.ids[i], "pos": [float(net.pos[i, 0]), float(net.pos[i, 1])], "role": ROLE_NAMES[net.roles[i]]}
-        if not net.axes[i].any():
-            raise ValueError(f"Network.save: node {net.ids[i]!r} may move along neither axis; a scene cannot "
-                             "say that: make it fixed")
-        if not net.axes[i].all():
-            nd["slide"] = "x" if net.axes[i, 0] else "y"
+        slide = _slide(net, i)
+        if slide:
+            nd["slide"] = slide
         nodes.append(nd)
     springs = [{"between": [net.ids[a], net.ids[b]], "k": float(k), "rest": float(L)}
                for (a, b), k, L in zip(net.edges.tolist(), net.k, net.L)]
     return {"network": {"nodes": nodes, "springs": springs}}
 
 
+def _slide(net: Network, i: int) -> str:
+    """'x' or 'y' for a node on a rail, else ''."""
+    if not net.axes[i].any():
+        raise ValueError(f"Network.save: node {net.ids[i]!r} may move along neither axis; a scene cannot "
+                         "say that: make it fixed")
+    return "" if net.axes[i].all() else ("x" if net.axes[i, 0] else "y")
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORDS = {w for word in ("yes", "no", "true", "false", "on", "off", "null") for w in (word, word.title(), word.upper())}
+
+
+def network_text(net: Network) -> str | None:
+    """The `network:` section exactly as yaml_text.dump(network_document(net)) writes it (a node
+    or a spring a line), 20 times faster: a checkpoint of a 20,000-node network is this text.
+    None where the dumper would write otherwise: a name it would quote, a line it might wrap
+    (over 80 columns)."""
+    ids = net.ids
+    if not all(_PLAIN_ID.fullmatch(i) and i not in _WORDS for i in ids):
+        return None
+    f = yaml_text.float_text
+    lines = ["network:", "  nodes:"]
+    for i in range(net.n_nodes):
+        slide = _slide(net, i)
+        lines.append(f"  - {{id: {ids[i]}, pos: [{f(net.pos[i, 0])}, {f(net.pos[i, 1])}], "
+                     f"role: {ROLE_NAMES[net.roles[i]]}" + (f", slide: {slide}}}" if slide else "}"))
+    lines.append("  springs:" if net.n_springs else "  springs: []")
+    for (a, b), k, rest in zip(net.edges.tolist(), net.k.tolist(), net.L.tolist()):
+        lines.append(f"  - {{between: [{ids[a]}, {ids[b]}], k: {f(k)}, rest: {f(rest)}}}")
+    if any(len(line) > 80 for line in lines):
+        return None
+    return "\n".join(lines) + "\n"
+
+
 def save_network(net: Network, path) -> None:
     """Write net to path (YAML), atomically."""
-    text = yaml_text.dump(network_document(net))
+    text = network_text(net) or yaml_text.dump(network_document(net))
     write_atomic(Path(path), "# a spring network (sandbox.Network.save): a scene's network section\n" + text)
 
 
