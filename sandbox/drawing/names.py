@@ -14,7 +14,7 @@ GENERATED = re.compile(r"^n\d+$")  # the ids a generated network gives its nodes
 def node_names(scene) -> list[str]:
     """(N,) a display name per node: its label, else the id written in the scene file, else ''
     (a node of a generated network, even listed in a saved copy: n0, n1...)."""
-    given = {str(nd.id): nd.label or ("" if GENERATED.match(str(nd.id)) else str(nd.id))
+    given = {str(nd["id"]): nd.get("label") or ("" if GENERATED.match(str(nd["id"])) else str(nd["id"]))
              for nd in (scene.spec.network.nodes or [])}
     return [given.get(str(i), "") for i in scene.net.ids]
 
