@@ -261,18 +261,15 @@ def make_pictures(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, r
 
     def network():
         try:
-            from .drawing.render import drawing_for, pygame, render_surface  # render quiets pygame's greeting
+            from .drawing.render import drawing_for, render_png
         except ImportError:  # installed without the [window] extra (pygame-ce): no network.png
             result.warnings.append("network.png not made: pygame-ce is not installed (the [window] extra)")
             return
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
-        surface = render_surface(scene.net, x, (900, 700), f"{scene.name}: trained, epoch {trainer.epochs_done}",
-                                 drawing_for(scene, trainer.task, s, x), k_ref)
-        buf = io.BytesIO()
-        pygame.image.save(surface, buf, "network.png")  # in memory, then atomically: a full disk cuts no file
-        write_atomic(out_dir / "network.png", buf.getvalue())
+        render_png(out_dir / "network.png", scene.net, x, (900, 700), f"{scene.name}: trained, epoch "
+                   f"{trainer.epochs_done}", drawing_for(scene, trainer.task, s, x), k_ref)
 
     _picture(result, out_dir / "network.png", network)
 

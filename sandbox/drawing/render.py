@@ -8,14 +8,17 @@ crosses; nudge forces are arrows on the outputs; a ghost shows the free equilibr
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
+from ..files import write_atomic
 from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, Network
 from .names import class_names, node_names
 
@@ -254,8 +257,11 @@ def _arrow(surface, color, start, tip, width=3):
 
 def render_png(path, net: Network, x: np.ndarray, size=(900, 700), title: str = "",
                extra: Drawing | None = None, k_ref: float | None = None) -> None:
-    """Draw a network state into a PNG file, as the window draws it (no display needed)."""
-    pygame.image.save(render_surface(net, x, size, title, extra, k_ref), str(path))
+    """Draw a network state into a PNG file, as the window draws it (no display needed): encoded
+    in memory, then written atomically (a full disk cuts no file)."""
+    buf = io.BytesIO()
+    pygame.image.save(render_surface(net, x, size, title, extra, k_ref), buf, "png")
+    write_atomic(Path(path), buf.getvalue())
 
 
 def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = "",
