@@ -149,7 +149,7 @@ class _Relaxation:
                 break
             self.it[rows] += 1
             p, slope = self._directions(rows)
-            e_new, springs = self._line_search(rows, p, slope)
+            e_new, springs, grads = self._line_search(rows, p, slope)
             failed = np.flatnonzero(np.isnan(e_new))
             if len(failed):
                 stale = self.stale[rows[failed]]
@@ -158,8 +158,11 @@ class _Relaxation:
                 if len(again):
                     for j in again:
                         p[j], slope[j] = self._safe_step(rows[j])
-                    e2, v2 = self._line_search(rows[again], p[again], slope[again])
+                    e2, v2, g2 = self._line_search(rows[again], p[again], slope[again])
                     e_new[again] = e2
+                    grads.have[again] = g2.have
+                    if g2.have.any():
+                        grads.values()[again[g2.have]] = g2.g[g2.have]
                     done[rows[again[np.isnan(e2)]]] = True
                     good = ~np.isnan(e2)
                     for into, a in zip(springs, v2):
@@ -168,9 +171,13 @@ class _Relaxation:
             if not len(moved):
                 continue
             at = rows[moved]
-            if len(moved) < len(rows):
-                springs = _columns(springs, moved)
-            self.g[at] = self.grad(at, springs)
+            need = moved[~grads.have[moved]]  # (the line search knows some already)
+            if len(need) == len(rows):
+                self.g[at] = self.grad(at, springs)
+            else:
+                if len(need):
+                    grads.values()[need] = self.grad(rows[need], _columns(springs, need))
+                self.g[at] = grads.g[moved]
             res_new = np.abs(self.g[at]).max(axis=1)
             # keep the factorization while it converges fast; refactorize when it slows down
             self.stale[at] = res_new <= 0.1 * self.res[at]
@@ -228,8 +235,8 @@ class _Relaxation:
 
     def _line_search(self, rows: np.ndarray, p: np.ndarray, slope: np.ndarray):
         """Backtracking for each of `rows` (NewtonSolver._line_search, per example): returns the
-        new energies (b,), nan where no step was found (those are put back), and the springs at
-        the new positions."""
+        new energies (b,), nan where no step was found (those are put back), the springs at
+        the new positions, and the gradients there that it worked out (_Gradients)."""
         idx = self.asm.free_idx
         base = self.z[idx][:, rows].T  # (b, F)
         e0, res0 = self.e[rows], self.res[rows]
@@ -238,6 +245,7 @@ class _Relaxation:
         e_new = np.full(len(rows), np.nan)
         pending = np.arange(len(rows))
         found = None
+        grads = _Gradients(len(rows), len(idx))
         for trial in range(40):
             at = rows[pending]
             self.z[idx[:, None], at] = (base[pending] + alpha[pending, None] * p[pending]).T
@@ -247,9 +255,13 @@ class _Relaxation:
             near = ~ok & np.isfinite(e) & (np.abs(a * sl) < noise[pending]) & (e <= e0[pending] + noise[pending])
             if near.any():  # the energy change is below round-off: ask for a lower residual
                 m = np.flatnonzero(near)
-                ok[m] = np.abs(self.grad(at[m], _columns(s, m))).max(axis=1) < res0[pending[m]]
+                gm = self.grad(at[m], _columns(s, m))
+                ok[m] = np.abs(gm).max(axis=1) < res0[pending[m]]
+                taken = ok[m]
+                grads.values()[pending[m[taken]]] = gm[taken]
+                grads.have[pending[m[taken]]] = True
             if trial == 0 and ok.all():
-                return e, s
+                return e, s, grads
             if found is None:
                 found = Springs(*(np.empty((len(a_), len(rows))) for a_ in s))
             took = pending[ok]
@@ -262,7 +274,24 @@ class _Relaxation:
             alpha[pending] *= 0.5
         if len(pending):
             self.z[idx[:, None], rows[pending]] = base[pending].T
-        return e_new, found
+        return e_new, found, grads
+
+
+class _Gradients:
+    """Gradients (b, F) a line search worked out at the points it accepted (`have` (b,)): where
+    the energy change was below round-off it asked for a lower residual, and the Newton loop
+    needs the same gradients next."""
+
+    def __init__(self, b: int, n_free: int):
+        self.have = np.zeros(b, dtype=bool)
+        self.g = None
+        self._shape = (b, n_free)
+
+    def values(self) -> np.ndarray:
+        """(b, F) the gradients, rows without one unset."""
+        if self.g is None:
+            self.g = np.empty(self._shape)
+        return self.g
 
 
 def _columns(s: Springs, cols) -> Springs:
