@@ -160,9 +160,8 @@ class _Relaxation:
                         p[j], slope[j] = self._safe_step(rows[j])
                     e2, v2, g2 = self._line_search(rows[again], p[again], slope[again])
                     e_new[again] = e2
-                    grads.have[again] = g2.have
                     if g2.have.any():
-                        grads.values()[again[g2.have]] = g2.g[g2.have]
+                        grads.keep(again[g2.have], g2.g[g2.have])
                     done[rows[again[np.isnan(e2)]]] = True
                     good = ~np.isnan(e2)
                     for into, a in zip(springs, v2):
@@ -171,13 +170,12 @@ class _Relaxation:
             if not len(moved):
                 continue
             at = rows[moved]
-            need = moved[~grads.have[moved]]  # (the line search knows some already)
-            if len(need) == len(rows):
-                self.g[at] = self.grad(at, springs)
-            else:
-                if len(need):
-                    grads.values()[need] = self.grad(rows[need], _columns(springs, need))
+            if grads.have[moved].all():  # the line search worked them out
                 self.g[at] = grads.g[moved]
+            else:
+                if len(moved) < len(rows):
+                    springs = _columns(springs, moved)
+                self.g[at] = self.grad(at, springs)
             res_new = np.abs(self.g[at]).max(axis=1)
             # keep the factorization while it converges fast; refactorize when it slows down
             self.stale[at] = res_new <= 0.1 * self.res[at]
@@ -254,12 +252,11 @@ class _Relaxation:
             ok = np.isfinite(e) & (e <= e0[pending] + 1e-4 * a * sl)
             near = ~ok & np.isfinite(e) & (np.abs(a * sl) < noise[pending]) & (e <= e0[pending] + noise[pending])
             if near.any():  # the energy change is below round-off: ask for a lower residual
+                # (of all: as cheap as of some, and the Newton loop needs them next)
+                g = self.grad(at, s)
                 m = np.flatnonzero(near)
-                gm = self.grad(at[m], _columns(s, m))
-                ok[m] = np.abs(gm).max(axis=1) < res0[pending[m]]
-                taken = ok[m]
-                grads.values()[pending[m[taken]]] = gm[taken]
-                grads.have[pending[m[taken]]] = True
+                ok[m] = np.abs(g[m]).max(axis=1) < res0[pending[m]]
+                grads.keep(pending[ok], g[ok])
             if trial == 0 and ok.all():
                 return e, s, grads
             if found is None:
@@ -284,14 +281,12 @@ class _Gradients:
 
     def __init__(self, b: int, n_free: int):
         self.have = np.zeros(b, dtype=bool)
-        self.g = None
-        self._shape = (b, n_free)
+        self.g = np.empty((b, n_free))
 
-    def values(self) -> np.ndarray:
-        """(b, F) the gradients, rows without one unset."""
-        if self.g is None:
-            self.g = np.empty(self._shape)
-        return self.g
+    def keep(self, rows: np.ndarray, g: np.ndarray) -> None:
+        """Remember the gradients g (k, F) of `rows` (k,)."""
+        self.g[rows] = g
+        self.have[rows] = True
 
 
 def _columns(s: Springs, cols) -> Springs:
