@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .assembly import Springs
+from .assembly import Springs, columns
 from .costs import batch_of
 from .equilibrium import Equilibrium, Kept, NotConvergedError, safe_step
 from .factor import FloppyNetworkError, factorize_many, solve_many
@@ -90,6 +90,7 @@ class _Relaxation:
     def __init__(self, solver, asm, net: Network, cost, betas, x, factors, first: int = 0):
         self.solver, self.asm, self.cost = solver, asm, cost
         self.k, self.L = net.k, net.L
+        self._params = {}  # b -> k and L as (E, b) columns (assembly.columns)
         self.betas = betas
         self.z = np.ascontiguousarray(x.reshape(len(x), -1).T)
         self.factors = list(factors)
@@ -102,10 +103,18 @@ class _Relaxation:
         """(b, N, 2) positions of the columns z (2N, b)."""
         return z.T.reshape(z.shape[1], -1, 2)
 
+    def params(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """k and L as (E, b) columns, made once for each b (a few sizes of the stack recur)."""
+        if b not in self._params:
+            if len(self._params) >= 8:
+                self._params.clear()
+            self._params[b] = (columns(self.k, b), columns(self.L, b))
+        return self._params[b]
+
     def total(self, rows: np.ndarray):
         """(b,) E + beta C of the examples `rows` at their positions, and their springs."""
         zs = self.z[:, rows]
-        s = self.asm.springs(zs, self.k, self.L)
+        s = self.asm.springs(zs, *self.params(zs.shape[1]))
         e = self.asm.energy(s)
         if self.cost is not None:
             e = e + self.betas[rows] * self.cost.values(self.positions(zs), self.first + rows)
@@ -113,7 +122,7 @@ class _Relaxation:
 
     def grad(self, rows: np.ndarray, springs=None) -> np.ndarray:
         """(b, F) gradients over the free coordinates (springs: those at z[:, rows])."""
-        s = springs if springs is not None else self.asm.springs(self.z[:, rows], self.k, self.L)
+        s = springs if springs is not None else self.asm.springs(self.z[:, rows], *self.params(len(rows)))
         g = self.asm.gradient(s)
         if self.cost is not None:
             cg = self.cost.gradients(self.positions(self.z[:, rows]), self.first + rows).reshape(len(rows), -1)
@@ -122,7 +131,7 @@ class _Relaxation:
 
     def matrix(self, rows: np.ndarray, psd: bool) -> np.ndarray:
         """(nnz, b) Hessian values."""
-        vals = self.asm.hessians(self.z[:, rows], self.k, self.L, psd)
+        vals = self.asm.hessians(self.z[:, rows], *self.params(len(rows)), psd)
         if self.cost is not None:
             x = self.positions(self.z[:, rows])
             for j, i in enumerate(rows):
