@@ -189,10 +189,16 @@ class _Relaxation:
             # keep the factorization while it converges fast; refactorize when it slows down
             self.stale[at] = res_new <= 0.1 * self.res[at]
             self.res[at], self.e[at] = res_new, e_new[moved]
+        return self._results()
+
+    def _results(self) -> list[Equilibrium]:
+        """One Equilibrium per example (numbers as Python's, converted at once)."""
         x = self.positions(self.z)
-        return [Equilibrium(x[i].copy(), float(self.res[i]), float(self.e[i]), int(self.it[i]), int(self.made[i]),
-                            bool(self.res[i] <= tol), None if self.factors[i] is None else Kept(self.factors[i], self.asm.free))
-                for i in range(n)]
+        res, e, it, made = self.res.tolist(), self.e.tolist(), self.it.tolist(), self.made.tolist()
+        converged = (self.res <= self.solver.tol).tolist()
+        kept = {id(f): Kept(f, self.asm.free) for f in self.factors if f is not None}  # (one for each)
+        return [Equilibrium(x[i].copy(), res[i], e[i], it[i], made[i], converged[i],
+                            None if f is None else kept[id(f)]) for i, f in enumerate(self.factors)]
 
     def _directions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Newton steps (b, F) and their slopes (b,): with the kept factorization where it is
