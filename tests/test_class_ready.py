@@ -291,6 +291,16 @@ def test_small_and_large_windows_lay_out_a_lesson():
             assert col.view.rect.width > 340 - 12  # the response panel grew with the window
 
 
+def test_the_response_panel_hints_are_not_cut_off_in_a_small_window():
+    for name in ("lesson_xor", "lesson_two_springs"):
+        app = window(name, size=(800, 600))
+        app.teaching.live.wait()
+        app.tick()
+        r = app.teaching.view.rect  # the hints' rows, at the panel's right edge: no text reaches it
+        img = pygame.surfarray.pixels3d(app.screen)[r.right - 8:r.right - 1, r.bottom - 36:r.bottom - 2].astype(int)
+        assert r.width < 300 and (np.abs(img - 120).sum(axis=2) < 30).sum() == 0, name
+
+
 def test_z_pressed_while_another_scene_opens_undoes_nothing_of_the_new_one():
     """The monkey found it: an undo queued behind an opening was applied to the scene that
     opened, with the springs of the one before (edges pointing past its nodes)."""
