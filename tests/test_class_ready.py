@@ -219,6 +219,21 @@ def test_the_scene_menu_lists_the_lessons_first_in_order_by_title():
     assert "xor.yaml" not in labels and "XOR" in labels
 
 
+def test_saved_copies_are_listed_by_their_scene_name_and_time(tmp_path, monkeypatch):
+    import shutil
+
+    from sandbox.window.library import scene_choices
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "saved").mkdir()
+    for stem in ("lesson_allostery-autosave-20261202-022945", "xor-20261202-031500", "xor-20261202-031500-2", "mine"):
+        shutil.copy(SCENES / ("xor.yaml" if "xor" in stem else "lesson_allostery.yaml"), tmp_path / "saved" / f"{stem}.yaml")
+    choices = scene_choices(SCENES / "xor.yaml")
+    saved = [label for label, p in choices.items() if p.parent.name == "saved"]
+    assert sorted(saved) == ["Lesson 2: allostery, autosaved 02:29:45", "XOR, saved 03:15:00",
+                             "XOR, saved 03:15:00-2", "saved/mine.yaml"]
+
+
 def test_esc_does_the_same_in_every_scene(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in ("digits", "xor"):
