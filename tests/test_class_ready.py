@@ -191,6 +191,19 @@ def test_the_loss_plot_names_every_line_and_its_marks_neither_overlap_nor_clip(m
     assert len(ends) == 2 and ends[0] != ends[1]  # two ends that read differently
 
 
+def test_the_loss_per_epoch_is_drawn_over_each_examples_cost():
+    from sandbox.window import panels
+
+    app = window("symmetrize")
+    rect, blue = pygame.Rect(900, 300, 300, 170), (31, 119, 180)
+    ys = list(np.geomspace(0.0137, 0.011, 12))  # one example an epoch: the two lines coincide
+    plot = panels.LossPlot([("train, per epoch", ys, blue), ("each example", ys, (160, 160, 160))], n_rows=12)
+    panels.draw_loss_plot(app.screen, rect, app.layout, plot)
+    img = pygame.surfarray.pixels3d(app.screen)[rect.x:rect.right, rect.y + 40:rect.bottom].astype(int)
+    drawn_blue = (np.abs(img - blue).sum(axis=2) < 30).any(axis=1).sum()  # columns where the blue line shows
+    assert drawn_blue > 0.6 * rect.width
+
+
 def test_one_colour_one_meaning():
     from sandbox.drawing.render import PALETTE
 

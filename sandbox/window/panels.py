@@ -143,7 +143,7 @@ def draw_loss_plot(surface, r: pygame.Rect, lay, plot: LossPlot) -> None:
         if row is not None:
             taken[row].append((left, left + w))
             text(surface, lay, label, (left, inner.bottom - lay.px(14) * (row + 1)), 16, MARK)
-    for _name, ys, color in shown:
+    for _name, ys, color in reversed(shown):  # the first line (the loss per epoch) on top
         pts = [(inner.x + inner.width * i / max(1, len(ys) - 1), inner.bottom - inner.height * (f(v) - lo) / (hi - lo))
                for i, v in enumerate(ys) if np.isfinite(v) and (v > 0 or not plot.log)]
         if len(pts) >= 2:
