@@ -329,6 +329,17 @@ def test_the_response_panel_hints_are_not_cut_off_in_a_small_window():
         assert r.width < 300 and (np.abs(img - 120).sum(axis=2) < 30).sum() == 0, name
 
 
+def test_lesson_one_input_can_be_dragged_right_as_well_as_left():
+    from student import Student
+
+    app = window("lesson_two_springs")
+    me = Student(app)
+    me.look()
+    start = me.node_on_screen("in")[0]
+    me.drag_node("in", (60, 0))  # (looking as it goes: the picture stays whole)
+    assert me.node_on_screen("in")[0] - start > 45  # the card says: drag it left and right
+
+
 def test_z_pressed_while_another_scene_opens_undoes_nothing_of_the_new_one():
     """The monkey found it: an undo queued behind an opening was applied to the scene that
     opened, with the springs of the one before (edges pointing past its nodes)."""
