@@ -204,6 +204,23 @@ def test_the_loss_per_epoch_is_drawn_over_each_examples_cost():
     assert drawn_blue > 0.6 * rect.width
 
 
+def test_the_legend_and_the_status_line_keep_their_items_apart(monkeypatch):
+    from sandbox.window import panels
+
+    app = window("two_springs")
+    drawn = []
+    text = panels.text
+
+    def record(surface, lay, line, pos, size=24, color=None):
+        drawn.append(line)
+        return text(surface, lay, line, pos, size, color)
+    monkeypatch.setattr(panels, "text", record)
+    app.tick()
+    hint = next(line for line in drawn if line.startswith("width\u00a0=\u00a0stiffness")).replace("\u00a0", " ")
+    assert "stiffness    ghost = free equilibrium    arrows = nudge" in hint  # not "stiffness ghost = ..."
+    assert any("  |  epoch" in line for line in drawn)  # the status line's parts, as it writes them
+
+
 def test_one_colour_one_meaning():
     from sandbox.drawing.render import PALETTE
 

@@ -186,8 +186,11 @@ def _lay_out_legend(lay, width: int, mode: str, editing: bool, shown) -> tuple[l
     rows.append(row)
     hint = ("editing: click = new node, drag node to node = spring, right-drag = move, click node then "
             "1-4 = role, click spring then +/- = stiffer/softer, X = remove, A = new example, Tab = done"
-            if editing else "width = stiffness    ghost = free equilibrium    arrows = nudge    H = help")
+            if editing else "    ".join(item.replace(" ", "\u00a0") for item in HINT_ITEMS))
     return rows, wrap(hint, lay.font(20), width)
+
+
+HINT_ITEMS = ("width = stiffness", "ghost = free equilibrium", "arrows = nudge", "H = help")
 
 
 def legend_height(lay, width: int, mode: str, editing: bool, shown=ROLES) -> int:
