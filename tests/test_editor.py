@@ -172,6 +172,7 @@ def test_recording_the_window_makes_a_gif_of_what_it_showed_as_long_as_it_lasted
     press(app, pygame.K_SPACE, frames=60)  # train while recording: a GIF frame every 100 ms
     while time.perf_counter() - started < 1.0:  # (however fast the frames come)
         app.tick()
+    press(app, pygame.K_SPACE)  # (paused: no stage's caption takes the place of the message)
     press(app, pygame.K_g)
     wall = time.perf_counter() - started
     assert app.exports.film is None
