@@ -118,6 +118,7 @@ def use_one_blas_thread() -> None:
     if _blas_limited:
         return
     _blas_limited = True
+    import scipy.linalg  # noqa: F401 - scipy's own BLAS loads with it; a limit set before misses it
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
