@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from experiments.capacity.descend import ep, lbfgs
+from experiments.capacity.descend import ep, ep_beta, lbfgs
 from experiments.capacity.figure import draw, summary
 from experiments.capacity.fit import capacity, crossing, read_outcomes
 from experiments.capacity.networks import disc_network, is_rigid, spring_length
@@ -111,7 +111,7 @@ def test_the_exact_gradient_matches_finite_differences_and_centered_ep_matches_i
         fd = (task.response.cost(task.response.ratios(k + step), quadratic)
               - task.response.cost(task.response.ratios(k - step), quadratic)) / 2e-6
         assert fd == pytest.approx(grad[e], rel=1e-5)
-    beta = 1e-4 / np.sum((task.response.pair_length * task.eta0) ** -2.0)  # as `descend.ep` takes it
+    beta = ep_beta(task)
     _, est, _ = task.response.ep_gradient(k, quadratic, beta)
     assert np.linalg.norm(est - grad) < 1e-5 * np.linalg.norm(grad)
 

@@ -7,6 +7,8 @@
         (and capacity_lbfgs.yaml, capacity_ep.yaml)
     python -m experiments.capacity figure runs/capacity-prune runs/capacity-lbfgs ... [--png PATH]
         the table of crossings and exponents, and the figure
+    python -m experiments.capacity gap runs/capacity-lbfgs runs/capacity-ep
+        where L-BFGS-B tuned and EP did not, what one change at a time does (gap.py)
 """
 
 from __future__ import annotations
@@ -63,6 +65,21 @@ def cmd_figure(args) -> int:
     return 0
 
 
+def cmd_gap(args) -> int:
+    from sandbox.physics.factor import use_one_blas_thread
+
+    from .gap import diagnose, short_cases
+
+    use_one_blas_thread()
+    cases = short_cases(Path(args.lbfgs), Path(args.ep))
+    cases = {n: c for n, c in cases.items() if not args.sizes or n in args.sizes}
+    print("L-BFGS-B tuned, EP did not: " + ", ".join(f"N = {n}: {len(c)} runs" for n, c in cases.items()))
+    result = diagnose(FOLDER, cases, args.cases)
+    for n, counts in result.items():
+        print(f"N = {n}: " + ", ".join(f"{v} tunes {a}/{b}" for v, (a, b) in counts.items()))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m experiments.capacity", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,8 +91,13 @@ def main(argv=None) -> int:
     f.add_argument("results", nargs="+")
     f.add_argument("--png")
     f.add_argument("--replicates", type=int, default=1000)
+    g = sub.add_parser("gap", help="where L-BFGS-B tuned and EP did not: try one change at a time")
+    g.add_argument("lbfgs", help="the L-BFGS-B sweep's results folder")
+    g.add_argument("ep", help="the EP sweep's results folder")
+    g.add_argument("--cases", type=int, default=8, help="runs tried per size (drawn at random)")
+    g.add_argument("--sizes", type=int, nargs="*")
     args = p.parse_args(argv)
-    return {"tasks": cmd_tasks, "figure": cmd_figure}[args.command](args)
+    return {"tasks": cmd_tasks, "figure": cmd_figure, "gap": cmd_gap}[args.command](args)
 
 
 if __name__ == "__main__":

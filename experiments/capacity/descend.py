@@ -24,16 +24,22 @@ EP_PATIENCE = 300  # steps without a 1% lower loss: a plateau
 NUDGE = 1e-4  # the nudge springs' summed stiffness at the start, relative to one spring's (k = 1)
 
 
-def lbfgs(task: Task, max_iterations: int = LBFGS_ITERATIONS) -> dict:
-    """L-BFGS-B with the exact gradient; returns the outcome (see `runs`)."""
+def lbfgs(task: Task, max_iterations: int = LBFGS_ITERATIONS, start: np.ndarray | None = None,
+          gradient: str = "exact") -> dict:
+    """L-BFGS-B from stiffness `start` (E,) (default 1), with the exact gradient or EP's
+    estimate of it (gradient="ep"); returns the outcome (see `runs`)."""
     from scipy.optimize import minimize
 
     quadratic = task.hinge(DELTA + MARGIN)
     history, last = [], {}
+    beta = ep_beta(task)
 
     def loss_and_gradient(theta):
         k = np.exp(theta)
-        c, grad, state = task.response.exact_gradient(k, quadratic)
+        if gradient == "ep":
+            c, grad, state = task.response.ep_gradient(k, quadratic, beta)
+        else:
+            c, grad, state = task.response.exact_gradient(k, quadratic)
         last.update(theta=theta.copy(), ratios=state.ratios)
         return c, grad * k
 
@@ -45,12 +51,13 @@ def lbfgs(task: Task, max_iterations: int = LBFGS_ITERATIONS) -> dict:
             raise StopIteration
 
     bounds = [(np.log(K_MIN), np.log(K_MAX))] * len(task.edges)
-    res = minimize(loss_and_gradient, np.zeros(len(task.edges)), jac=True, method="L-BFGS-B", bounds=bounds,
-                   callback=stop_when_met, options={"maxiter": max_iterations, "maxfun": 2 * max_iterations,
-                                                    "ftol": 1e-12, "gtol": 1e-10})
+    theta0 = np.zeros(len(task.edges)) if start is None else np.log(start)
+    res = minimize(loss_and_gradient, theta0, jac=True, method="L-BFGS-B", bounds=bounds, callback=stop_when_met,
+                   options={"maxiter": max_iterations, "maxfun": 2 * max_iterations, "ftol": 1e-12, "gtol": 1e-10})
+    met = task.met(task.response.ratios(np.exp(res.x)))
     return {"k": np.exp(res.x), "steps": int(res.nit), "evaluations": int(res.nfev),
             "history": [{"epoch": 0, "loss": task.loss(task.eta0)}] + history,
-            "stopped": "" if task.met(task.response.ratios(np.exp(res.x))) else str(res.message)}
+            "stopped": "" if met else str(res.message)}
 
 
 def adam_step(theta: np.ndarray, grad: np.ndarray, state: dict, rate: float,
@@ -64,12 +71,18 @@ def adam_step(theta: np.ndarray, grad: np.ndarray, state: dict, rate: float,
     return theta - rate * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
 
 
-def ep(task: Task, rate: float = EP_RATE, max_steps: int = EP_STEPS, patience: int = EP_PATIENCE) -> dict:
-    """Centered EP with Adam on log k; returns the outcome (see `runs`)."""
+def ep_beta(task: Task) -> float:
+    """The nudge: the nudging springs' summed stiffness at the start is NUDGE (one spring's is 1)."""
+    return NUDGE / float(np.sum((task.response.pair_length * task.eta0) ** -2.0))
+
+
+def ep(task: Task, rate: float = EP_RATE, max_steps: int = EP_STEPS, patience: int = EP_PATIENCE,
+       bounds: tuple = (K_MIN, K_MAX)) -> dict:
+    """Centered EP with Adam on log k within `bounds`; returns the outcome (see `runs`)."""
     quadratic = task.hinge(DELTA + MARGIN)
-    beta = NUDGE / float(np.sum((task.response.pair_length * task.eta0) ** -2.0))
+    beta = ep_beta(task)
     theta, state = np.zeros(len(task.edges)), {}
-    lo, hi = np.log(K_MIN), np.log(K_MAX)
+    lo, hi = np.log(bounds[0]), np.log(bounds[1])
     history = [{"epoch": 0, "loss": task.loss(task.eta0)}]
     best, since, stopped, step = np.inf, 0, f"step budget ({max_steps})", 0
     for step in range(1, max_steps + 1):

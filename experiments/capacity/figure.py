@@ -52,6 +52,7 @@ def draw(table: dict, results: dict, png: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     panels = [k for k in (("ghost", "prune"), ("ghost", "lbfgs"), ("ghost", "ep")) if k in results]
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.4 * (len(panels) + 1), 4.0), dpi=100)
@@ -65,6 +66,7 @@ def draw(table: dict, results: dict, png: Path) -> None:
             t = np.array(list(fr), dtype=float)
             ax.semilogx(t / n ** nu, [s / m for s, m in fr.values()], "o-", ms=3, color=f"C{i}", label=f"N = {n}")
         ax.axhline(0.5, color="grey", lw=0.8)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(f"T / N^{nu:.2f}")
         ax.set_title(NAMES[(kind, tuner)], fontsize=10)
         ax.legend(fontsize=7)
@@ -87,6 +89,10 @@ def draw(table: dict, results: dict, png: Path) -> None:
         bx.loglog(grid, t0 * (grid / n0) ** ANCHOR, ":", color="grey", label=f"slope {ANCHOR} (Rocks et al. 2019)")
     bx.set_xscale("log")
     bx.set_yscale("log")
+    for axis in (bx.xaxis, bx.yaxis):
+        axis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    bx.set_xticks(sorted({n for c in results.values() for n in c["sizes"]}))
     bx.set_xlabel("nodes N")
     bx.set_ylabel("targets at 50% success")
     bx.set_title("capacity against size (95% intervals)", fontsize=10)

@@ -12,7 +12,7 @@ node, +n_p on its second; u: the displacements). The strain ratio
 comes from one factorization of the Hessian H = sum_e k_e q_e q_e^T and one solve:
 u = l_S G q_S / (q_S . G q_S) with G = H^-1 (eps_S = 1). Rigid motions, which no strain sees,
 are removed by holding three coordinates (two nodes far apart); the network must have no other
-zero mode (`rigid_body_modes` and the capacity experiment's generator see to that).
+zero mode (experiments/capacity/networks.py builds networks without one).
 
 A cost of the ratios given, near the ratios where it is taken, as a quadratic
 C = 1/2 sum_p w_p (eta_p - eta*_p)^2 (a callable `quadratic(ratios) -> (w (P,), eta* (P,))`: a
