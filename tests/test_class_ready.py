@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pygame_gui
-from conftest import drawn_box, network_region, press, settle
+from conftest import click, drawn_box, network_region, press, settle
 
 from sandbox.scenes.build import load_scene
 from sandbox.window.app import App
@@ -358,3 +358,32 @@ def test_a_window_drawing_slowly_skips_frames_so_a_motion_keeps_its_duration():
     s.training._due = None
     shown = [s.training.next_frame(t)[0, 0] for t in np.arange(5) * 0.5 * FRAME_S]  # faster than 60 a second
     assert shown == [0, 1, 2, 3, 4]
+
+
+def test_z_while_training_runs_undoes_the_students_example_and_pauses():
+    """Z pressed while XOR trains undid the update that had just arrived (the next came at
+    once), never the example just added; each press left one more "undo" mark on the plot."""
+    app = window("lesson_xor")
+    s, view = app.session, app.teaching.view
+    k0 = s.net.k.copy()
+    press(app, pygame.K_SPACE)
+    while s.trainer.steps < 2:
+        app.tick()
+    click(app, view.to_screen(np.array([[0.3, -0.3]]))[0])  # an example of class 0, training on
+    while s.trainer.task.n_examples == 4:
+        app.tick()
+    steps = s.trainer.steps
+    while s.trainer.steps < steps + 2:  # the network keeps learning the new task
+        app.tick()
+    press(app, pygame.K_z)
+    settle(app, 3)
+    assert s.trainer.task.n_examples == 4 and s.training.paused, s.caption
+    assert "undone: the change of the examples and" in s.caption
+    press(app, pygame.K_z)  # the training before it
+    settle(app, 3)
+    assert np.array_equal(s.net.k, k0)  # the network as it opened
+    for _ in range(6):  # nothing left: the plot keeps one mark for the undos in a row
+        press(app, pygame.K_z)
+        settle(app, 3)
+    undos = [label for _, label in s.history.marks if label.startswith("undo")]
+    assert undos == ["undo x2"], s.history.marks
