@@ -387,3 +387,21 @@ def test_z_while_training_runs_undoes_the_students_example_and_pauses():
         settle(app, 3)
     undos = [label for _, label in s.history.marks if label.startswith("undo")]
     assert undos == ["undo x2"], s.history.marks
+
+
+def test_a_cut_made_while_training_runs_is_captioned_for_its_moment_only():
+    """Lesson 2: "cut 1 spring: Z undoes" stayed on the caption for 20 s of training after it."""
+    app = window("lesson_allostery")
+    s = app.session
+    mid = (s.x[s.net.edges[:, 0]] + s.x[s.net.edges[:, 1]]) / 2
+    e = int(np.argmin(np.linalg.norm(mid - mid.mean(axis=0), axis=1)))
+    click(app, app.camera.to_screen(mid[e]))
+    assert s.hands.selected is not None
+    press(app, pygame.K_SPACE)
+    press(app, pygame.K_x)
+    while "cut 1 spring" not in s.caption:
+        app.tick()
+    steps = s.trainer.steps
+    while s.trainer.steps < steps + 4 and "cut" in s.caption:
+        app.tick()
+    assert "cut" not in s.caption and not s.training.paused

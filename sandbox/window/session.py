@@ -55,6 +55,7 @@ class Session:
         self.version = 0
         self.generation = 0
         self.message, self.banner, self.warning = "", False, False  # a banner stays until the next command
+        self.updates_since_said = 0
         self.jobs = Jobs(self._failed, lambda: self.generation)
         self._recovered_after = -1  # jobs.succeeded at the last recovery
         self.training = Training(self)
@@ -219,12 +220,15 @@ class Session:
     # ------------------------------------------------------------ messages
 
     def say(self, text: str, banner: bool = False) -> None:
-        """Put a message on the caption (a banner stays until the next command)."""
+        """Put a message on the caption (a banner stays until the next command, or, while
+        training runs, for BANNER_UPDATES updates: its moment is over)."""
         self.message, self.banner, self.warning = text, banner, False
+        self.updates_since_said = 0
 
     def warn(self, text: str) -> None:
         """A warning on the caption (drawn red), staying until the next command."""
         self.message, self.banner, self.warning = text, True, True
+        self.updates_since_said = 0
 
     def command(self) -> None:
         """A new command: the last one's message is answered."""

@@ -28,6 +28,7 @@ FAST_BURST_S = 0.1  # worker time per fast-mode job: the window shows where trai
 PACES = {"slow": "slow motion", "normal": "normal pace", "fast": "fast"}
 PLAY_EPOCH_FRAMES = 48  # frames an epoch takes when played at the normal pace (within the bounds below)
 PLAY_STAGE_FRAMES = (3, 12)  # fewest and most frames a played stage takes at the normal pace
+BANNER_UPDATES = 3  # updates of running training a banner (not a warning) outlasts: then its moment is over
 FRAME_S = 1 / 60  # a motion's frames are due this far apart (a slower window skips some)
 
 
@@ -278,5 +279,8 @@ class Training:
             s.energies = (energy(s.net, st.x_free), energy(s.net, st.x) + s.rule.beta * st.phases.cost.value(st.x))
         elif st.name == "update":
             s.history.trained(st.before, running)
+            s.updates_since_said += running
+            if s.banner and not s.warning and s.updates_since_said >= BANNER_UPDATES:
+                s.say("")
             s.ghost = None
             s.change = st.dk if s.rule.learn != "rest_length" else st.dL
