@@ -405,3 +405,29 @@ def test_a_cut_made_while_training_runs_is_captioned_for_its_moment_only():
     while s.trainer.steps < steps + 4 and "cut" in s.caption:
         app.tick()
     assert "cut" not in s.caption and not s.training.paused
+
+
+def test_lesson_three_says_what_dragging_i1_does_to_c_and_r():
+    """The card said "C rises and R falls"; in the untrained network both rise. Measured with
+    the solver from the first example (I1 = I2 = -0.5), as the drag starts: R rises more for a
+    small drag, C catches up for one about three times 0.5, as the card now says."""
+    from sandbox.learning.trainer import Trainer
+    from sandbox.window.engines import ExactEngine
+
+    scene = load_scene(SCENES / "lesson_xor.yaml")
+    text = " ".join(scene.spec.lesson.steps[2].text.split())
+    assert "R more at first" in text and "C catches up with R" in text
+    trainer = Trainer.from_scene(scene, None, ExactEngine())
+    c, r = (scene.net.ids.index(n) for n in ("C", "R"))
+    start = trainer.free_state(0).x
+
+    def rise(up):
+        trainer.task.clamps[0, 0, 1] = -0.5 + up  # I1 held `up` higher
+        trainer.forget_states()
+        x = trainer.free_state(0).x
+        return x[c, 1] - start[c, 1], x[r, 1] - start[r, 1]
+
+    c_small, r_small = rise(0.5)
+    assert 0 < c_small < r_small
+    c_far, r_far = rise(1.5)
+    assert c_far > r_far > 0
