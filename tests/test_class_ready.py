@@ -431,3 +431,19 @@ def test_lesson_three_says_what_dragging_i1_does_to_c_and_r():
     assert 0 < c_small < r_small
     c_far, r_far = rise(1.5)
     assert c_far > r_far > 0
+
+
+def test_the_outputs_stay_visible_on_their_target_crosses():
+    """Lesson 2, card 1: the orange output pair was hidden under the magenta target crosses."""
+    from sandbox.drawing.render import PALETTE
+
+    app = window("lesson_allostery")
+    s = app.session
+    img = pygame.surfarray.array3d(app.screen).astype(int)
+    r = max(3, min(9, int(app.camera.scale * 0.08)))
+    for i in np.ravel(s.trainer.task.outputs):
+        cx, cy = app.camera.to_screen(app.view.drawn[i]).astype(int)
+        near = [(x, y) for x in range(cx - r - 2, cx + r + 3) for y in range(cy - r - 2, cy + r + 3)
+                if r <= np.hypot(x - cx, y - cy) <= r + 1.5]  # the output's orange ring (r - 2 to r + 2)
+        orange = sum(np.abs(img[x, y] - PALETTE["output"]).sum() < 60 for x, y in near)
+        assert orange >= 0.9 * len(near), (i, orange, len(near))

@@ -2,8 +2,9 @@
 
 Springs: width grows with stiffness (log scale around the scene's median k); colour shows
 tension (red) or compression (blue), or, in "change" mode, the last change of stiffness
-(green: stiffer, purple: softer; orange is the outputs' colour alone). Nodes show their role by shape and colour; targets are
-crosses; nudge forces are arrows on the outputs; a ghost shows the free equilibrium.
+(green: stiffer, purple: softer; orange is the outputs' colour alone). Nodes show their role by
+shape and colour; targets are crosses, under the nodes (an output on its target stays seen);
+nudge forces are arrows on the outputs; a ghost shows the free equilibrium.
 """
 
 from __future__ import annotations
@@ -156,6 +157,12 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
     if extra.shades:  # over the springs, under the nodes
         _draw_shades(surface, camera.to_screen(net.pos), extra.shades, pal)
     r = max(3, min(9, int(camera.scale * 0.08)))
+    if extra.targets is not None:  # under the nodes: an output on its target stays seen, the cross's arms around it
+        t_at, t_ok = _on_screen(camera, extra.targets)
+        for t in t_at[t_ok]:
+            s = r + 4
+            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 2)
+            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 2)
     held = net.held
     rail = ~held & ~net.axes.all(axis=1)
     for i, (c, role) in enumerate(zip(pts, net.roles.tolist())):
@@ -189,12 +196,6 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         c_at, c_ok = _on_screen(camera, extra.clamps)
         for c in c_at[c_ok]:
             pygame.draw.polygon(surface, pal["input"], _diamond(c, r + 5), 2)
-    if extra.targets is not None:
-        t_at, t_ok = _on_screen(camera, extra.targets)
-        for t in t_at[t_ok]:
-            s = r + 3
-            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 3)
-            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 3)
     if extra.nudge is not None and np.isfinite(extra.nudge).all():
         peak = float(np.abs(extra.nudge).max(initial=0.0))
         if peak > 0:
