@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pygame_gui
+import pytest
 from conftest import click, drawn_box, network_region, press, settle
 
 from sandbox.scenes.build import load_scene
@@ -447,3 +448,27 @@ def test_the_outputs_stay_visible_on_their_target_crosses():
                 if r <= np.hypot(x - cx, y - cy) <= r + 1.5]  # the output's orange ring (r - 2 to r + 2)
         orange = sum(np.abs(img[x, y] - PALETTE["output"]).sum() < 60 for x, y in near)
         assert orange >= 0.9 * len(near), (i, orange, len(near))
+
+
+def test_lesson_one_says_what_a_line_through_the_origin_can_reach_with_an_example_off_it():
+    """An example off the line showed "gap ... goal 0", which two springs can never reach: their
+    answer is a line through 0. The readout gives the slope now and the best line's (least
+    squares, what training minimises), and training moves toward it."""
+    app = window("lesson_two_springs")
+    s, live, view = app.session, app.teaching.live, app.teaching.view
+    live.add([0.4], value=-0.2)  # far off the line through the others (0.3 x input)
+    settle(app)
+    live.wait()
+
+    def said():
+        text = view.readout_text()
+        assert "goal 0" not in text and "best line through 0:" in text, text
+        return [float(part.split()[-1]) for part in text.split("   ")]
+    before, best = said()
+    x, y = live.inputs[:, 0], live.targets[:, 0]
+    assert best == pytest.approx(x @ y / (x @ x), abs=1e-3) and abs(before - best) > 0.3  # (untrained: 0.5)
+    s.training.run_epochs(30)
+    settle(app)
+    live.wait()
+    now, _ = said()
+    assert abs(now - best) < 0.25 * abs(before - best), (before, now, best)

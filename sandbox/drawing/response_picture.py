@@ -36,7 +36,7 @@ GOAL_COLOR = PALETTE["target"]
 class Goal:
     """What the examples ask, as the readout compares it: "slope" (they lie on the line
     value * input through the origin), "point" (one example: the answer `value` at input `at`),
-    "gap" (anything else on a curve: how far the answer is from the examples), "right" (a
+    "gap" (anything else on a curve: how far the answer is from the examples, on average), "right" (a
     classifier: how many examples it gets right)."""
 
     kind: str
@@ -83,9 +83,14 @@ def readout(source, goal: Goal | None) -> str:
     if goal.kind == "point":
         now = float(np.interp(goal.at, xs[ok], ys[ok]))
         return f"at {goal.at:.3g}: now {now:.3g}   goal {goal.value:.3g}"
-    x = source.inputs[:, source.probe.dims[0]]
-    gap = np.abs(np.interp(x, xs[ok], ys[ok]) - source.targets[:, 0])
-    return f"gap to the examples now {float(gap[~source.test].mean()):.2g}   goal 0"
+    train = ~source.test
+    x, y = source.inputs[train, source.probe.dims[0]], source.targets[train, 0]
+    a = float(xs[ok] @ ys[ok] / (xs[ok] @ xs[ok])) if xs[ok] @ xs[ok] > 0 else float("nan")
+    if np.isfinite(a) and x @ x > 0 and np.abs(ys[ok] - a * xs[ok]).max() <= 1e-3 * max(float(np.abs(ys[ok]).max()), 1e-12):
+        # the answer is a line through 0 (lesson 1's springs can make no other), and no such line
+        # meets every example: the goal is the least-squares line (what training minimises)
+        return f"slope now {a:.3f}   best line through 0: {float(x @ y / (x @ x)):.3g}"
+    return f"mean gap to the examples now {float(np.abs(np.interp(x, xs[ok], ys[ok]) - y).mean()):.2g}"
 
 
 def y_range_of(source, with_response: bool = True) -> tuple[float, float]:
