@@ -472,3 +472,35 @@ def test_lesson_one_says_what_a_line_through_the_origin_can_reach_with_an_exampl
     live.wait()
     now, _ = said()
     assert abs(now - best) < 0.25 * abs(before - best), (before, now, best)
+
+
+def test_digits_counts_examples_as_a_student_does_and_draws_no_bias_pixel():
+    """Digits' panel said "example 1554" of 1,258 training examples (an index into all 1,797),
+    and the bias input was shaded as a black pixel square alone at the far left."""
+    from sandbox.drawing.render import PALETTE
+
+    app = window("digits")
+    s = app.session
+    last = int(s.trainer.task.train[-1])
+    assert last >= 1258  # (the index into all examples)
+    s.show_example(last)
+    settle(app, 3)
+    assert any(line.startswith("training example 1,258 of 1,258:") for line in app.info_lines()), app.info_lines()
+    assert s.caption == "showing training example 1,258 of 1,258"
+    img = pygame.surfarray.array3d(app.screen).astype(int)
+    bias = s.net.ids.index("bias")
+    cx, cy = app.camera.to_screen(s.net.pos[bias]).astype(int)
+    d = int(0.4 * app.camera.scale)  # inside the square a pixel's shade would fill, clear of the diamond
+    corners = [img[cx + dx, cy + dy] for dx in (-d, d) for dy in (-d, d)]
+    assert all(np.abs(c - PALETTE["background"]).sum() < 40 for c in corners), corners
+
+
+def test_a_data_scene_with_a_bias_input_says_so():
+    """Iris said "four input nodes" and drew five: the fifth, pulled the same in every example,
+    is a bias. The scenes made from data files say so in their descriptions."""
+    for name, measured in (("iris", "Four measurements"), ("digits", "64 pixels")):
+        scene = load_scene(SCENES / f"{name}.yaml")
+        constant = np.ptp(scene.task.clamps, axis=0).max(axis=-1) == 0
+        assert constant[-1] and len(constant) in (5, 65)  # the last input drawn: a bias
+        text = " ".join(scene.spec.description.split())
+        assert measured in text and "is a bias" in text, name

@@ -300,22 +300,23 @@ def drawing_for(scene, task, s: int, x: np.ndarray, **kw) -> Drawing:
     return Drawing(targets=targets, labels=labels, shades=image_shades(task, s), **kw)
 
 
-_SHADING: list = [None, 0, 0.0, 0.0]  # the clamps array last shaded, its axis and range
+_SHADING: list = [None, 0, 0.0, 0.0, None]  # the clamps array last shaded, its axis, range and inputs that vary
 
 
 def image_shades(task, s: int) -> dict:
     """For a classifier with 16 inputs or more (an image such as digits' 8x8 pixels): {input
     node: 0..1}, example s's input displacement along its axis relative to the range over all
-    examples. {} otherwise."""
+    examples. An input the same in every example (a bias) is no pixel: not shaded. {} otherwise."""
     if task.labels is None or len(task.inputs) < 16:
         return {}
     if _SHADING[0] is not task.clamps:  # (the range over all examples, once per task: not per frame)
         axis = int(np.argmax(np.ptp(task.clamps, axis=(0, 1))))
-        _SHADING[:] = [task.clamps, axis, float(task.clamps[:, :, axis].min()), float(task.clamps[:, :, axis].max())]
-    _, axis, lo, hi = _SHADING
+        varies = np.ptp(task.clamps[:, :, axis], axis=0) > 0
+        _SHADING[:] = [task.clamps, axis, float(task.clamps[:, :, axis].min()), float(task.clamps[:, :, axis].max()), varies]
+    _, axis, lo, hi, varies = _SHADING
     values = task.clamps[s, :, axis]
     shade = (values - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
-    return {int(i): float(v) for i, v in zip(task.inputs, shade)}
+    return {int(i): float(v) for i, v, on in zip(task.inputs, shade, varies) if on}
 
 
 def wrap(text: str, typeface, width: int) -> list[str]:

@@ -250,11 +250,21 @@ class Session:
             self.still()
             self.hands.world = None
             self.ghost = None
-            split = "test" if self.example in set(self.trainer.task.test.tolist()) else "train"
-            self.say(f"showing example {self.example} ({split})", banner=True)
+            self.say(f"showing {self.example_name}", banner=True)
             if not self.editing:  # (editing, the drawing stays; its markers are this example's)
                 self.show_free_state()
         self.jobs.after(apply, cancel=("stage",), bound=True)
+
+    @property
+    def example_name(self) -> str:
+        """The shown example as a student counts it: "training example 3 of 1,258" (its place
+        in its own set, from 1; the index into all examples numbers train and test together)."""
+        task = self.trainer.task
+        for split, rows in (("training", task.train), ("test", task.test)):
+            at = np.flatnonzero(np.asarray(rows) == self.example)
+            if len(at):
+                return f"{split} example {int(at[0]) + 1:,} of {len(rows):,}"
+        return f"example {self.example}"
 
     def next_example(self) -> None:
         self.show_example(self.example + 1)
