@@ -7,7 +7,7 @@ import numpy as np
 import pygame
 import pygame_gui
 import pytest
-from conftest import click, drawn_box, network_region, press, settle
+from conftest import click, drag, drawn_box, network_region, press, settle
 
 from sandbox.scenes.build import load_scene
 from sandbox.window.app import App
@@ -504,3 +504,36 @@ def test_a_data_scene_with_a_bias_input_says_so():
         assert constant[-1] and len(constant) in (5, 65)  # the last input drawn: a bias
         text = " ".join(scene.spec.description.split())
         assert measured in text and "is a bias" in text, name
+
+
+def test_a_vertical_drag_keeps_the_examples_input_and_the_axes_read_round_numbers():
+    """A purely vertical drag moved an example's input 0.2 -> 0.198 (the pixel it was grabbed at,
+    read back), and the axis ends then read "-0.0297" and "0.228"."""
+    app = window("lesson_two_springs")
+    s, live, view = app.session, app.teaching.live, app.teaching.view
+    live.wait()
+    app.tick()
+    before, target = live.inputs[:, 0].copy(), live.targets[1, 0]
+    at = view.to_screen(view.example_points()[[1]])[0]
+    drag(app, at, at + np.array([0, -60]))  # up, far beyond the axis
+    settle(app, 3)
+    live.wait()
+    app.tick()
+    assert np.array_equal(live.inputs[:, 0], before)  # the input kept exactly
+    assert live.targets[1, 0] > target  # (it moved up)
+    for end in view._ranges()[0][1], view._ranges()[1][1]:
+        assert float(f"{end:.1g}") == pytest.approx(end, abs=1e-9) or float(f"{end:.2g}") == pytest.approx(end, abs=1e-9), end
+
+
+def test_the_nudge_magnification_reads_as_a_round_factor():
+    """The caption said "motion shown 1,001 times larger"."""
+    import re
+
+    app = window("lesson_allostery")
+    s = app.session
+    while s.stage is None or s.stage.name != "nudged":
+        press(app, pygame.K_s, frames=15)
+    factor = re.search(r"motion shown ([\d,.]+) times larger", s.caption)
+    assert factor, s.caption
+    v = float(factor.group(1).replace(",", ""))
+    assert v > 1 and float(f"{v:.2g}") == v, s.caption

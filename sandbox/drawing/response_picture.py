@@ -110,7 +110,18 @@ def y_range_of(source, with_response: bool = True) -> tuple[float, float]:
     v = np.concatenate(vals)
     lo, hi = float(v.min()), float(v.max())
     pad = 0.12 * max(hi - lo, 1e-3)
-    return lo - pad, hi + pad
+    return round_out(lo - pad, hi + pad)
+
+
+def round_out(lo: float, hi: float) -> tuple[float, float]:
+    """The range widened to ends a reader takes in at a glance: multiples of a step of 1, 2 or 5
+    times a power of ten, about a fifth of the range (-0.0297 and 0.228 become -0.05 and 0.25)."""
+    span = hi - lo
+    if not (np.isfinite(span) and span > 0):
+        return lo, hi
+    power = 10.0 ** np.floor(np.log10(span / 5))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= span / 5)
+    return float(np.floor(lo / step + 1e-9) * step), float(np.ceil(hi / step - 1e-9) * step)
 
 
 class ResponsePicture:
