@@ -411,7 +411,7 @@ def test_a_cut_made_while_training_runs_is_captioned_for_its_moment_only():
 def test_lesson_three_says_what_dragging_i1_does_to_c_and_r():
     """The card said "C rises and R falls"; in the untrained network both rise. Measured with
     the solver from the first example (I1 = I2 = -0.5), as the drag starts: R rises more for a
-    small drag, C catches up for one about three times 0.5, as the card now says."""
+    small drag, C catches up once I1 is up at R's height (1.5 higher), as the card now says."""
     from sandbox.learning.trainer import Trainer
     from sandbox.window.engines import ExactEngine
 
@@ -430,6 +430,7 @@ def test_lesson_three_says_what_dragging_i1_does_to_c_and_r():
 
     c_small, r_small = rise(0.5)
     assert 0 < c_small < r_small
+    assert start[r, 1] == pytest.approx(1.0, abs=0.1)  # R's height, where I1 is taken next
     c_far, r_far = rise(1.5)
     assert c_far > r_far > 0
 
