@@ -511,7 +511,7 @@ def test_a_vertical_drag_keeps_the_examples_input_and_the_axes_read_round_number
     """A purely vertical drag moved an example's input 0.2 -> 0.198 (the pixel it was grabbed at,
     read back), and the axis ends then read "-0.0297" and "0.228"."""
     app = window("lesson_two_springs")
-    s, live, view = app.session, app.teaching.live, app.teaching.view
+    live, view = app.teaching.live, app.teaching.view
     live.wait()
     app.tick()
     before, target = live.inputs[:, 0].copy(), live.targets[1, 0]
