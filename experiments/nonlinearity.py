@@ -183,15 +183,15 @@ def figure(results: dict, png: Path) -> None:
 
     fig, ax = plt.subplots(2, 2, figsize=(11, 8.5), dpi=100)
     a = ax[0, 0]
+    twin = a.twinx() if "fraction" in results else None
     for name, color in (("circle", "C0"), ("xor", "C1")):
         reach = results["reach"][name]
         xs = [float(r) for r in reach]
         a.plot(xs, [_mean(v) for v in reach.values()], "o-", color=color, label=f"{name}: centered EP")
         a.plot(xs, [_mean(v, "logistic_regression") for v in reach.values()], ":", color=color,
                label=f"{name}: logistic regression on (x, y)")
-        if "fraction" in results:
+        if twin is not None:
             frac = results["fraction"][name]
-            twin = twin if "twin" in locals() else a.twinx()
             twin.semilogy([float(r) for r in frac], list(frac.values()), "s--", color=color, ms=4, alpha=0.5)
             twin.set_ylabel("dashed: share of the untrained hidden motion\nnot linear in the point", fontsize=8)
     a.set_xlabel("reach: P's largest move along an axis / ring radius")
