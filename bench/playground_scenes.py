@@ -14,6 +14,9 @@ good part of the ring's radius its springs stretch, shorten and turn: each hidde
 by an amount that depends on P's distance to it, a nonlinear function of the point. Two output
 beads on horizontal rails to the right, 'blue' and 'orange', are joined to every hidden node
 and to a bias input; the bead of the point's class should move further right, by a margin.
+The spiral's network puts its hidden nodes on a grid across the square P moves in instead
+('pins'): features that change within the data, which a ring around it cannot give.
+`Design` holds every choice; experiments/nonlinearity.py varies them one at a time.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ What is varied:
 - spiral: the ring, and a grid of pinned hidden nodes across P's range (the spiral scene's
   network), with logistic regression on the untrained network's hidden displacements (what its
   features allow a perfect read-out).
+- digits: the same question for scenes/digits_hidden.yaml: logistic regression on the pixels,
+  and on the pixels with the untrained strings' slides (every image relaxed once).
 """
 
 from __future__ import annotations
@@ -109,6 +111,27 @@ def nonlinear_fraction(d) -> float:
     a = np.column_stack([task.clamps.reshape(task.n_examples, -1), np.ones(task.n_examples)])
     residual = h - a @ np.linalg.lstsq(a, h, rcond=None)[0]
     return float(np.sum(residual ** 2) / np.sum((h - h.mean(axis=0)) ** 2))
+
+
+def measure_digits() -> dict:
+    """Logistic regression (cross-validated penalty) on digits' pixels, and on the pixels with
+    the slides along x of digits_hidden's 210 string beads in the untrained network."""
+    from sandbox.scenes.build import load_scene
+
+    scene = load_scene(ROOT / "scenes" / "digits_hidden.yaml")
+    net, task = scene.net, scene.task
+    strings = np.flatnonzero(net.roles == HIDDEN)
+    solver = NewtonSolver()
+    slides = np.array([solver.relax(net, task.start(net, s)).x[strings, 0] - net.pos[strings, 0]
+                       for s in range(task.n_examples)])
+    pixels = task.clamps[:, -65:-1, 1]  # the linear copy's 64 pixel nodes (the bias is last)
+    out = {}
+    for key, feats in (("pixels", pixels), ("pixels_and_slides", np.hstack([pixels, slides]))):
+        as_inputs = dataclasses.replace(task, inputs=np.zeros(feats.shape[1], int),
+                                        clamps=np.stack([feats, np.zeros_like(feats)], axis=2))
+        out[key] = logistic_regression(as_inputs)
+    out["largest_slide"] = float(slides.max())
+    return out
 
 
 def measure_fraction() -> dict:
@@ -253,7 +276,7 @@ def main(argv=None) -> int:
     r = sub.add_parser("run")
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     r.add_argument("--json", type=Path, default=JSON)
-    r.add_argument("--parts", nargs="+", default=["string", "fraction", "training"],
+    r.add_argument("--parts", nargs="+", default=["string", "fraction", "training", "digits"],
                    help="what to measure (the others are kept from the JSON file if it exists)")
     f = sub.add_parser("figure")
     f.add_argument("--json", type=Path, default=JSON)
@@ -266,6 +289,8 @@ def main(argv=None) -> int:
             results["string"] = measure_string()
         if "fraction" in a.parts:
             results["fraction"] = measure_fraction()
+        if "digits" in a.parts:
+            results["digits"] = measure_digits()
         if "training" in a.parts:
             results.update(measure_training(a.seeds), seeds=a.seeds)
         write_atomic(a.json, json.dumps(results, indent=1))
