@@ -8,7 +8,7 @@ diagonals) sits side by side horizontally. Between every such pair of neighbours
 two springs, a little shorter than the gap (pre-tension), with a hidden bead a quarter of the way
 along. When the two pixels move by the same amount the string just rises with them; when they
 differ the string tilts and lengthens, and since its short end stretches less than its long end
-the bead slides along x, towards the long end, by about (difference)^2 / 8. That slide is the
+the bead slides along x, towards the long end, by about (difference)^2 / 13. That slide is the
 hidden feature: even in the difference (no term linear in the pixels, by the string's mirror
 symmetry), unmoved by the pair's common motion, and unique (a string under tension has one
 equilibrium). 210 strings in all.
@@ -36,7 +36,7 @@ HEADER = """\
 # Handwritten digits with a hidden layer: a string between every pair of neighbouring pixels
 # (210 strings, each with a hidden bead a quarter of the way along). A pixel moves its input
 # nodes up by its value scaled to [-0.5, 0.5]. When two neighbours differ, their string tilts
-# and its bead slides along x by about (difference)^2 / 8, whatever the pair's common motion:
+# and its bead slides along x by about (difference)^2 / 13, whatever the pair's common motion:
 # a quadratic feature, the same mechanism as the XOR scene's rhombus. Ten output beads on rails
 # far to the right read every string's bead and (the linear part) every pixel; the bead of the
 # right digit should move furthest right, by a margin. 30% of the images are held out.
