@@ -128,8 +128,14 @@ class ResponseView:
         self.grip["moved"] = True
         return True
 
+    def _held(self) -> dict | None:
+        """The grip, dropped if its example is gone (removed, or the examples replaced meanwhile)."""
+        if self.grip is not None and self.grip["index"] >= len(self.live.inputs):
+            self.grip = None
+        return self.grip
+
     def release(self, pos) -> bool:
-        g, self.grip = self.grip, None
+        g, self.grip = self._held(), None
         if g is None:
             return False
         if g["moved"]:
@@ -229,7 +235,7 @@ class ResponseView:
         if not len(pts):
             return
         scr = self.to_screen(pts)
-        if self.grip is not None:
+        if self._held() is not None:
             scr[self.grip["index"]] = self.grip["pos"]
         clip = surface.get_clip()
         surface.set_clip(self.plot_rect().inflate(12, 12))
