@@ -138,7 +138,7 @@ def figure(results: dict, trained: Path, png: Path) -> None:
     bars.set_ylabel("test accuracy (bars: mean over seeds, min to max)")
     bars.axhline(0.5, color="0.8", lw=0.8, zorder=0)
     bars.legend(fontsize=9, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.06))
-    bars.set_title("Spring networks trained by EP against linear classifiers on the same inputs and split", pad=28)
+    bars.set_title("Spring networks trained by EP against linear classifiers on the same inputs and split", pad=44)
     for i, name in enumerate(NAMES):
         ax = fig.add_axes([0.06 + i * 0.235, 0.06, 0.2, 0.4])
         scene = load_scene(trained / f"playground_{name}.yaml")
