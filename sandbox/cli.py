@@ -335,12 +335,13 @@ def _train(args) -> int:
     if exact is not None:
         _print_result("exact gradient", exact)
     if scene.task.labels is not None:
-        from .learning.baseline import linear_classifier
+        from .learning.baseline import linear_classifier, logistic_regression
 
-        lin = linear_classifier(scene.task)
-        test = f", test accuracy {lin['test_accuracy']:.1%}" if math.isfinite(lin["test_accuracy"]) else ""
-        print(f"  {'linear classifier':>16}: least squares on the raw inputs (not springs): "
-              f"train accuracy {lin['train_accuracy']:.1%}{test}")
+        lin, logit = linear_classifier(scene.task), logistic_regression(scene.task)
+        for how, fit in (("least squares", lin), (f"logistic regression (L2 {logit['penalty']:.0e}, 5-fold CV)", logit)):
+            test = f", test accuracy {fit['test_accuracy']:.1%}" if math.isfinite(fit["test_accuracy"]) else ""
+            print(f"  {'linear classifier':>16}: {how} on the raw inputs (not springs): "
+                  f"train accuracy {fit['train_accuracy']:.1%}{test}")
     for w in res.warnings:
         print(f"  warning: {w}")
     if res.stopped:

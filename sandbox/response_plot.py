@@ -27,21 +27,35 @@ CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
 def plot_response(scene: Scene, path: Path, title: str = "") -> bool:
     """Write response.png for a scene with one or two input numbers; False (nothing written) if
     it has more."""
-    probe = probe_of_scene(scene)
-    if probe is None:
+    if probe_of_scene(scene) is None:
         return False
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
+    draw_response(ax, scene, title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())
+    return True
+
+
+def draw_response(ax, scene: Scene, title: str = "") -> bool:
+    """Draw the scene's response (curve or map, with its examples) on matplotlib axes; False
+    (nothing drawn) for a scene with more than two input numbers."""
+    probe = probe_of_scene(scene)
+    if probe is None:
+        return False
     net, task, ts = scene.net, scene.task, scene.spec.task
     resp = free_response(net, task, probe)
     ex = example_numbers(task, net, ts.input, ts.output)
     shown, targets, test = ex.inputs[:, list(probe.dims)], ex.targets, ex.test
     xname = input_names(task, net, probe)
     onames = output_names(task, net, probe)
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
     if probe.n_dims == 1:
         _curves(ax, resp, shown, targets, task.labels, test, onames)
         ax.set_ylabel(", ".join(onames[:3]) if targets is not None else "output (read-out)")
@@ -50,11 +64,6 @@ def plot_response(scene: Scene, path: Path, title: str = "") -> bool:
         ax.set_ylabel(xname[1])
     ax.set_xlabel(xname[0])
     ax.set_title(title or f"{scene.name}: what the network computes")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(path, buf.getvalue())
     return True
 
 

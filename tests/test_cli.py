@@ -82,6 +82,8 @@ def test_train_compare_prints_ep_the_exact_gradient_and_the_linear_baseline(tmp_
     exact = next(line for line in out.splitlines() if "exact gradient:" in line)
     assert "train loss" in ep and "train loss" in exact and ep.split(":")[1] != ""
     assert "linear classifier" in out and "least squares" in out and "nan" not in out
+    logit = next(line for line in out.splitlines() if "logistic regression" in line)
+    assert "5-fold CV" in logit and "train accuracy" in logit
     assert "train accuracy by class: 0 " in out
 
 

@@ -143,7 +143,33 @@ def test_csv_problems(tmp_path):
     assert load_scene(write(tmp_path, base)).task.n_examples == 2
 
 
-@pytest.mark.parametrize("path", [p for p in SCENES if p.stem in ("two_springs", "allostery", "iris")],
+def test_csv_columns_pair_up_into_displacements(tmp_path):
+    """With `input: displacement` a CSV gives each input node two columns, (dx, dy), in order;
+    the bias moves its node along x. The Playground scenes move one node to the data point."""
+    base = """\
+    name: t
+    network:
+      generate: {kind: triangular, rows: 3, cols: 4}
+      roles: {fixed: [bottom_row], input: [n8, n9], output: [n10, n11]}
+    task:
+      inputs: [n8, n9]
+      input: displacement
+      output: x
+      classify: true
+      csv: {file: data.csv, inputs: [a, b], label: c, scale: 0.5, bias: 0.2}
+    """
+    (tmp_path / "data.csv").write_text("a,b,c\n0,10,x\n4,20,y\n2,30,x\n")
+    task = load_scene(write(tmp_path, base)).task
+    assert task.clamps.shape == (3, 2, 2)
+    assert np.allclose(task.clamps[:, 0], [[-0.5, -0.5], [0.5, 0.0], [0.0, 0.5]])  # (a, b) min-max scaled
+    assert np.allclose(task.clamps[:, 1], [[0.2, 0.0]] * 3)  # the bias node
+    assert list(task.labels) == [0, 1, 0]
+    odd = base.replace("inputs: [a, b], label", "inputs: [a, b, a], label")
+    assert "3 input columns for 1 input nodes (and the bias): 'input: displacement' takes two columns" in \
+        "\n".join(problems_of(tmp_path, odd))
+
+
+@pytest.mark.parametrize("path", [p for p in SCENES if p.stem in ("two_springs", "allostery", "iris", "playground_xor")],
                          ids=lambda p: p.stem)
 def test_load_save_load_is_exact(tmp_path, path):
     sc = load_scene(path)

@@ -346,3 +346,27 @@ def test_a_recording_shows_the_response_beside_the_network_when_there_is_one():
         rec(Trainer.from_scene(scene))
         widths[name] = rec.film.frames[0].size[0]
     assert widths == {"two_springs": 640 + 330, "iris": 640}
+
+
+def test_an_example_removed_while_it_is_held_is_let_go(monkeypatch):
+    """Holding example 3 of XOR with the left button, a right click removes it: the grip goes with
+    it (the next frame drew and the release moved example 3 of 3, an IndexError, found by the monkey)."""
+    from sandbox.window.session import Session
+
+    caught = []
+    recover = Session.recover
+    monkeypatch.setattr(Session, "recover", lambda self, exc: (caught.append(exc), recover(self, exc)))
+    app = _app("xor")
+    _ready(app)
+    view, s = app.teaching.view, app.session
+    at = tuple(int(v) for v in view.to_screen(view.example_points()[[3]])[0])
+    _post(app, pygame.MOUSEBUTTONDOWN, button=1, pos=at)
+    _post(app, pygame.MOUSEBUTTONDOWN, button=3, pos=at)
+    assert s.trainer.task.n_examples == 3
+    app.tick()
+    to = (at[0] + 30, at[1] + 20)
+    _post(app, pygame.MOUSEMOTION, pos=to, rel=(30, 20), buttons=(1, 0, 0))
+    _post(app, pygame.MOUSEBUTTONUP, button=1, pos=to)
+    _ready(app)
+    assert s.trainer.task.n_examples == 3 and view.grip is None
+    assert caught == []

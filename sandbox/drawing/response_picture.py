@@ -138,6 +138,12 @@ class ResponsePicture:
         self.px = px or (lambda v: int(round(v)))  # pixels at the window's scale
         self.rect = pygame.Rect(0, 0, 10, 10)
 
+    def held(self) -> dict | None:
+        """The grip, dropped if its example is gone (removed, or the examples replaced meanwhile)."""
+        if self.grip is not None and self.grip["index"] >= len(self.live.inputs):
+            self.grip = None
+        return self.grip
+
     # ------------------------------------------------------------ geometry
 
     def plot_rect(self) -> pygame.Rect:
@@ -312,7 +318,7 @@ class ResponsePicture:
         if not len(pts):
             return
         scr = self.to_screen(pts)
-        if self.grip is not None:
+        if self.held() is not None:
             scr[self.grip["index"]] = self.grip["pos"]
         clip = surface.get_clip()
         surface.set_clip(self.plot_rect().inflate(12, 12))

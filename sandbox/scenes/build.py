@@ -319,10 +319,9 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
         if rows is None:
             return None
         values, labels = rows
-        if values.shape[1] != len(inputs):
-            problems.append(locate.at(("task", "csv", "inputs")) + f"{values.shape[1]} input columns for {len(inputs)} input nodes")
+        examples = _csv_examples(values, labels, ts, len(inputs), problems, locate)
+        if examples is None:
             return None
-        examples = [Example(inputs=list(v), label=int(c)) for v, c in zip(values, labels)]
     else:
         examples = ts.examples
     if not examples:
@@ -376,6 +375,29 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
     return Task(inputs, np.array(clamps), kind, pair_out if pair_out is not None else outputs,
                 np.array(targets), mask, np.array(label_list) if ts.classify else None, axis, train, test,
                 ts.margin, ts.csv.classes if ts.classify and ts.csv is not None else None)
+
+
+def _csv_examples(values: np.ndarray, labels: np.ndarray, ts, n_inputs: int, problems, locate):
+    """Examples from a CSV's scaled input columns (S, C) and class indices (S,): one column per
+    input node, or with `input: displacement` two (dx, dy), taken in pairs; a bias column (the
+    last, when csv.bias is set) moves its node by (bias, 0). None, with a problem, if the counts
+    disagree."""
+    bias = ts.csv.bias is not None
+    if ts.input != "displacement":
+        if values.shape[1] == n_inputs:
+            return [Example(inputs=list(v), label=int(c)) for v, c in zip(values, labels)]
+        problems.append(locate.at(("task", "csv", "inputs")) + f"{values.shape[1]} input columns for {n_inputs} input nodes")
+        return None
+    data = values[:, :-1] if bias else values
+    if data.shape[1] != 2 * (n_inputs - bias):
+        problems.append(locate.at(("task", "csv", "inputs")) + f"{data.shape[1]} input columns for {n_inputs - bias} "
+                        f"input nodes{' (and the bias)' if bias else ''}: 'input: displacement' takes two "
+                        "columns (dx, dy) per input node")
+        return None
+    pairs = data.reshape(len(data), -1, 2)
+    if bias:
+        pairs = np.concatenate([pairs, np.stack([values[:, -1], np.zeros(len(values))], axis=1)[:, None]], axis=1)
+    return [Example(inputs=[tuple(p) for p in row], label=int(c)) for row, c in zip(pairs, labels)]
 
 
 def random_split(seed: int, n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:

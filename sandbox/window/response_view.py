@@ -62,7 +62,7 @@ class ResponseView(ResponsePicture):
         return True
 
     def release(self, pos) -> bool:
-        g, self.grip = self.grip, None
+        g, self.grip = self.held(), None
         if g is None:
             return False
         if g["moved"]:
