@@ -101,11 +101,17 @@ class LiveResponse:
         self._job = in_background(compute)
 
     def wait(self, timeout: float = 30.0) -> Response | None:
-        """Block until the computation under way is done and collected (for tests and headless
-        use; the window never calls it)."""
-        if self._job is not None:
-            self._job.exception(timeout)
-            self.tick()
+        """Block until the response is of the network as it is now: the computation under way
+        collected, and one more started at once if the network changed meanwhile (for tests and
+        headless use; the window never calls it)."""
+        for _ in range(5):
+            if self._job is not None:
+                self._job.exception(timeout)
+                self.tick()
+            if self._job is None:
+                if self.probe is None or self.session.editing or self._shown_key == self._key():
+                    break
+                self._start(self._key(), time.perf_counter())
         return self.response
 
     @property
