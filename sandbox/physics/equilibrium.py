@@ -12,6 +12,9 @@ coordinate vanishes. We get there directly with Newton's method on the free coor
 - where the exact Hessian is indefinite (compressed springs, snap-through) the step falls back to
   the positive semi-definite Hessian plus a growing shift, so every step is a descent step;
 - a network with a floppy mode makes the Hessian singular: that is reported, not regularized.
+
+At a temperature kT > 0 each equilibrium also carries thermal snapshots around it (`thermal.py`:
+the harmonic approximation), which is what learning measures.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from ..physics.network import Network
 from .assembly import SpringAssembly
 from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize
+from .thermal import harmonic_samples, thermal_rng
 
 __all__ = ["Equilibrium", "FloppyNetworkError", "NewtonSolver", "NotConvergedError"]
 
@@ -34,7 +38,9 @@ class NotConvergedError(RuntimeError):
 @dataclass
 class Equilibrium:
     """x (N, 2) positions; residual = largest |force| on a free coordinate; energy of the
-    phase (E + beta C); Newton iterations, factorizations done, and whether it converged."""
+    phase (E + beta C); Newton iterations, factorizations done, and whether it converged.
+    samples: (S, N, 2) thermal snapshots of the state at a temperature > 0 (what a measurement
+    averages over), None at zero temperature (the state is x itself)."""
 
     x: np.ndarray
     residual: float
@@ -42,7 +48,7 @@ class Equilibrium:
     iterations: int
     factorizations: int
     converged: bool
-
+    samples: np.ndarray | None = None
 
 
 class NewtonSolver:
@@ -53,12 +59,18 @@ class NewtonSolver:
     band_max: the largest number of free coordinates factorized by band Cholesky (LAPACK);
     above it, SuperLU. The assembly of each structure (springs, free mask) is kept for the next
     calls.
+    temperature: kT; above 0 every equilibrium comes with `samples` thermal snapshots drawn
+    with the random stream of `seed` (`thermal.py`). Both may be changed between calls.
     """
 
-    def __init__(self, tol: float = 1e-10, max_iter: int = 200, band_max: int = BAND_MAX_COORDS):
+    def __init__(self, tol: float = 1e-10, max_iter: int = 200, band_max: int = BAND_MAX_COORDS,
+                 temperature: float = 0.0, samples: int = 1, seed: int = 0):
         self.tol = tol
         self.max_iter = max_iter
         self.band_max = band_max
+        self.temperature = temperature
+        self.samples = samples
+        self.rng = thermal_rng(seed)
         self._lu = None
         self._lu_free = None
         self._assemblies: dict[tuple[bytes, bytes], SpringAssembly] = {}
@@ -101,6 +113,9 @@ class NewtonSolver:
         if asm.n_free == 0:
             return Equilibrium(x, 0.0, phase.total(x), 0, 0, True)
         eq = self._newton(phase, x, free)
+        if self.temperature > 0:
+            eq.samples = harmonic_samples(asm, lambda psd: phase.matrix(eq.x, psd), eq.x, self.temperature,
+                                          self.samples, self.rng)
         if strict and not eq.converged:
             raise NotConvergedError(f"residual {eq.residual:.3g} after {eq.iterations} Newton steps "
                                     f"(tol {self.tol:g})")
