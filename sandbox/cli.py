@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--engine", choices=("exact", "physical", "pymunk"), default="exact",
                     help="exact: Newton equilibria (fast, default); physical (or pymunk): equilibria "
                          "from the live pymunk world, as a self-learning machine would")
+    tr.add_argument("--temperature", type=_nonnegative_float, metavar="KT",
+                    help="thermal energy kT (default: the scene's physics.temperature, usually 0): each "
+                         "state a spring measures jiggles, averaged over physics.samples snapshots")
     tr.add_argument("--out", help="output folder (default: runs/<scene>-<time>/)")
     tr.add_argument("--seed", type=int, help="shuffling seed (default: the scene's)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -129,6 +132,16 @@ def _positive_float(s):
     return v
 
 
+def _nonnegative_float(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError("must be a number, 0 or more")
+    return v
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
@@ -170,11 +183,13 @@ def display_available() -> bool:
     return True
 
 
-def make_engine(name: str, scene):
+def make_engine(name: str, scene, seed: int | None = None):
+    """The physical engine at the scene's physics (its temperature's noise seeded by `seed`,
+    default the scene's), or None: the trainer's exact engine."""
     if name in ("physical", "pymunk"):
         from .physics.world import WorldEngine
 
-        return WorldEngine(scene.spec.physics)
+        return WorldEngine(scene.spec.physics, seed=scene.spec.seed if seed is None else seed)
     return None
 
 
@@ -185,6 +200,8 @@ def cmd_train(args) -> int:
     from .scenes.build import load_scene
 
     scene = load_scene(args.scene)
+    if args.temperature is not None:
+        scene.override("physics", temperature=args.temperature)
     rule = scene.rule()
     if args.rule:
         rule = replace(rule, kind=args.rule)
@@ -200,12 +217,13 @@ def cmd_train(args) -> int:
     if args.compare and rule.kind != "exact":  # a fresh copy of the scene: the same starting network
         exact = train_scene(load_scene(args.scene), args.epochs, replace(rule, kind="exact"), None, args.seed,
                             progress=not args.quiet)
-    res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene), args.seed, out,
+    res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene, args.seed), args.seed, out,
                       progress=not args.quiet, gif=args.gif)
     last = res.history[-1]
     engine = "physical" if args.engine == "pymunk" else args.engine
     how = "the exact gradient (not EP)" if rule.kind == "exact" else f"{rule.kind} EP"
-    print(f"{scene.name}: {last['epoch']} epochs, {how}, engine {engine}, {res.seconds:.1f} s")
+    warm = f", kT {scene.spec.physics.temperature:g}" if scene.spec.physics.temperature else ""
+    print(f"{scene.name}: {last['epoch']} epochs, {how}, engine {engine}{warm}, {res.seconds:.1f} s")
     _print_result(f"{rule.kind} EP" if rule.kind != "exact" else "exact gradient", res)
     if exact is not None:
         _print_result("exact gradient", exact)

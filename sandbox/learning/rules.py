@@ -23,6 +23,7 @@ import scipy.sparse.linalg as spla
 from ..physics import energy as en
 from ..physics.equilibrium import NewtonSolver
 from ..physics.network import Network
+from .hardware import Hardware, measure
 from .task import Task
 
 RULES = ("one-sided", "centered", "coupled", "exact")  # exact: what backprop would do, for comparison
@@ -63,7 +64,8 @@ class Rule:
 class Phases:
     """The equilibria of one EP step: x_free (N, 2), and the pair (x_a, x_b) whose difference in
     dE/dtheta, divided by `scale`, estimates the gradient. `warning` is set when a phase was not
-    trustworthy (e.g. a negative nudge that flipped the network); `cost` is the example's cost."""
+    trustworthy (e.g. a negative nudge that flipped the network); `cost` is the example's cost.
+    At a temperature above 0, samples_a and samples_b hold what each state is measured over."""
 
     x_free: np.ndarray
     x_a: np.ndarray
@@ -72,6 +74,8 @@ class Phases:
     cost: object
     residual: float
     warning: str = ""
+    samples_a: np.ndarray | None = None  # (S, N, 2) thermal snapshots of x_a and x_b (temperature > 0)
+    samples_b: np.ndarray | None = None
 
 
 def ep_phases(solver, net: Network, x_start: np.ndarray, cost, rule: Rule) -> Phases:
@@ -81,7 +85,8 @@ def ep_phases(solver, net: Network, x_start: np.ndarray, cost, rule: Rule) -> Ph
     b = rule.beta
     if rule.kind == "one-sided":
         nudged = solver.relax(net, x0, cost, b)
-        return Phases(x0, x0, nudged.x, b, cost, max(free.residual, nudged.residual))
+        return Phases(x0, x0, nudged.x, b, cost, max(free.residual, nudged.residual),
+                      samples_a=free.samples, samples_b=nudged.samples)
     if rule.kind == "centered":
         plus = solver.relax(net, x0, cost, b)
         minus = solver.relax(net, x0, cost, -b)
@@ -91,19 +96,21 @@ def ep_phases(solver, net: Network, x_start: np.ndarray, cost, rule: Rule) -> Ph
         if not minus.converged or jump_minus > 10 * jump_plus + 1e-12:
             # the negative nudge flipped the network to another equilibrium: fall back
             return Phases(x0, x0, plus.x, b, cost, res,
-                          "negative nudge unstable at this beta: used one-sided EP")
-        return Phases(x0, minus.x, plus.x, 2 * b, cost, res)
+                          "negative nudge unstable at this beta: used one-sided EP", free.samples, plus.samples)
+        return Phases(x0, minus.x, plus.x, 2 * b, cost, res, samples_a=minus.samples, samples_b=plus.samples)
     if rule.kind == "coupled":
         y, clamped = cost.coupled_clamp(x0, b)
         cl = solver.relax(net, y, free=net.free_dofs & ~clamped)
-        return Phases(x0, x0, cl.x, b, cost, max(free.residual, cl.residual))
+        return Phases(x0, x0, cl.x, b, cost, max(free.residual, cl.residual),
+                      samples_a=free.samples, samples_b=cl.samples)
     raise ValueError(f"unknown rule {rule.kind!r}; expected one of {', '.join(RULES)}")
 
 
-def ep_gradient(net: Network, phases: Phases) -> tuple[np.ndarray, np.ndarray]:
-    """(E,) estimates of dC/dk and dC/dL, each spring from its own two extensions."""
-    gk_b, gl_b = en.parameter_gradients(net, phases.x_b)
-    gk_a, gl_a = en.parameter_gradients(net, phases.x_a)
+def ep_gradient(net: Network, phases: Phases, hardware: Hardware | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(E,) estimates of dC/dk and dC/dL, each spring from its own two measurements (of its
+    extension; over thermal snapshots, through imperfect hardware: `hardware.measure`)."""
+    gk_b, gl_b = measure(net, phases.x_b, phases.samples_b, hardware)
+    gk_a, gl_a = measure(net, phases.x_a, phases.samples_a, hardware)
     return (gk_b - gk_a) / phases.scale, (gl_b - gl_a) / phases.scale
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
+from .hardware import Hardware
 from .rules import Phases, Rule, apply_update, ep_gradient, ep_phases, exact_gradient
 from .task import Task
 
@@ -108,6 +109,9 @@ class Trainer:
     on the parameters alone and a saved network behaves as it did in training even when it has
     several equilibria. warm_start=True starts from the example's last equilibrium, as a real
     network would (faster, but history-dependent where the network is multistable).
+
+    hardware: the imperfect measurements and updates of a physical learner (`hardware.py`; None:
+    perfect). A temperature belongs to the engine.
     """
 
     net: Network
@@ -118,6 +122,7 @@ class Trainer:
     seed: int = 0
     warm_start: bool = False
     guard: Guard = field(default_factory=Guard)
+    hardware: Hardware | None = None
     history: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
@@ -133,9 +138,14 @@ class Trainer:
     @classmethod
     def from_scene(cls, scene, rule: Rule | None = None, engine=None, seed: int | None = None) -> Trainer:
         """A trainer for a loaded scene (sandbox.load_scene), with its rule, batch and seed
-        unless given. It trains the scene's own network in place."""
+        unless given, and its hardware; without an engine, the exact one at the scene's
+        temperature. It trains the scene's own network in place."""
+        seed = scene.spec.seed if seed is None else seed
+        if engine is None and scene.spec.physics.temperature > 0:
+            p = scene.spec.physics
+            engine = NewtonSolver(temperature=p.temperature, samples=p.samples, seed=seed)
         return cls(scene.net, scene.task, rule or scene.rule(), engine=engine, batch=scene.spec.learning.batch,
-                   seed=scene.spec.seed if seed is None else seed)
+                   seed=seed, hardware=Hardware.from_scene(scene.spec, seed))
 
     # ------------------------------------------------------------ the loop
 
@@ -221,13 +231,15 @@ class Trainer:
                 c = cost.value(ph.x_free)
                 yield Stage("free", s, ph.x_free, ph.x_free, cost=c, phases=ph)
                 yield Stage("nudged", s, ph.x_b, ph.x_free, cost=c, phases=ph)
-                a, b = ep_gradient(self.net, ph)
+                a, b = ep_gradient(self.net, ph, self.hardware)
             gk += a / len(indices)
             gL += b / len(indices)
             ext += np.abs(extensions(self.net, self._x[s])) / len(indices)
         before = (self.net.k.copy(), self.net.L.copy())
         pinned = pinned_fraction(self.net, self.rule)
         dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext)
+        if self.hardware is not None:  # the update as imperfect hardware makes it
+            dk, dL = self.hardware.realize(self.net, before, self.rule)
         why = self.guard.check_update(self.net, self.rule, pinned)
         if why:
             self.net.k, self.net.L = before

@@ -33,6 +33,8 @@ def scene_document(scene: Scene, net: Network | None = None, origin: dict | None
     springs = [{"between": [net.ids[a], net.ids[b]], "k": float(kk), "rest": float(ll)}
                for (a, b), kk, ll in zip(net.edges, net.k, net.L)]
     doc["network"] = {"nodes": nodes, "springs": springs}
+    if "fabrication" in (doc.get("hardware") or {}):  # the springs listed are the ones built: not twice
+        doc["hardware"] = {k: v for k, v in doc["hardware"].items() if k != "fabrication"}
     task = dict(doc.get("task", {}))
     if task.get("inputs") is None:
         task["inputs"] = [net.ids[i] for i in scene.task.inputs]

@@ -11,6 +11,7 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..learning.hardware import ROUNDINGS
 from ..learning.rules import LEARNS, RULES
 
 MAX_NODES = 200_000
@@ -45,6 +46,18 @@ def _all_finite(v) -> bool:
 class Physics(Strict):
     drag: float = Field(1.0, gt=0, description="viscous drag coefficient gamma (force per speed)")
     mass: float = Field(1.0, gt=0, description="mass of each node in the live world")
+    temperature: float = Field(0.0, ge=0, le=1e6, description="kT, in the scene's energy units (k times length squared); 0: none")
+    samples: int = Field(1, ge=1, le=10_000, description="thermal snapshots (or readings) one measurement averages")
+
+
+class HardwareSpec(Strict):
+    """Imperfect hardware (sandbox/learning/hardware.py); every key off by default."""
+
+    measure_noise: float = Field(0.0, ge=0, le=1e6, description="standard deviation of each measured extension (length)")
+    update_noise: float = Field(0.0, ge=0, le=100, description="relative standard deviation of each change of k or L")
+    k_levels: int | None = Field(None, ge=2, le=1_000_000, description="stiffness values from k_min to k_max, log-spaced")
+    rounding: Literal[ROUNDINGS] = Field("nearest", description="onto the levels: nearest, or stochastic (unbiased)")
+    fabrication: float = Field(0.0, ge=0, le=1, description="relative spread of the built k and L around the scene's")
 
 
 LIMIT = 1e6  # largest coordinate or length a scene may use
@@ -222,6 +235,7 @@ class SceneSpec(Strict):
     description: str = ""
     seed: int = 0
     physics: Physics = Physics()
+    hardware: HardwareSpec = HardwareSpec()
     network: NetworkSpec
     task: TaskSpec
     learning: LearningSpec = LearningSpec()

@@ -1,0 +1,198 @@
+"""Imperfect hardware and the scene keys of a warm, imperfect machine: perfect settings are the
+perfect code path bit for bit; stiffness levels hold; each noise has the size it says; the keys
+are checked like every other; train, sweeps and the API take them."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sandbox.cli import main
+from sandbox.learning.hardware import Hardware, k_grid, measure, to_levels
+from sandbox.learning.rules import apply_update
+from sandbox.learning.trainer import Trainer
+from sandbox.physics import energy as en
+from sandbox.physics.equilibrium import NewtonSolver
+from sandbox.scenes.build import build_scene, load_scene
+from sandbox.scenes.messages import SceneError
+from sandbox.scenes.save import save_scene
+from sandbox.sweep.work import apply_overrides
+
+SCENES = Path(__file__).parent.parent / "scenes"
+
+
+def scene_with(name, **sections):
+    """A library scene with sections merged into its document."""
+    path = SCENES / f"{name}.yaml"
+    raw = yaml.safe_load(path.read_text())
+    for section, values in sections.items():
+        raw[section] = {**raw.get(section, {}), **values}
+    return build_scene(raw, path)
+
+
+def reference_centered_ep(scene, epochs):
+    """Centered EP written out from the primitives (the Newton solver, dE/dk = e^2/2, the
+    update): the code path of a perfect machine at zero temperature. Returns the losses."""
+    net, task, rule = scene.net, scene.task, scene.rule()
+    solver = NewtonSolver()
+    rng = np.random.default_rng(scene.spec.seed)
+    batch = scene.spec.learning.batch
+
+    def loss():
+        return np.mean([task.cost(net, s).value(solver.relax(net, task.start(net, s)).x) for s in task.train])
+
+    losses = [loss()]
+    for epoch in range(epochs):
+        order = rng.permutation(task.train)
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch]
+            gk = np.zeros(net.n_springs)
+            gL = np.zeros(net.n_springs)
+            ext = np.zeros(net.n_springs)
+            for s in idx:
+                cost = task.cost(net, s)
+                x0 = solver.relax(net, task.start(net, s)).x
+                plus, minus = solver.relax(net, x0, cost, rule.beta).x, solver.relax(net, x0, cost, -rule.beta).x
+                (kp, lp), (km, lm) = en.parameter_gradients(net, plus), en.parameter_gradients(net, minus)
+                gk += (kp - km) / (2 * rule.beta) / len(idx)
+                gL += (lp - lm) / (2 * rule.beta) / len(idx)
+                ext += np.abs(en.extensions(net, x0)) / len(idx)
+            apply_update(net, gk, gL, rule, epoch, ext)
+        losses.append(loss())
+    return losses
+
+
+def test_zero_temperature_and_perfect_hardware_are_the_perfect_path_bit_for_bit():
+    """Symmetrize with every new key set to its 'none' (temperature 0, samples 7, zero noises,
+    no fabrication) trains exactly as centered EP written from the primitives; so does a
+    trainer holding a Hardware object with nothing to do."""
+    zero = dict(physics={"temperature": 0.0, "samples": 7},
+                hardware={"measure_noise": 0.0, "update_noise": 0.0, "fabrication": 0.0})
+    scene = scene_with("symmetrize", **zero)
+    trainer = Trainer.from_scene(scene)
+    assert trainer.hardware is None and trainer.engine.temperature == 0
+    history = trainer.fit(4)
+    ref_scene = load_scene(SCENES / "symmetrize.yaml")
+    assert [row["loss"] for row in history] == reference_centered_ep(ref_scene, 4)
+    assert np.array_equal(scene.net.k, ref_scene.net.k) and np.array_equal(scene.net.L, ref_scene.net.L)
+    other = load_scene(SCENES / "symmetrize.yaml")
+    Trainer(other.net, other.task, other.rule(), batch=3, seed=2, hardware=Hardware(readings=5)).fit(4)
+    assert np.array_equal(other.net.k, ref_scene.net.k)
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
+def test_k_levels_keep_every_k_on_its_grid(rounding):
+    """Built and after every update, each k is one of the k_levels values from k_min to k_max;
+    with stochastic rounding the network still learns."""
+    scene = scene_with("symmetrize", hardware={"k_levels": 61, "rounding": rounding})
+    grid = k_grid(scene.spec.learning.k_min, scene.spec.learning.k_max, 61)
+    assert np.isin(scene.net.k, grid).all()
+    trainer = Trainer.from_scene(scene)
+    seen = []
+    history = trainer.fit(20, [lambda tr, st: seen.append(tr.net.k.copy()) if st.name == "update" else None])
+    assert len(seen) == 20 and all(np.isin(k, grid).all() for k in seen)
+    assert len({k.tobytes() for k in seen}) > 1  # the levels change
+    if rounding == "stochastic":
+        assert history[-1]["loss"] < 0.2 * history[0]["loss"]
+
+
+def test_rounding_onto_levels_is_nearest_in_log_or_unbiased():
+    grid = np.array([1.0, 2.0, 4.0])
+    # the log midpoints are sqrt(2) and sqrt(8) = 2.83
+    assert to_levels(np.array([1.3, 1.5, 2.8, 2.9, 9.0, 0.1]), grid).tolist() == [1.0, 2.0, 2.0, 4.0, 4.0, 1.0]
+    k = np.full(40_000, 1.25)
+    picked = to_levels(k, grid, stochastic=True, rng=np.random.default_rng(0))
+    assert set(np.unique(picked)) == {1.0, 2.0}
+    assert picked.mean() == pytest.approx(1.25, abs=4 * 0.5 * np.sqrt(0.25 * 0.75 / len(k)))
+
+
+def test_measured_extensions_carry_the_measure_noise_averaged_over_the_readings():
+    """Each reading of e is off by measure_noise; a phase averages `readings` of them: the mean
+    of dE/dL = -k e is unbiased with spread k sigma / sqrt(readings)."""
+    scene = load_scene(SCENES / "allostery.yaml")
+    net = scene.net
+    x = NewtonSolver().relax(net, scene.task.start(net, 0)).x
+    true_k, true_L = en.parameter_gradients(net, x)
+    sigma, readings = 0.05, 4
+    hw = Hardware(measure_noise=sigma, readings=readings, rng=np.random.default_rng(1))
+    reads = [measure(net, x, None, hw) for _ in range(300)]
+    dL = np.array([r[1] for r in reads]) - true_L  # (300, E)
+    spread = dL.std(axis=0) / (net.k * sigma / np.sqrt(readings))
+    assert spread.mean() == pytest.approx(1.0, abs=0.03)
+    assert np.abs(dL.mean(axis=0) / (net.k * sigma / np.sqrt(readings * 300))).mean() < 1.0  # unbiased
+    dk = np.array([r[0] for r in reads]).mean(axis=0) - true_k  # the mean of e^2/2 gains sigma^2 / 2
+    assert dk.mean() == pytest.approx(sigma ** 2 / 2, rel=0.05)
+
+
+def test_update_noise_is_relative_to_each_change():
+    scene = load_scene(SCENES / "allostery.yaml")
+    net, rule = scene.net, scene.rule()
+    before = (net.k.copy(), net.L.copy())
+    step = 1e-3 * np.random.default_rng(0).standard_normal(net.n_springs)
+    hw = Hardware(update_noise=0.2, rng=np.random.default_rng(2))
+    ratios = []
+    for _ in range(50):
+        net.k, net.L = before[0] + step, before[1].copy()
+        dk, dL = hw.realize(net, before, rule)
+        ratios.append(dk / step - 1)
+        assert np.array_equal(dL, np.zeros_like(dL))
+    assert np.std(ratios) == pytest.approx(0.2, rel=0.05) and abs(np.mean(ratios)) < 0.01
+
+
+def test_fabrication_spreads_the_built_network_once(tmp_path):
+    """A relative spread of 0.1 around the scene's k and L, the same for the same seed; the
+    saved network is the one built, and it is not spread again when it is opened."""
+    plain = load_scene(SCENES / "allostery.yaml")
+    built = scene_with("allostery", hardware={"fabrication": 0.1})
+    again = scene_with("allostery", hardware={"fabrication": 0.1})
+    for a, b in ((built.net.k, plain.net.k), (built.net.L, plain.net.L)):
+        assert np.std(np.log(a / b)) == pytest.approx(0.1, rel=0.15)
+    assert np.array_equal(built.net.k, again.net.k)
+    saved = load_scene(save_scene(built, tmp_path / "built.yaml"))
+    assert np.array_equal(saved.net.k, built.net.k) and np.array_equal(saved.net.L, built.net.L)
+    assert saved.spec.hardware.fabrication == 0
+
+
+def test_the_new_keys_are_checked_like_every_other(tmp_path):
+    path = tmp_path / "bad.yaml"
+    raw = yaml.safe_load((SCENES / "two_springs.yaml").read_text())
+    raw["physics"] = {"temperature": -1, "sampels": 3}
+    raw["hardware"] = {"measure_nosie": 0.1, "k_levels": 1, "fabrication": 2, "rounding": "up", "update_noise": -0.5}
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SceneError) as exc:
+        load_scene(path)
+    text = str(exc.value)
+    for expected in ("physics.temperature: Input should be greater than or equal to 0",
+                     "unknown key 'sampels' (did you mean 'samples'?)",
+                     "unknown key 'measure_nosie' (did you mean 'measure_noise'?)",
+                     "hardware.k_levels: Input should be greater than or equal to 2",
+                     "hardware.fabrication: Input should be less than or equal to 1",
+                     "hardware.rounding: got 'up'", "hardware.update_noise: Input should be greater than or equal to 0"):
+        assert expected in text
+    assert "line " in text
+
+
+def test_train_takes_a_temperature_and_refuses_a_negative_one(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", str(SCENES / "two_springs.yaml"), "--temperature", "1e-6", "--epochs", "3",
+                 "--out", str(out), "--quiet"])
+    text = capsys.readouterr().out
+    assert code in (0, 1) and "kT 1e-06" in text and (out / "history.csv").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(SCENES / "two_springs.yaml"), "--temperature", "-1"])
+    assert exc.value.code == 2 and "must be a number, 0 or more" in capsys.readouterr().err
+
+
+def test_sweep_overrides_reach_the_temperature_and_the_hardware():
+    path = SCENES / "allostery.yaml"
+    raw = yaml.safe_load(path.read_text())
+    scene, *_ = apply_overrides(raw, path, {"temperature": 1e-4, "samples": 3, "measure_noise": 0.01,
+                                            "k_levels": 61, "rounding": "stochastic", "fabrication": 0.05})
+    assert (scene.spec.physics.temperature, scene.spec.physics.samples) == (1e-4, 3)
+    hw = scene.spec.hardware
+    assert (hw.measure_noise, hw.k_levels, hw.rounding, hw.fabrication) == (0.01, 61, "stochastic", 0.05)
+    trainer = Trainer.from_scene(scene)
+    assert trainer.engine.temperature == 1e-4 and trainer.hardware.measure_noise == 0.01
+    assert np.isin(scene.net.k, k_grid(1e-3, 1e3, 61)).all()
+    assert raw == yaml.safe_load(path.read_text())  # the document itself is left alone
