@@ -60,7 +60,9 @@ class Guard:
     to more than `max_jump` times the best loss so far (and above `jump_floor` times the start:
     a network crumpling, its springs crossing, as when rest lengths learn at a rate tuned for
     stiffness; on one-example scenes every update is an epoch), rolls back to the last good
-    epoch. Either way a DivergenceError says what happened and what to try.
+    epoch. Either way a DivergenceError says what happened and what to try. A noisy learner (warm,
+    or imperfect hardware) is not checked for jumps: when the noise swamps the nudge its loss
+    wanders above its start without anything crumpling, and rolling back would not help.
     """
 
     max_loss_growth: float = 100.0
@@ -76,15 +78,15 @@ class Guard:
             return "one update drove over a quarter of the springs to their stiffness bounds"
         return ""
 
-    def check_epoch(self, history: list) -> str:
-        """'' if the last history row is acceptable, else why not."""
+    def check_epoch(self, history: list, jumps: bool = True) -> str:
+        """'' if the last history row is acceptable, else why not (jumps=False: no jump check)."""
         loss, start = history[-1]["loss"], history[0]["loss"]
         if not math.isfinite(loss):
             return "the training loss is not finite"
         if loss > self.max_loss_growth * max(start, 1e-300):
             return f"the loss grew from {start:.3g} to {loss:.3g}"
         best = min((row["loss"] for row in history[:-1] if math.isfinite(row["loss"])), default=start)
-        if loss > self.max_jump * best and loss > self.jump_floor * start:
+        if jumps and loss > self.max_jump * best and loss > self.jump_floor * start:
             return f"the loss jumped to {loss:.3g}, over {self.max_jump:g}x its best ({best:.3g}): the network crumpled"
         return ""
 
@@ -127,7 +129,7 @@ class Trainer:
     warnings: list = field(default_factory=list)
 
     def __post_init__(self):
-        self.engine = self.engine or NewtonSolver()
+        self.engine = self.engine or NewtonSolver(seed=self.seed)  # (its noise, if it is warmed, follows the seed)
         self.rng = np.random.default_rng(self.seed)
         self.steps = 0
         self.epochs_done = 0
@@ -189,7 +191,7 @@ class Trainer:
         """Count an epoch, evaluate it, apply the guard, and remember it as the last good one."""
         self.epochs_done += 1
         row = self.record()
-        why = self.guard.check_epoch(self.history)
+        why = self.guard.check_epoch(self.history, jumps=not self.noisy)
         if why:
             raise DivergenceError(self._advice(why))
         self._keep_good()
@@ -198,7 +200,13 @@ class Trainer:
 
     def _advice(self, why: str) -> str:
         hint = " (rest lengths move much faster than stiffnesses at the same rate)" if self.rule.learn != "stiffness" else ""
-        return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}{hint}) or a smaller beta"
+        noise = ", or, if noise swamps the nudge, a larger one" if self.noisy else ""
+        return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}{hint}) or a smaller beta{noise}"
+
+    @property
+    def noisy(self) -> bool:
+        """Whether learning is noisy: a warm engine or imperfect hardware."""
+        return getattr(self.engine, "temperature", 0) > 0 or self.hardware is not None
 
     def _keep_good(self) -> None:
         self._good = (self.net.k.copy(), self.net.L.copy(), len(self.history), self.steps, self.epochs_done)

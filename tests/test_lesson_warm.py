@@ -1,0 +1,109 @@
+"""Lesson 4 (scenes/lesson_warm.yaml): every claim its cards make, checked by training through
+the Trainer at the values the cards name, each within the ten epochs a card waits for (on the
+exact engine for shuffling seeds 0-4, and on the physical engine, which the window opens this
+small network on, for seed 0). The window's part (slider, keys, jiggle) has its own test."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.learning.trainer import Trainer
+from sandbox.physics import energy as en
+from sandbox.physics.equilibrium import NewtonSolver
+from sandbox.physics.world import WorldEngine
+from sandbox.scenes.build import load_scene
+
+SCENE = Path(__file__).parent.parent / "scenes" / "lesson_warm.yaml"
+WARM = 1e-7  # the temperature card 2 names
+PRESSES = 4  # B presses card 3 asks for: beta doubles each time
+WAIT = 10  # epochs each card waits for
+
+
+def cards():
+    return [" ".join(step.text.split()) for step in load_scene(SCENE).spec.lesson.steps]
+
+
+def test_the_cards_name_the_values_the_tests_use():
+    text = cards()
+    scene = load_scene(SCENE)
+    beta = scene.spec.learning.beta
+    assert scene.spec.physics.temperature == 0 and beta == 0.001
+    assert all(step.wait.epochs == WAIT for step in scene.spec.lesson.steps[:3])
+    assert "hundredfold" in text[0]
+    assert "kT = 1e-7" in text[1] and "thirtyfold" in text[1] and "beta = 0.001" in text[1]
+    assert "B four times" in text[2] and f"{beta * 2 ** PRESSES:g}" in text[2] and "twentyfold" in text[2]
+
+
+def trainer(engine_name: str, seed: int) -> Trainer:
+    scene = load_scene(SCENE)
+    engine = WorldEngine(scene.spec.physics, tol=1e-9, seed=seed) if engine_name == "physical" else None
+    return Trainer.from_scene(scene, engine=engine, seed=seed)
+
+
+def runs():
+    return [("exact", s) for s in range(5)] + [("physical", 0)]
+
+
+@pytest.mark.parametrize("engine, seed", runs())
+def test_cards_1_and_2_it_learns_cold_and_forgets_warm(engine, seed):
+    """Card 1: at kT = 0 the loss falls over 100x in ten epochs. Card 2: warmed to kT = 1e-7
+    (the engine's temperature, as the window's slider sets it), ten more epochs at beta 0.001
+    leave the loss over 30x higher than it was."""
+    tr = trainer(engine, seed)
+    history = tr.fit(WAIT)
+    start, learned = history[0]["loss"], history[-1]["loss"]
+    assert not tr.stopped and start / learned > 100
+    tr.engine.temperature = WARM
+    history = tr.fit(WAIT)
+    assert not tr.stopped, tr.stopped
+    assert history[-1]["loss"] > 30 * learned
+
+
+@pytest.mark.parametrize("engine, seed", runs())
+def test_card_3_nudging_harder_learns_again_at_the_same_temperature(engine, seed):
+    """Card 3: from the untrained network (R) at kT = 1e-7, beta doubled four times (0.016):
+    the loss falls 20x or more in ten epochs; at beta 0.001 (card 2's, from the untrained
+    network too) it does not fall even 3x (checked on the exact engine)."""
+    cases = ((0.001 * 2 ** PRESSES, True), (0.001, False)) if engine == "exact" else ((0.001 * 2 ** PRESSES, True),)
+    for beta, learns in cases:
+        tr = trainer(engine, seed)
+        tr.engine.temperature = WARM
+        tr.rule = replace(tr.rule, beta=beta)
+        history = tr.fit(WAIT)
+        assert not tr.stopped, tr.stopped
+        drop = history[0]["loss"] / history[-1]["loss"]
+        assert drop >= 20 if learns else drop < 3, (beta, drop)
+
+
+def test_the_jiggle_and_the_nudge_are_the_sizes_the_cards_say():
+    """At kT = 1e-7 a spring's length jiggles by about 3e-4 (sqrt of kT times its compliance);
+    the nudge moves the output pair by 6e-5 at beta 0.001 (five times less) and by 1e-3 at
+    0.016 (three times more)."""
+    scene = load_scene(SCENE)
+    net, task = scene.net, scene.task
+    solver = NewtonSolver(tol=1e-13)
+    x0 = solver.relax(net, task.start(net, 0)).x
+    free = net.free_dofs
+    h_inv = np.linalg.inv(en.hessian(net, x0, free).toarray())
+
+    def jiggle(a, b):  # thermal std of the distance between nodes a and b
+        u = (x0[b] - x0[a]) / np.linalg.norm(x0[b] - x0[a])
+        g = np.zeros((net.n_nodes, 2))
+        g[b], g[a] = u, -u
+        g = g.reshape(-1)[free]
+        return float(np.sqrt(WARM * g @ h_inv @ g))
+
+    springs = np.array([jiggle(a, b) for a, b in net.edges])
+    assert 2e-4 < np.median(springs) < 4e-4 and springs.max() < 4e-4
+    a, b = task.outputs[0]
+    pair = jiggle(a, b)
+    cost = task.cost(net, 0)
+
+    def shift(beta):
+        x = solver.relax(net, x0, cost, beta).x
+        return abs(np.linalg.norm(x[b] - x[a]) - np.linalg.norm(x0[b] - x0[a]))
+
+    assert shift(0.001) == pytest.approx(6e-5, rel=0.15) and 4 < pair / shift(0.001) < 6
+    assert shift(0.016) == pytest.approx(1e-3, rel=0.15) and 2.5 < shift(0.016) / pair < 4
