@@ -119,64 +119,91 @@ def read_results(dirs) -> dict:
 
 
 def summarize(table: dict) -> dict:
-    """(scene, kind, rule) -> {level: (best beta, median at it, runs meeting the criterion
-    there, runs)}: the beta with the best median over the seeds, at each noise level."""
+    """(scene, kind, rule) -> {level: {beta: (median over the seeds, runs meeting the
+    criterion, runs)}}."""
     out: dict = {}
     for (scene, kind, level, rule, beta), values in table.items():
         _, bound = CRITERIA[scene]
-        med = statistics.median(values)
-        cell = out.setdefault((scene, kind, rule), {})
-        if level not in cell or med > cell[level][1]:
-            cell[level] = (beta, med, sum(v >= bound for v in values), len(values))
+        cell = out.setdefault((scene, kind, rule), {}).setdefault(level, {})
+        cell[beta] = (statistics.median(values), sum(v >= bound for v in values), len(values))
     return out
 
 
+def best(betas: dict) -> float:
+    """The beta with the best median."""
+    return max(betas, key=lambda b: betas[b][0])
+
+
+def learning_betas(betas: dict, bound: float) -> list:
+    """The betas whose median meets the criterion, smallest first."""
+    return sorted(b for b, (med, _, _) in betas.items() if med >= bound)
+
+
 def largest_learning(levels: dict, bound: float) -> float | None:
-    """The largest noise level up to which the median at the best beta meets the bound at every
+    """The largest noise level up to which some beta's median meets the criterion at every
     level (None: not even without noise)."""
     last = None
     for level in sorted(levels):
-        if levels[level][1] < bound:
+        if not learning_betas(levels[level], bound):
             break
         last = level
     return last
 
 
 def tables(summary: dict) -> list[str]:
-    """Markdown: per scene and rule, the largest noise that still learns, and the best beta and
-    its median result at each level."""
-    lines = ["| scene | rule | largest kT still learning | largest measure_noise still learning |", "|---|---|---|---|"]
+    """Markdown: per scene and rule, the largest noise that still learns (at the best beta);
+    per noise level, the best beta with its median and the betas that learn; one-sided against
+    centered, beta by beta."""
+    lines = ["| scene | rule | largest kT still learning (best beta) | largest measure_noise still learning (best beta) |",
+             "|---|---|---|---|"]
     for scene, (_, bound) in CRITERIA.items():
         for rule in RULES:
             cells = []
             for kind in NOISES:
                 levels = summary.get((scene, kind, rule))
-                if levels is None:
-                    cells.append("-")
-                    continue
-                top = largest_learning(levels, bound)
-                cells.append("never" if top is None else ("0 only" if top == 0 else f"{top:g} (beta {levels[top][0]:g})"))
+                top = largest_learning(levels, bound) if levels else None
+                cells.append("-" if levels is None else "never" if top is None else "none" if top == 0
+                             else f"{top:g} ({best(levels[top]):g})")
             if cells != ["-", "-"]:
                 lines.append(f"| {scene} | {rule} | {cells[0]} | {cells[1]} |")
     lines.append("")
-    for scene, (what, _) in CRITERIA.items():
+    for scene, (what, bound) in CRITERIA.items():
         for kind in NOISES:
             rules = [r for r in RULES if (scene, kind, r) in summary]
             if not rules:
                 continue
             levels = sorted(set().union(*(summary[(scene, kind, r)] for r in rules)))
             label = "loss drop" if what == "loss_drop" else "test accuracy"
-            lines.append(f"{scene}, against {kind}: best beta, median {label} there (runs meeting the criterion)")
-            lines.append("")
-            lines.append(f"| {kind} | " + " | ".join(rules) + " |")
-            lines.append("|---|" + "---|" * len(rules))
+            lines += [f"{scene}, against {kind}: the best beta, the median {label} there (runs of 5 meeting "
+                      f"the criterion), and the betas whose median meets it", "",
+                      f"| {kind} | " + " | ".join(rules) + " |", "|---|" + "---|" * len(rules)]
             for level in levels:
                 row = [f"{level:g}"]
                 for r in rules:
-                    c = summary[(scene, kind, r)].get(level)
-                    row.append("-" if c is None else f"{c[0]:g}: {_fmt(what, c[1])} ({c[2]}/{c[3]})")
+                    betas = summary[(scene, kind, r)].get(level)
+                    if not betas:
+                        row.append("-")
+                        continue
+                    b = best(betas)
+                    ok = learning_betas(betas, bound)
+                    span = "none" if not ok else f"{ok[0]:g}" if len(ok) == 1 else f"{ok[0]:g} to {ok[-1]:g}"
+                    row.append(f"{b:g}: {_fmt(what, betas[b][0])} ({betas[b][1]}/{betas[b][2]}); learns: {span}")
                 lines.append("| " + " | ".join(row) + " |")
             lines.append("")
+    for scene, (what, _) in CRITERIA.items():
+        kind = "temperature"
+        if not all((scene, kind, r) in summary for r in ("one-sided", "centered")):
+            continue
+        one, cen = summary[(scene, kind, "one-sided")], summary[(scene, kind, "centered")]
+        lines += [f"{scene}: one-sided against centered, median {'loss drop' if what == 'loss_drop' else 'test accuracy'}"
+                  " by beta (one-sided / centered)", "",
+                  "| kT | " + " | ".join(f"beta {b:g}" for b in sorted(one[0])) + " |",
+                  "|---|" + "---|" * len(one[0])]
+        for level in sorted(one):
+            lines.append(f"| {level:g} | " + " | ".join(
+                f"{_fmt(what, one[level][b][0])} / {_fmt(what, cen[level][b][0])}" if b in cen.get(level, {}) else "-"
+                for b in sorted(one[level])) + " |")
+        lines.append("")
     return lines
 
 
@@ -209,8 +236,9 @@ def figure(dirs, png: Path) -> list[str]:
                     continue
                 xs = sorted(levels)
                 x_plot = [_x(x, xs) for x in xs]
-                ax.plot(x_plot, [levels[x][1] for x in xs], "-o", color=colors[rule], label=f"{rule}, best beta")
-                small = [statistics.median(table.get((scene, kind, x, rule, 1e-3), [math.nan])) for x in xs]
+                ax.plot(x_plot, [levels[x][best(levels[x])][0] for x in xs], "-o", color=colors[rule],
+                        label=f"{rule}, best beta")
+                small = [levels[x][1e-3][0] if 1e-3 in levels[x] else math.nan for x in xs]
                 ax.plot(x_plot, small, ":", color=colors[rule], lw=1, label=f"{rule}, beta 1e-3")
             ax.axhline(bound, color="grey", lw=0.8)
             ax.set_xscale("log")
@@ -218,29 +246,30 @@ def figure(dirs, png: Path) -> list[str]:
                 ax.set_yscale("log")
             ax.set_xlabel(("temperature kT" if kind == "temperature" else "measure_noise (length)")
                           + " (leftmost point: none)")
-            ax.set_ylabel("final loss drop (median of 5 seeds)" if what == "loss_drop" else "test accuracy (median)")
+            ax.set_ylabel("final loss drop (median of 5 seeds)" if what == "loss_drop" else "test accuracy (median of 5)")
             ax.set_title(f"{scene.capitalize()} against {kind.replace('_', ' ')}", fontsize=10)
             ax.legend(fontsize=7)
         bx = axes[i, 2]
+        spread = {"one-sided": 0.9, "centered": 1.0, "coupled": 1.1}  # side by side where they coincide
+        amps = []
         for rule in RULES:
-            for kind, style in zip(NOISES, ("--", "-")):
+            for kind, style, mark in zip(NOISES, ("--", "-"), ("s", "o")):
                 levels = summary.get((scene, kind, rule))
                 if not levels:
                     continue
-                xs = sorted(x for x in levels if x > 0)
-                amp = [math.sqrt(x) if kind == "temperature" else x for x in xs]
-                ok = [levels[x][1] >= bound for x in xs]
-                bx.plot(amp, [levels[x][0] for x in xs], style, color=colors[rule], lw=1,
-                        label=f"{rule}, {'sqrt(kT)' if kind == 'temperature' else 'measure_noise'}")
-                bx.plot([a for a, o in zip(amp, ok) if o], [levels[x][0] for x, o in zip(xs, ok) if o], "o",
-                        color=colors[rule], ms=5)
-                bx.plot([a for a, o in zip(amp, ok) if not o], [levels[x][0] for x, o in zip(xs, ok) if not o], "x",
-                        color=colors[rule], ms=5)
+                xs = [x for x in sorted(levels) if x > 0 and learning_betas(levels[x], bound)]
+                amp = [spread[rule] * (math.sqrt(x) if kind == "temperature" else x) for x in xs]
+                amps += amp
+                bx.plot(amp, [learning_betas(levels[x], bound)[0] for x in xs], style, marker=mark,
+                        color=colors[rule], lw=1, label=f"{rule}, {'sqrt(kT)' if kind == 'temperature' else 'measure_noise'}")
+        if amps:
+            guide = np.geomspace(min(amps), max(amps), 10)
+            bx.plot(guide, 1e-3 * guide / min(amps), ":", color="grey", lw=0.8, label="beta proportional to the noise")
         bx.set_xscale("log")
         bx.set_yscale("log")
-        bx.set_xlabel("noise amplitude: sqrt(kT) (dashed) or measure_noise (solid), lengths")
-        bx.set_ylabel("best beta")
-        bx.set_title(f"{scene.capitalize()}: best beta (o: learns, x: does not)", fontsize=10)
+        bx.set_xlabel("noise amplitude: sqrt(kT) (dashed, squares) or measure_noise (solid, circles)")
+        bx.set_ylabel("smallest beta that still learns")
+        bx.set_title(f"{scene.capitalize()}: the smallest beta meeting the criterion", fontsize=10)
         bx.legend(fontsize=6)
     fig.tight_layout()
     buf = io.BytesIO()

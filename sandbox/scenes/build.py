@@ -42,10 +42,14 @@ class Scene:
 
     def override(self, section: str, **values) -> None:
         """Set keys of one section of the spec (e.g. override("physics", temperature=1e-4)),
-        checked against the schema (pydantic's ValidationError if a value is out of bounds).
-        Keys used when the network is built (hardware.fabrication) act on the next build only."""
+        checked against the schema (SceneError naming the key if a value is not allowed). Keys
+        used when the network is built (hardware.fabrication, k_levels) do not rebuild it."""
         old = getattr(self.spec, section)
-        new = type(old).model_validate({**old.model_dump(), **values})
+        try:
+            new = type(old).model_validate({**old.model_dump(), **values})
+        except ValidationError as exc:
+            raise SceneError(self.path, [".".join(map(str, (section,) + tuple(e["loc"]))) + ": " + e["msg"]
+                                         for e in exc.errors()]) from None
         self.spec = self.spec.model_copy(update={section: new})
 
     def rule(self) -> Rule:
