@@ -1,7 +1,11 @@
 """Benchmarks, side by side in one run: `python main.py bench [--quick] [--json] [--plot PNG]`.
 
-- training throughput: epochs of Iris and of a 1,024-node lattice scene with today's solver and
-  with the reference path (the solver before issue 15, bench/reference.py), epochs interleaved;
+- training throughput: epochs of Iris, Digits and a 1,024-node lattice scene with the batched
+  trainer, with the trainer relaxing one example at a time (as before issue 27) and with the
+  reference path (the solver before issue 15, bench/reference.py), epochs interleaved
+  (bench/batching.py);
+- B examples relaxed together against one at a time and against the floor (one factorization
+  and solve of the stacked system), B = 1 to 150, at 49, 110 (Iris) and 484 nodes;
 - one relaxation at 50 to 1,000 nodes against its floor (one dense or sparse factorization and
   solve), and a peer: scipy's solve_ivp (LSODA, dense Jacobian) integrating the overdamped motion
   to the same residual, as public elastic-network learning code does;
@@ -12,8 +16,9 @@
   the floor it cannot beat: one sparse factorization and solve of the same Hessian;
 - how Newton's time grows with size (fitted exponent);
 - the frame time of drawing a network with the window's panels;
+- validating a scene that lists 20,000 nodes, against yaml.load(text, CSafeLoader) alone;
 - peak memory of the run.
-Times are medians of several repeats.
+Times are medians of several repeats; each row carries the load average when it was measured.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import scipy.linalg as sla
 import scipy.optimize as so
 import scipy.sparse.linalg as spla
 
+from bench import batching
+from bench.batching import training_rows
 from bench.reference import ReferenceNewton
 from sandbox.learning.rules import Rule
 from sandbox.learning.task import Task
@@ -36,7 +43,7 @@ from sandbox.learning.trainer import Trainer
 from sandbox.physics import energy as en
 from sandbox.physics.assembly import SpringAssembly
 from sandbox.physics.equilibrium import NewtonSolver
-from sandbox.physics.factor import BAND_MAX_COORDS, BandCholesky, sparse_factor, use_one_blas_thread
+from sandbox.physics.factor import BAND_MAX_COORDS, factorize, sparse_factor, use_one_blas_thread
 from sandbox.physics.network import FIXED, INPUT, OUTPUT, Network, triangular_lattice
 
 TOL = 1e-9
@@ -55,7 +62,7 @@ def lattice(n_nodes: int, seed: int = 0) -> tuple[Network, Task]:
     out = [mid * side + side - 4, mid * side + side - 2]
     roles[inp] = INPUT
     roles[out] = OUTPUT
-    net = Network(pos, edges, rng.uniform(0.5, 1.5, len(edges)), np.zeros(len(edges)), roles)
+    net = Network(pos, edges, rng.uniform(0.5, 1.5, len(edges)), None, roles)
     net.L = net.rest_lengths_from_positions() * (1 + 0.05 * rng.standard_normal(len(edges)))
     d0 = np.linalg.norm(pos[out[1]] - pos[out[0]])
     task = Task(np.array(inp), np.array([[[-0.1, 0.0], [0.1, 0.0]]]), "distance",
@@ -172,37 +179,6 @@ def lattice_scene(side: int = 32):
     return build_scene(raw, SCENES / "large.yaml")
 
 
-def training_throughput(name: str, scene_fn, epochs: int) -> dict:
-    """Epochs per second of headless training (steps and the end-of-epoch evaluation) with
-    today's solver and with the reference path, epochs interleaved so both see the same load;
-    also the largest relative difference in k after the last epoch."""
-    runs = {}
-    for path, engine in (("new", NewtonSolver()), ("reference", ReferenceNewton())):
-        scene = scene_fn()
-        tr = Trainer.from_scene(scene, engine=engine)
-        tr.record()
-        runs[path] = [tr, 0.0, 0, [], []]
-    for _ in range(epochs):
-        for run in runs.values():
-            tr = run[0]
-            f0 = tr.engine.total_factorizations
-            t = time.perf_counter()
-            tr.fit(1)
-            run[1] += time.perf_counter() - t
-            run[2] += tr.engine.total_factorizations - f0
-            run[3].append(time.perf_counter() - t)
-            run[4].append(tr.engine.total_factorizations - f0)
-    new, ref = runs["new"], runs["reference"]
-    k_new, k_ref = new[0].net.k, ref[0].net.k
-    return dict(case=f"train {name}: epoch, reference / new", examples=new[0].task.n_examples,
-                nodes=new[0].net.n_nodes, seconds=new[1] / epochs, reference_seconds=ref[1] / epochs,
-                epochs_per_second=epochs / new[1], reference_epochs_per_second=epochs / ref[1],
-                ratio=ref[1] / new[1], epochs=epochs, factorizations_per_epoch=new[2] / epochs,
-                epoch_seconds=new[3], reference_epoch_seconds=ref[3], factorizations=new[4],
-                reference_factorizations=ref[4],
-                max_rel_k_difference=float(np.max(np.abs(k_new - k_ref) / np.abs(k_ref))))
-
-
 def relaxation_vs_floor(n: int, repeats: int, peer: bool = True) -> list[dict]:
     """One cold relaxation (the solver knows the structure, no factorization kept) of a lattice
     of about n nodes from its input-pulled start; a nudged relaxation (beta 1e-3) from that
@@ -281,8 +257,8 @@ def band_vs_superlu(n: int, repeats: int) -> dict:
     vals = asm.values(x, net.k, net.L)
     g = np.ones(asm.n_free)
     use_one_blas_thread()
-    asm.band(vals)
-    t_band, _ = timed(lambda: BandCholesky(asm.band(vals), asm.perm).solve(g), repeats)
+    asm.band_layout()
+    t_band, _ = timed(lambda: factorize(asm, vals, band=True).solve(g), repeats)
     t_lu, _ = timed(lambda: sparse_factor(asm.sparse(vals)).solve(g), repeats)
     return dict(case="band Cholesky / SuperLU (factor+solve)", nodes=net.n_nodes, coords=asm.n_free,
                 bandwidth=asm.bandwidth, seconds=t_band, superlu_seconds=t_lu, ratio=t_band / t_lu,
@@ -376,6 +352,57 @@ def long_run(steps: int) -> dict:
                 rss_after_warmup_mb=after_warmup, rss_end_mb=end)
 
 
+def listed_scene(folder, rows: int, cols: int):
+    """A scene file listing a rows x cols triangular lattice node by node and spring by spring,
+    as `train` saves one (trained.yaml), in folder; returns its path."""
+    from pathlib import Path
+
+    from sandbox.paths import SCENES
+    from sandbox.scenes.build import build_scene
+    from sandbox.scenes.save import save_scene
+
+    raw = {"name": f"listed {rows}x{cols}", "seed": 1,
+           "network": {"generate": {"kind": "triangular", "rows": rows, "cols": cols, "k_spread": 0.3},
+                       "roles": {"fixed": ["bottom_row"], "input": [{"nearest": [3, rows * 0.8]}, {"nearest": [5, rows * 0.8]}],
+                                 "output": [{"nearest": [cols - 6, rows * 0.8]}, {"nearest": [cols - 4, rows * 0.8]}]}},
+           "task": {"input": "strain", "output": "strain", "examples": [{"inputs": 0.2, "targets": [-0.05]}]}}
+    return save_scene(build_scene(raw, SCENES / "large.yaml"), Path(folder) / f"listed-{rows}x{cols}.yaml")
+
+
+def parse_listed(rows: int, cols: int, repeats: int) -> dict:
+    """Validating a scene that lists every node and spring (`load_scene`: read, parse, check
+    the schema, build the network and task) against `yaml.load(text, CSafeLoader)` alone on the
+    same text, interleaved; and the peak memory of `python main.py validate` on it."""
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    from sandbox.paths import ROOT, SCENES
+    from sandbox.scenes.build import load_scene
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = listed_scene(folder, rows, cols)
+        text = path.read_text(encoding="utf-8")
+        load_scene(SCENES / "two_springs.yaml")  # imports done before timing
+        loads, validations = [], []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            yaml.load(text, Loader=yaml.CSafeLoader)
+            loads.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            scene = load_scene(path)
+            validations.append(time.perf_counter() - t)
+        probe = ("import sys; from sandbox.cli import main; main(['validate', sys.argv[1]]); "  # ru_maxrss would
+                 "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")  # count the parent's
+        out = subprocess.run([sys.executable, "-c", probe, str(path)], cwd=ROOT, capture_output=True, text=True)
+        peak_mb = int(out.stdout.split()[-1]) / 1024
+    load_t, validate_t = float(np.median(loads)), float(np.median(validations))
+    return dict(case="validate a listed scene / yaml.load(C)", nodes=scene.net.n_nodes, springs=scene.net.n_springs,
+                megabytes=len(text.encode()) / 1e6, seconds=validate_t, yaml_load_seconds=load_t,
+                ratio=validate_t / load_t, validate_peak_mb=peak_mb)
+
+
 def world_frame(repeats: int) -> dict:
     """How many pymunk steps fit in a 60 fps frame on a network of about 2,000 springs."""
     from sandbox.physics.world import World
@@ -392,13 +419,11 @@ def world_frame(repeats: int) -> dict:
 def run(quick: bool = False) -> list[dict]:
     sizes = [100, 1000] if quick else [100, 1000, 10_000, 50_000]
     repeats = 3
-    rows = []
-    from sandbox.paths import SCENES
-    from sandbox.scenes.build import load_scene
+    rows = _Rows()
 
-    rows.append(training_throughput("Iris", lambda: load_scene(SCENES / "iris.yaml"), 1 if quick else 5))
-    rows.extend(start_up(None if quick else rows[-1]["seconds"], 1 if quick else 3))
-    rows.append(training_throughput("lattice 32x32", lattice_scene, 1 if quick else 3))
+    rows.extend(batching.run(quick))  # Iris and Digits epochs, 1 to 150 examples relaxed together
+    rows.extend(start_up(None if quick else rows[0]["seconds"], 1 if quick else 3))
+    rows.extend(training_rows("lattice 32x32", lattice_scene, 1 if quick else 3))
     for n in [50, 100] if quick else [50, 100, 500, 1000]:
         rows.extend(relaxation_vs_floor(n, repeats, peer=not quick or n <= 50))
     for n in [] if quick else [1000, 2500, 4000, 6000, 10_000]:
@@ -428,9 +453,21 @@ def run(quick: bool = False) -> list[dict]:
     rows.extend(frame_time(repeats))
     rows.append(world_frame(repeats))
     rows.append(long_run(300 if quick else 10_000))
+    rows.append(parse_listed(*((20, 25) if quick else (100, 200)), 1 if quick else 3))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
     rows.append(dict(case="peak memory (MB, whole run)", nodes=max(r["nodes"] for r in rows), seconds=0.0, ratio=peak))
     return rows
+
+
+class _Rows(list):
+    """The rows of a run, each stamped with the 1-minute load average when it was added."""
+
+    def append(self, row):
+        super().append({"load": os.getloadavg()[0], **row})
+
+    def extend(self, rows):
+        for row in rows:
+            self.append(row)
 
 
 def plot(rows: list[dict], path: str) -> None:
@@ -458,15 +495,17 @@ def main(quick: bool = False, as_json: bool = False, plot: str | None = None) ->
     if as_json:
         print(json.dumps(rows, indent=1))
     else:
-        print(f"{'case':<44} {'nodes':>7} {'seconds':>10} {'ratio':>10}")
+        print(f"{'case':<48} {'nodes':>7} {'seconds':>10} {'ratio':>10} {'load':>6}")
         for r in rows:
-            print(f"{r['case']:<44} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g}")
-        print("ratio: train rows, reference time / new time (speed-up); relax (cold) rows, time / one "
+            print(f"{r['case']:<48} {r['nodes']:>7} {r['seconds']:>10.4g} {r['ratio']:>10.3g} {r['load']:>6.1f}")
+        print("ratio: train rows, the other path's time / the batched trainer's (speed-up); relax N examples rows, "
+              "one at a time / together (their floor_ratio: together / one factorization+solve of the stack); "
+              "relax (cold) rows, time / one "
               "factorization+solve (the faster of dense Cholesky and SuperLU); LSODA, time / ours; band rows, "
               "band / SuperLU; start-up rows: --help, time / 0.3 s; validate, time / --help's; train, share of "
               "the run outside training; relax rows, time / Newton's; EP step, time / one factorization+solve; "
               "growth row, fitted exponent p; draw row, time / 16.7 ms; world step row, steps per 60 fps frame; long run, memory end / after "
-              "warm-up; memory row, MB")
+              "warm-up; validate row, time / yaml.load(CSafeLoader)'s on the same text; memory row, MB")
     if plot:
         globals()["plot"](rows, plot)
     return 0

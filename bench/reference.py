@@ -4,7 +4,9 @@ At every Newton step it rebuilds the sparse Hessian from COO triplets (`energy.h
 factorizes it with SuperLU, whatever the size. The benchmark times training with it against
 today's `NewtonSolver`, and tests/test_throughput.py checks both learn the same stiffnesses.
 The decisions (when to refactorize, the line search, the safe step) are the ones
-`NewtonSolver` still takes, so the two paths differ by round-off only.
+`NewtonSolver` still takes, so the two paths differ by round-off only. Like it, it tells which
+factorization it keeps (`kept`, each Equilibrium's `kept`), so the trainer starts its phases
+from the same ones on both paths.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from sandbox.physics import energy as en
-from sandbox.physics.equilibrium import Equilibrium, FloppyNetworkError, NotConvergedError
+from sandbox.physics.equilibrium import Equilibrium, FloppyNetworkError, Kept, NotConvergedError
 from sandbox.physics.network import Network
 
 
@@ -36,6 +38,23 @@ class ReferenceNewton:
         """Drop the kept factorization (after the network's structure changed)."""
         self._lu = None
         self._lu_free = None
+
+    @property
+    def kept(self) -> Kept | None:
+        """The factorization the next relaxation starts with (None: a new one); settable."""
+        return None if self._lu is None else Kept(self._lu, self._lu_free)
+
+    @kept.setter
+    def kept(self, kept: Kept | None):
+        self._lu, self._lu_free = (None, None) if kept is None else kept
+
+    def factorization_at(self, net: Network, x: np.ndarray, psd: bool = False) -> Kept | None:
+        """A new factorization of the Hessian at x (N, 2) (psd: its PSD part)."""
+        free = net.free_dofs
+        if not free.any():
+            return None
+        self._factorize(en.hessian(net, x, free, psd=psd), free)
+        return self.kept
 
     def relax(self, net: Network, x_start: np.ndarray, cost=None, beta: float = 0.0,
               free: np.ndarray | None = None, strict: bool = False) -> Equilibrium:
@@ -70,7 +89,7 @@ class ReferenceNewton:
             self.forget()
         n_free = int(free.sum())
         if n_free == 0:
-            return Equilibrium(x, 0.0, total(x), 0, 0, True)
+            return Equilibrium(x, 0.0, total(x), 0, 0, True, self.kept)
         f0 = self.total_factorizations
         e_cur = total(x)
         g = grad(x)
@@ -108,7 +127,7 @@ class ReferenceNewton:
         converged = bool(res <= self.tol)
         if strict and not converged:
             raise NotConvergedError(f"residual {res:.3g} after {it} Newton steps (tol {self.tol:g})")
-        return Equilibrium(x, res, e_cur, it, self.total_factorizations - f0, converged)
+        return Equilibrium(x, res, e_cur, it, self.total_factorizations - f0, converged, self.kept)
 
     def _factorize(self, h: sp.csc_matrix, free: np.ndarray):
         try:
@@ -155,3 +174,41 @@ class ReferenceNewton:
             alpha *= 0.5
         return None
 
+
+
+class OneAtATime:
+    """A solver the trainer can only drive one relaxation at a time (`relax`, no `relax_many`):
+    the path before batching (issue 27), each relaxation starting from whatever factorization
+    the last one kept."""
+
+    def __init__(self, solver=None):
+        from sandbox.physics.equilibrium import NewtonSolver
+
+        self.solver = solver or NewtonSolver()
+
+    def relax(self, *args, **kwargs) -> Equilibrium:
+        return self.solver.relax(*args, **kwargs)
+
+    def forget(self):
+        self.solver.forget()
+
+    @property
+    def total_factorizations(self) -> int:
+        return self.solver.total_factorizations
+
+
+class OneAtATimeSameStarts(OneAtATime):
+    """One relaxation at a time, but with `kept` and `factorization_at` shown, so the trainer
+    starts each phase from the factorization the batched path starts it from: the one-at-a-time
+    twin of `relax_many`."""
+
+    def factorization_at(self, *args, **kwargs):
+        return self.solver.factorization_at(*args, **kwargs)
+
+    @property
+    def kept(self) -> Kept | None:
+        return self.solver.kept
+
+    @kept.setter
+    def kept(self, kept: Kept | None):
+        self.solver.kept = kept

@@ -1,7 +1,9 @@
 """The command line: open the window, train headless, check gradients, validate scenes, benchmark.
 
 Every mistake a user can make (missing file, bad scene, bad flag) ends with a message and
-exit code 2, never a traceback.
+exit code 2, never a traceback. Exit codes (EXIT): 0 done (train: the promise met), 1 the
+promise not met (sweep: some run failed), 2 bad input, 3 the output could not be written,
+130 interrupted (Ctrl+C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
@@ -18,26 +20,39 @@ from . import __version__
 from .paths import ROOT, SCENES
 
 DEFAULT_SCENE = SCENES / "lesson_two_springs.yaml"
+EXIT = {"met": 0, "not met": 1, "bad input": 2, "output": 3, "interrupted": 130}
 COMMANDS = ("run", "train", "check", "validate", "bench", "sweep")
 
 EPILOG = """commands:
-  run [SCENE]        open the interactive window (the default: `python main.py SCENE`)
-  train SCENE        train headless; writes trained.yaml, history.csv, loss.png, network.png
-                     (and response.png for one or two inputs)
-  check SCENE        compare EP's gradient with the exact one over five decades of beta
-  validate SCENE...  check scene files; every problem with its line and key
+  run [SCENE]        open the interactive window (the default: `%(prog)s SCENE`)
+  train SCENE        train headless; writes trained.yaml, history.csv, run.json (together, at
+                     checkpoints), then loss.png, network.png (and response.png for one or two inputs)
+  check SCENE        compare EP's gradient (one-sided, centered, coupled) with the exact one
+                     over five decades of beta
+  validate FILE...   check scene (or sweep) files; every problem with its line and key
   bench              benchmarks, side by side
   sweep SWEEP.yaml   a grid of runs over scenes, on Dask; results.csv, resumable
 
-`python main.py COMMAND --help` explains each command. Scenes live in scenes/."""
+exit codes: 0 done (train: promise met), 1 promise not met (sweep: a run failed), 2 bad input,
+3 output could not be written, 130 interrupted (Ctrl+C, SIGTERM, SIGHUP).
+
+`%(prog)s COMMAND --help` explains each command. A SCENE is a scene file or the name
+of a shipped scene (allostery, xor, iris, ...: the files in {scenes})."""
+
+
+def program() -> str:
+    """How the commands were started, as a user would type it again: `spring-sandbox` (the
+    installed command; spring-sandbox.exe on Windows) or `python main.py`."""
+    name = Path(sys.argv[0]).name
+    return "spring-sandbox" if name.startswith("spring-sandbox") else "python main.py"
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="spring-sandbox" if Path(sys.argv[0]).name == "spring-sandbox" else "python main.py",
+        prog=program(),
         description="A sandbox where a network of masses and springs learns by equilibrium "
                     "propagation, shown live.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG.format(scenes=SCENES), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -47,13 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scene", nargs="?", default=str(DEFAULT_SCENE), help="scene file (default: lesson 1, lesson_two_springs)")
 
     tr = sub.add_parser("train", help="train a scene headless",
-                        description="Train a scene without a window, then write trained.yaml (a scene "
-                                    "file that opens like any other), history.csv, loss.png and "
-                                    "network.png into --out. The last line says whether the scene's "
-                                    "promise (its 'expect') was met; exit 0 if it was, 1 if not. "
-                                    "Ctrl+C stops and keeps what was learned; train the saved "
-                                    "trained.yaml to resume.")
-    tr.add_argument("scene", help="scene file")
+                        description="Train a scene without a window. Into --out, trained.yaml (a scene "
+                                    "file that opens like any other), history.csv and run.json (the "
+                                    "settings, versions and timings) are written together, of one epoch, "
+                                    "at checkpoints and at the end; then loss.png and "
+                                    "network.png. Ctrl+C, SIGTERM and SIGHUP stop it and keep the last "
+                                    "completed epoch; train the saved trained.yaml to resume. Exit 0 if "
+                                    "the scene's promise (its 'expect') was met, 1 if not, 2 for bad "
+                                    "input, 3 if the output could not be written, 130 if interrupted.")
+    tr.add_argument("scene", help="scene file, or a shipped scene's name (e.g. allostery)")
     tr.add_argument("--epochs", type=_positive_int, help="epochs (default: the scene's)")
     tr.add_argument("--rule", choices=("centered", "one-sided", "coupled", "exact"),
                     help="learning rule (default: the scene's); 'exact' is not EP but the gradient a "
@@ -66,8 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--temperature", type=_nonnegative_float, metavar="KT",
                     help="thermal energy kT (default: the scene's physics.temperature, usually 0): each "
                          "state a spring measures jiggles, averaged over physics.samples snapshots")
-    tr.add_argument("--out", help="output folder (default: runs/<scene>-<time>/)")
-    tr.add_argument("--seed", type=int, help="shuffling seed (default: the scene's)")
+    tr.add_argument("--out", help="output folder (default: runs/<scene>-<time>/); an older run there is replaced")
+    tr.add_argument("--seed", type=_seed, help="shuffling seed (default: the scene's)")
+    tr.add_argument("--checkpoint-every", type=_count, metavar="EPOCHS",
+                    help="write the last completed epoch every EPOCHS epochs (0: not by epochs; default 100)")
+    tr.add_argument("--checkpoint-seconds", type=_seconds, metavar="S",
+                    help="... or every S seconds, whichever comes first (0: not by time; default 10). With "
+                         "neither given, a checkpoint also waits 50 times its own cost (2%% of the time at most)")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.add_argument("--gif", help="also record the network learning, one frame per epoch, into this GIF")
     tr.add_argument("--compare", action="store_true",
@@ -76,17 +98,22 @@ def _parser() -> argparse.ArgumentParser:
 
     ck = sub.add_parser("check", help="gradient check: EP against the exact gradient",
                         description="For beta over five decades, the relative error and cosine "
-                                    "similarity of one-sided and centered EP against the exact "
-                                    "gradient (implicit differentiation), on the scene's first "
-                                    "training example and its learned parameters.")
-    ck.add_argument("scene", help="scene file")
+                                    "similarity of one-sided, centered and coupled EP (eta = beta) "
+                                    "against the exact gradient (implicit differentiation), on the "
+                                    "scene's first training example and its learned parameters. "
+                                    "Coupled learning's relative error is to its own limit as eta "
+                                    "goes to 0 (the gradient with each output's error weighted by "
+                                    "the stiffness it meets); its cosine is to the exact gradient.")
+    ck.add_argument("scene", help="scene file, or a shipped scene's name")
     ck.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     ck.add_argument("--example", type=int, default=None, help="which example (default: the first training one)")
 
-    va = sub.add_parser("validate", help="validate scene files",
-                        description="Load and check scene files; print every problem with its line and "
-                                    "key. Exit 0 if all are valid, 2 if not.")
-    va.add_argument("scenes", nargs="+", help="scene files")
+    va = sub.add_parser("validate", help="validate scene or sweep files",
+                        description="Load and check scene files, and sweep files (a file with 'scenes:' "
+                                    "and no 'network:', checked as a sweep, with every scene it names); "
+                                    "print every problem with its line and key. Exit 0 if all are "
+                                    "valid, 2 if not.")
+    va.add_argument("scenes", nargs="+", help="scene or sweep files (or shipped scenes' names)")
 
     be = sub.add_parser("bench", help="benchmarks, side by side",
                         description="Relaxation (Newton vs L-BFGS-B vs FIRE vs the pymunk world), an "
@@ -108,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
                                         "(default: start a local cluster)")
     sw.add_argument("--workers", type=_positive_int, help="local cluster: worker processes (default: one per core)")
     sw.add_argument("--retries", type=int, default=2, help="times Dask retries a run that raises (default 2)")
+    sw.add_argument("--max-runs", type=_positive_int, default=100_000,
+                    help="refuse a sweep of more runs than this (default 100,000), before anything is made")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -119,6 +148,35 @@ def _positive_int(s):
         raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
     if v < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return v
+
+
+def _count(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s[:40]!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return v
+
+
+def _seconds(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s[:40]!r} is not a number") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return v
+
+
+def _seed(s):
+    from .scenes.schema import MAX_SEED
+
+    v = _count(s) if len(s) <= 30 else MAX_SEED + 1
+    if v > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}")
     return v
 
 
@@ -147,6 +205,8 @@ def main(argv=None) -> int:
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run"] + argv
     args = _parser().parse_args(argv)
+    args.argv = argv
+    from .run_folder import OutputError
     from .scenes.messages import SceneError
 
     try:
@@ -154,24 +214,46 @@ def main(argv=None) -> int:
                 "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep}[args.command](args)
     except SceneError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT["bad input"]
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT["output"]
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT["interrupted"]
 
 
 def cmd_run(args) -> int:
     from .scenes.build import load_scene
 
     scene = load_scene(args.scene)
+    if not _has_pygame():
+        print(f"The window needs pygame-ce and pygame_gui, which are not installed: pip install "
+              f"'spring-sandbox[window]'. Train headless instead: {program()} train {args.scene}", file=sys.stderr)
+        return EXIT["bad input"]
     if not display_available():
         print(f"No display here: the window cannot open. Train headless instead: "
-              f"python main.py train {args.scene}", file=sys.stderr)
-        return 2
+              f"{program()} train {args.scene}", file=sys.stderr)
+        return EXIT["bad input"]
     from .window.app import App
 
     App(scene).run()
     return 0
+
+
+def _has_pygame() -> bool:
+    """Whether pygame-ce (the [window] extra) can be imported."""
+    return _importable("pygame")
+
+
+def _importable(name: str) -> bool:
+    """Whether the module `name` can be imported, without importing it."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ValueError:  # a module set to None in sys.modules (tests that hide it)
+        return False
 
 
 def display_available() -> bool:
@@ -194,11 +276,23 @@ def make_engine(name: str, scene, seed: int | None = None):
 
 
 def cmd_train(args) -> int:
+    from .runner import stop_on_signals
+
+    with stop_on_signals():  # SIGTERM and SIGHUP stop training as Ctrl+C does, keeping what was learned
+        return _train(args)
+
+
+def _train(args) -> int:
     from dataclasses import replace
 
-    from .runner import train_scene
+    from .run_folder import RunFolder
+    from .runner import Checkpoints, train_scene
     from .scenes.build import load_scene
 
+    if args.gif and not _has_pygame():
+        print("error: --gif draws with pygame-ce, which is not installed: pip install 'spring-sandbox[window]'",
+              file=sys.stderr)
+        return EXIT["bad input"]
     scene = load_scene(args.scene)
     if args.temperature is not None:
         scene.override("physics", temperature=args.temperature)
@@ -210,15 +304,21 @@ def cmd_train(args) -> int:
     if args.beta:
         rule = replace(rule, beta=args.beta)
     out = Path(args.out) if args.out else Path("runs") / f"{scene.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
-        return 2
-    exact = None
-    if args.compare and rule.kind != "exact":  # a fresh copy of the scene: the same starting network
-        exact = train_scene(load_scene(args.scene), args.epochs, replace(rule, kind="exact"), None, args.seed,
-                            progress=not args.quiet)
-    res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene, args.seed), args.seed, out,
-                      progress=not args.quiet, gif=args.gif)
+    checkpoints = Checkpoints()
+    if args.checkpoint_every is not None or args.checkpoint_seconds is not None:  # as asked, whatever they cost
+        checkpoints = Checkpoints(checkpoints.epochs if args.checkpoint_every is None else args.checkpoint_every,
+                                  checkpoints.seconds if args.checkpoint_seconds is None else args.checkpoint_seconds,
+                                  spacing=0)
+    with RunFolder(out, scene.path, [args.gif] if args.gif else []) as folder:  # refused here, before training
+        exact = None
+        if args.compare and rule.kind != "exact":  # a fresh copy of the scene: the same starting network
+            exact = train_scene(load_scene(args.scene), args.epochs, replace(rule, kind="exact"), None, args.seed,
+                                progress=not args.quiet)
+            if exact.interrupted:
+                raise KeyboardInterrupt
+        res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene, args.seed), args.seed, folder,
+                          progress=not args.quiet, gif=args.gif, checkpoints=checkpoints,
+                          about={"command": args.argv})
     last = res.history[-1]
     engine = "physical" if args.engine == "pymunk" else args.engine
     how = "the exact gradient (not EP)" if rule.kind == "exact" else f"{rule.kind} EP"
@@ -238,10 +338,16 @@ def cmd_train(args) -> int:
         print(f"  warning: {w}")
     if res.stopped:
         print(f"  stopped: {res.stopped}")
-    response = ", response.png" if (Path(out) / "response.png").exists() else ""
-    print(f"  wrote {out}/trained.yaml, history.csv, loss.png, network.png{response}" + (f", {args.gif}" if args.gif else ""))
+    if res.written:
+        print(f"  wrote {out}/" + ", ".join(res.written))
+    if res.output_error:
+        print(f"error: {res.output_error}", file=sys.stderr)
+        return EXIT["output"]
     print(res.verdict)
-    return 0 if res.met else 1
+    if res.interrupted:
+        print(f"interrupted: {out} holds epoch {res.saved_epoch}; train {out}/trained.yaml to go on", file=sys.stderr)
+        return EXIT["interrupted"]
+    return EXIT["met"] if res.met else EXIT["not met"]
 
 
 def _print_result(label: str, res) -> None:
@@ -268,18 +374,42 @@ def cmd_check(args) -> int:
     s = int(scene.task.train[0]) if args.example is None else args.example
     if not 0 <= s < scene.task.n_examples:
         print(f"error: --example must be between 0 and {scene.task.n_examples - 1}", file=sys.stderr)
-        return 2
+        return EXIT["bad input"]
     rows = gradient_check(scene.net, scene.task, s, learn=scene.spec.learning.learn)
-    if args.json:
-        print(json.dumps(rows, indent=1))
+    if args.json:  # nan (no coupled learning on this cost) as null: strict JSON
+        print(json.dumps([{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                          for r in rows], indent=1))
         return 0
-    print(f"{scene.name}: EP gradient against the exact gradient (example {s}, learning {scene.spec.learning.learn})")
-    print(f"{'beta':>8} | {'rel. error':>10} {'cosine':>10} | {'rel. error':>10} {'cosine':>10}")
-    print(f"{'':>8} | {'one-sided':^21} | {'centered':^21}")
-    for r in rows:
-        print(f"{r['beta']:>8.0e} | {r['rel_err_one_sided']:>10.2e} {r['cosine_one_sided']:>10.6f} | "
-              f"{r['rel_err_centered']:>10.2e} {r['cosine_centered']:>10.6f}")
+    print("\n".join(line.rstrip() for line in check_table(scene.name, s, scene.spec.learning.learn, rows)))
     return 0
+
+
+def check_table(name: str, example: int, learn: str, rows: list[dict]) -> list[str]:
+    """The lines `check` prints for gradient_check's rows: one per beta, one-sided, centered
+    (marked * where it fell back to one-sided) and coupled (when the cost has targets)."""
+    coupled = any(math.isfinite(r["cosine_coupled"]) for r in rows)
+    head = f"{'beta':>8} | {'rel. error':>10} {'cosine':>10} | {'rel. error':>10} {'cosine':>10} "
+    sub = f"{'':>8} | {'one-sided':^21} | {'centered':^21} "
+    if coupled:
+        head += f"| {'rel. error':>10} {'cosine':>10}"
+        sub += f"| {'coupled (eta = beta)':^21}"
+    lines = [f"{name}: EP gradient against the exact gradient (example {example}, learning {learn})", head, sub]
+    for r in rows:
+        mark = "*" if r.get("centered_fell_back") else " "
+        line = (f"{r['beta']:>8.0e} | {r['rel_err_one_sided']:>10.2e} {r['cosine_one_sided']:>10.6f} | "
+                f"{r['rel_err_centered']:>10.2e} {r['cosine_centered']:>10.6f}{mark}")
+        if coupled:
+            line += f"| {r['rel_err_coupled']:>10.2e} {r['cosine_coupled']:>10.6f}"
+        lines.append(line)
+    if any(r.get("centered_fell_back") for r in rows):
+        lines.append("* centered EP fell back to one-sided: the negative nudge flipped the network to another "
+                     "equilibrium at this beta")
+    if coupled:
+        lines.append("coupled: rel. error to its own limit as eta -> 0 (each output's error weighted by the "
+                     "stiffness it meets); cosine to the exact gradient")
+    else:
+        lines.append("coupled: not available (this cost has no targets to clamp toward)")
+    return lines
 
 
 def cmd_validate(args) -> int:
@@ -289,6 +419,12 @@ def cmd_validate(args) -> int:
     bad = 0
     for path in args.scenes:
         try:
+            if _is_sweep(path):
+                from .sweep.spec import load_sweep
+
+                sw = load_sweep(path)
+                print(f"ok: {path} (a sweep: {len(sw.runs)} runs over {len(sw.scenes)} scene(s))")
+                continue
             sc = load_scene(path)
         except SceneError as exc:
             bad += 1
@@ -296,13 +432,29 @@ def cmd_validate(args) -> int:
             continue
         print(f"ok: {path} ({sc.net.n_nodes} nodes, {sc.net.n_springs} springs, "
               f"{sc.task.n_examples} examples)")
-    return 2 if bad else 0
+    return EXIT["bad input"] if bad else 0
+
+
+def _is_sweep(path) -> bool:
+    """Whether the YAML file at path is a sweep file: 'scenes:' at its top and no 'network:'
+    (a file that does not read as YAML is left to the scene check to explain)."""
+    from .scenes.messages import SceneError
+    from .scenes.yaml_source import read_yaml
+
+    p = Path(path)
+    if not p.is_file():
+        return False
+    try:
+        raw = read_yaml(p)
+    except SceneError:
+        return False
+    return "scenes" in raw and "network" not in raw
 
 
 def cmd_bench(args) -> int:
     if not (ROOT / "bench").is_dir():
         print("error: the benchmarks run from a checkout of the project (bench/ is not installed)", file=sys.stderr)
-        return 2
+        return EXIT["bad input"]
     sys.path.insert(0, str(ROOT))
     from bench.benchmarks import main as bench_main
 
@@ -310,29 +462,42 @@ def cmd_bench(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    from .run_folder import OutputError
     from .sweep import summary
     from .sweep.execute import SchedulerUnreachable, open_client, run_sweep
-    from .sweep.results import Results
+    from .sweep.results import REJECTED, Results
     from .sweep.spec import load_sweep
 
     if args.retries < 0:
         print("error: --retries must be 0 or more", file=sys.stderr)
-        return 2
-    sweep = load_sweep(args.sweep)
+        return EXIT["bad input"]
+    if not _importable("distributed"):
+        print("error: sweeps run on Dask, which is not installed: pip install 'spring-sandbox[sweep]'", file=sys.stderr)
+        return EXIT["bad input"]
+    sweep = load_sweep(args.sweep, args.max_runs)
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{sweep.path.stem}"
     if out.exists() and not out.is_dir():
         print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
-        return 2
-    Results(out)  # an unreadable results.csv stops here, before any cluster starts
+        return EXIT["output"]
+    Results(out)  # a file that is not a sweep's results stops here, before any cluster starts
     print(f"{len(sweep.runs)} runs: {len(sweep.scenes)} scene(s) x {len(sweep.runs) // len(sweep.scenes)} "
           f"combination(s) of {', '.join(sweep.columns) or 'no override'}; results in {out}/")
+    from .runner import stop_on_signals
+
     start = time.perf_counter()
     try:
-        with open_client(args.scheduler, args.workers) as client:
+        with stop_on_signals(), open_client(args.scheduler, args.workers) as client:  # SIGTERM: as Ctrl+C
             outcome = run_sweep(sweep, out, client, args.retries, progress=not args.quiet)
     except SchedulerUnreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT["bad input"]
+    except OSError as exc:
+        raise OutputError(f"could not write into {out}: {exc.strerror or exc}; every row written before is "
+                          f"kept in {out}/results.csv") from None
+    if outcome.set_aside:
+        print(f"{len(outcome.set_aside)} row(s) of results.csv did not hold up, set aside in {out}/{REJECTED}, "
+              f"their runs done again: " + "; ".join(outcome.set_aside[:5])
+              + (f"; ... and {len(outcome.set_aside) - 5} more" if len(outcome.set_aside) > 5 else ""), file=sys.stderr)
     results = Results(out)
     if results.rows:
         summary.plot(sweep, results, out / "summary.png")
@@ -343,5 +508,5 @@ def cmd_sweep(args) -> int:
     if outcome.interrupted:
         print(f"interrupted: every finished run is kept; run the same command again to do the other "
               f"{outcome.total - outcome.skipped - outcome.done - outcome.failed}", file=sys.stderr)
-        return 130
-    return 1 if outcome.failed else 0
+        return EXIT["interrupted"]
+    return EXIT["not met"] if outcome.failed else EXIT["met"]

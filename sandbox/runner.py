@@ -1,29 +1,36 @@
-"""Headless training of a scene: epochs with a progress bar, the promise check, and the outputs
-(trained scene, history, learning curve, picture). Ctrl+C or a divergence keeps what was learned.
+"""Headless training of a scene: epochs with a progress bar, the promise check, and the run's
+folder: the trained scene, its history and run.json written together at checkpoints (every
+`Checkpoints` interval and when training stops: Ctrl+C, SIGTERM, SIGHUP, a divergence), then the
+pictures. Whatever stops it, the folder holds a consistent set of the last completed epoch.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import io
 import math
+import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .files import write_atomic
+from .checkpoints import RUN_SET, Checkpoints, RunWriter, effective_settings
+from .files import STOP_SIGNALS, held_signals, write_atomic
 from .learning.rules import Rule
 from .learning.trainer import Trainer
+from .run_folder import RunFolder
 from .scenes.build import Scene
-from .scenes.save import save_scene
 
 
 @dataclass
 class RunResult:
     """history: one dict per epoch (epoch 0 is before training); met: whether the scene's
-    expect holds; verdict: the sentence saying so; stopped: '' or why training ended early."""
+    expect holds; verdict: the sentence saying so; stopped: '' or why training ended early;
+    interrupted: whether a signal (Ctrl+C, SIGTERM, SIGHUP) stopped it; output_error: '' or why
+    the last set could not be written (the folder then holds the epoch `saved_epoch`)."""
 
     history: list
     met: bool
@@ -33,6 +40,12 @@ class RunResult:
     warnings: list = field(default_factory=list)
     class_accuracy: dict | None = None  # classification: {class index: test accuracy} (train if no test)
     seconds: float = 0.0  # wall time of training
+    interrupted: bool = False
+    output_error: str = ""
+    saved_epoch: int | None = None
+    written: list = field(default_factory=list)  # the files written into out_dir, pictures included
+    pictures_skipped: bool = False  # a signal came while drawing
+    settings: dict = field(default_factory=dict)  # effective_settings() of the run
 
 
 def check_expect(expect, history: list) -> tuple[bool, str]:
@@ -65,12 +78,43 @@ def check_expect(expect, history: list) -> tuple[bool, str]:
     return ok, ("promise met: " if ok else "promise NOT met: ") + "; ".join(parts)
 
 
+@contextlib.contextmanager
+def stop_on_signals():
+    """While the block runs, SIGTERM and SIGHUP (a scheduler, `timeout`, a closed terminal) stop
+    training as Ctrl+C (SIGINT) does: a KeyboardInterrupt, which the trainer turns into a stop
+    at the last completed epoch. `stop_on_signals.last` names the last signal received. Main
+    thread only (Python's rule for signal handlers)."""
+
+    def stop(signum, frame):
+        stop_on_signals.last = signal.Signals(signum).name
+        raise KeyboardInterrupt
+
+    stop_on_signals.last = ""
+    old = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        stop_on_signals.last = ""
+
+
+stop_on_signals.last = ""
+
+
 def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = None, engine=None,
-                seed: int | None = None, out_dir: Path | None = None, progress: bool = True,
-                trainer: Trainer | None = None, frame_hook=None, gif=None) -> RunResult:
-    """Train for `epochs` (default: the scene's) with Trainer.fit, writing outputs into out_dir
-    if given. Stops early, keeping the last good epoch, on Ctrl+C or divergence.
-    frame_hook(trainer) is called after every update; gif (a path) records one frame per epoch.
+                seed: int | None = None, out_dir=None, progress: bool = True,
+                trainer: Trainer | None = None, frame_hook=None, gif=None,
+                checkpoints: Checkpoints | None = None, about: dict | None = None) -> RunResult:
+    """Train for `epochs` (default: the scene's) with Trainer.fit. Stops early, keeping the last
+    good epoch, on Ctrl+C (SIGTERM, SIGHUP too inside stop_on_signals) or divergence.
+
+    out_dir (a folder, or an opened RunFolder): trained.yaml, history.csv and run.json written
+    together at `checkpoints` and at the end, then loss.png, network.png and, for
+    one or two inputs, response.png. A folder that cannot be used raises OutputError before
+    training; a checkpoint that cannot be written is a warning (the folder keeps the last one),
+    the last one sets `output_error`. frame_hook(trainer) is called after every update; gif (a
+    path) records one frame per epoch; about: more for run.json (the command line).
     """
     epochs = scene.spec.learning.epochs if epochs is None else epochs
     trainer = trainer or Trainer.from_scene(scene, rule, engine, seed)
@@ -80,29 +124,60 @@ def train_scene(scene: Scene, epochs: int | None = None, rule: Rule | None = Non
     callbacks = []
     if frame_hook:
         callbacks.append(lambda tr, st: frame_hook(tr) if st.name == "update" else None)
-    recorder = GifRecorder(scene) if gif else None
-    if recorder:
-        recorder(trainer)
-        callbacks.append(lambda tr, st: recorder(tr) if st.name == "epoch" else None)
-    bar = _progress(epochs, progress, scene.name)
-    if bar:
-        callbacks.append(lambda tr, st: _advance_bar(bar, st) if st.name == "epoch" else None)
-    start = time.perf_counter()
-    try:
-        trainer.fit(epochs, callbacks)
-    finally:
-        if bar:
-            bar.close()
-    seconds = time.perf_counter() - start
-    stopped = trainer.stopped
-    met, verdict = check_expect(scene.spec.expect, trainer.history)
-    result = RunResult(trainer.history, met and not stopped, verdict, stopped, out_dir, list(trainer.warnings),
-                       class_accuracy(trainer), seconds)
+    run = None
     if out_dir is not None:
-        write_outputs(scene, trainer, Path(out_dir), k_ref, stopped)
+        folder = out_dir if isinstance(out_dir, RunFolder) else RunFolder(out_dir, scene.path, [gif] if gif else [])
+        run = RunWriter(folder, scene, trainer, epochs, checkpoints or Checkpoints(),
+                        lambda history: check_expect(scene.spec.expect, history), about or {})
+        callbacks.append(run.on_stage)
+        run.start(owns=not isinstance(out_dir, RunFolder))  # OutputError here: nothing trained
+    try:
+        recorder = GifRecorder(scene) if gif else None
+        if recorder:
+            recorder(trainer)
+            callbacks.append(lambda tr, st: recorder(tr) if st.name == "epoch" else None)
+        bar = _progress(epochs, progress, scene.name)
+        if bar:
+            callbacks.append(lambda tr, st: _advance_bar(bar, st) if st.name == "epoch" else None)
+            if run:
+                run.say = tqdm_write
+        start = time.perf_counter()
+        try:
+            trainer.fit(epochs, callbacks)
+        finally:
+            if bar:
+                bar.close()
+        seconds = time.perf_counter() - start
+        with held_signals():  # a signal now waits until the last set is written
+            stopped = trainer.stopped
+            interrupted = stopped.startswith("interrupted")
+            if interrupted and stop_on_signals.last:
+                stopped = stopped.replace("interrupted", f"interrupted by {stop_on_signals.last}", 1)
+            failed = run.failed() if run else ""
+            output_error = run.finish("interrupted" if interrupted else "stopped" if stopped else "completed",
+                                      stopped) if run else ""
+        met, verdict = check_expect(scene.spec.expect, trainer.history)
+        result = RunResult(trainer.history, met and not stopped, verdict, stopped,
+                           run.folder.path if run else None, list(trainer.warnings) + ([failed] if failed else []),
+                           class_accuracy(trainer), seconds, interrupted, output_error,
+                           settings=effective_settings(trainer, epochs))
+        if run is not None:
+            result.saved_epoch = run.folder.epoch
+            if not output_error:
+                result.written += list(RUN_SET)
+            make_pictures(scene, trainer, run.folder.path, k_ref, result)
+    finally:
+        if run is not None:
+            run.close()
     if recorder:
-        recorder.save(gif)
+        _picture(result, gif, lambda: recorder.save(gif))
     return result
+
+
+def tqdm_write(text: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stderr)
 
 
 def class_accuracy(trainer: Trainer) -> dict | None:
@@ -113,8 +188,8 @@ def class_accuracy(trainer: Trainer) -> dict | None:
         return None
     idx = task.test if len(task.test) else task.train
     hits = {}
-    for s in idx:
-        hits.setdefault(int(task.labels[s]), []).append(task.predict(trainer.net, trainer.free_state(int(s)).x) == task.labels[s])
+    for s, eq in zip(idx, trainer.free_states(idx)):  # (relaxed as one batch)
+        hits.setdefault(int(task.labels[s]), []).append(task.predict(trainer.net, eq.x) == task.labels[s])
     return {c: float(np.mean(h)) for c, h in sorted(hits.items())}
 
 
@@ -174,32 +249,57 @@ def _progress(total, enabled, name):
     return tqdm(total=total, desc=name, unit="epoch", leave=False)
 
 
-def write_outputs(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, stopped: str = "") -> None:
-    """trained.yaml, history.csv, loss.png, network.png and (one or two inputs) response.png in
-    out_dir (each written atomically)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    last = trainer.history[-1]
-    origin = {"scene": scene.path.name, "epochs": trainer.epochs_done, "steps": trainer.steps,
-              "rule": trainer.rule.kind, "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "metrics": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in last.items()}}
-    if stopped:
-        origin["stopped"] = stopped
-    save_scene(scene, out_dir / "trained.yaml", origin=origin)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(trainer.history[0].keys()))
-    w.writeheader()
-    w.writerows(trainer.history)
-    write_atomic(out_dir / "history.csv", buf.getvalue())
-    plot_history(trainer.history, out_dir / "loss.png", scene.name)
-    from .window.render import drawing_for, render_png
+def make_pictures(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, result: RunResult) -> None:
+    """loss.png, network.png and (one or two inputs) response.png in out_dir, each written
+    atomically, after the run's set: one that cannot be made is a warning, never a failed run.
+    (The one place where headless training draws.)"""
+    out_dir = Path(out_dir)
+    _picture(result, out_dir / "loss.png", lambda: plot_history(trainer.history, out_dir / "loss.png", scene.name))
 
-    s = int(trainer.task.train[0])
-    x = trainer.free_state(s).x
-    render_png(out_dir / "network.png", scene.net, x, title=f"{scene.name}: trained, epoch {trainer.epochs_done}",
-               extra=drawing_for(scene.net, trainer.task, s, x), k_ref=k_ref)
-    from .response_plot import plot_response  # one or two inputs: what the network computes
+    def network():
+        try:
+            from .window.render import drawing_for, pygame, render_surface  # render quiets pygame's greeting
+        except ImportError:  # installed without the [window] extra (pygame-ce): no network.png
+            result.warnings.append("network.png not made: pygame-ce is not installed (the [window] extra)")
+            return
 
-    plot_response(scene, out_dir / "response.png", f"{scene.name}: what it computes, epoch {trainer.epochs_done}")
+        s = int(trainer.task.train[0])
+        x = trainer.free_state(s).x
+        surface = render_surface(scene.net, x, (900, 700), f"{scene.name}: trained, epoch {trainer.epochs_done}",
+                                 drawing_for(scene.net, trainer.task, s, x), k_ref)
+        buf = io.BytesIO()
+        pygame.image.save(surface, buf, "network.png")  # in memory, then atomically: a full disk cuts no file
+        write_atomic(out_dir / "network.png", buf.getvalue())
+
+    _picture(result, out_dir / "network.png", network)
+
+    def response():
+        from .response_plot import plot_response  # one or two inputs: what the network computes
+
+        plot_response(scene, out_dir / "response.png", f"{scene.name}: what it computes, epoch {trainer.epochs_done}")
+
+    _picture(result, out_dir / "response.png", response)
+
+
+def _picture(result: RunResult, path: Path, make) -> None:
+    """make() a picture at path. One that fails (a full disk, a drawing error) is a warning on
+    the result; an interrupt (Ctrl+C, SIGTERM while drawing) skips it and the pictures after:
+    the run's set is written already, and the run is what it was."""
+    name = Path(path).name
+    if result.pictures_skipped:
+        return
+    try:
+        make()
+    except KeyboardInterrupt:
+        result.pictures_skipped = True
+        result.warnings.append(f"{name} and the pictures after it not made: interrupted")
+        return
+    except Exception as exc:  # noqa: BLE001 - a picture is never worth the run
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        result.warnings.append(f"{name} not written: {why}")
+        return
+    if Path(path).exists():
+        result.written.append(name if Path(path).parent == result.out_dir else str(path))
 
 
 def plot_history(history: list, path: Path, title: str) -> None:

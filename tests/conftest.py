@@ -35,7 +35,7 @@ def random_network(n=40, seed=0, coordination=4.6, prestress=0.1):
     left = hidden[np.argsort(pos[hidden, 0])]
     roles[left[:2]] = INPUT
     roles[left[-2:]] = OUTPUT
-    net = Network(pos, edges, rng.uniform(0.5, 2.0, len(edges)), np.zeros(len(edges)), roles)
+    net = Network(pos, edges, rng.uniform(0.5, 2.0, len(edges)), None, roles)
     net.L = net.rest_lengths_from_positions() * (1 + prestress * rng.standard_normal(len(edges)))
     return net
 

@@ -33,8 +33,9 @@ SCENES = Path(__file__).parent.parent / "scenes"
 EVENTS = int(os.environ.get("MONKEY_EVENTS", "5000"))
 SEED = int(os.environ.get("MONKEY_SEED", "13"))
 REAL_WINDOW = os.environ.get("MONKEY_REAL_WINDOW") == "1"
-HEAVY = [(NewtonSolver, "relax"), (WorldEngine, "relax"), (World, "settle"), (World, "__init__"),
-         (build, "build_scene"), (Trainer, "evaluate"), (session_module, "settles_quickly")]
+HEAVY = [(NewtonSolver, "relax"), (NewtonSolver, "relax_many"), (WorldEngine, "relax"), (World, "settle"),
+         (World, "__init__"), (build, "build_scene"), (Trainer, "evaluate"), (Trainer, "free_states"),
+         (session_module, "settles_quickly")]
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ LAYERS = {
     "scenes": {"learning", "physics"},
     "window": {"scenes", "learning", "physics"},
 }
-BASE = {"paths", "files", "__init__"}  # leaf modules anyone may import
+BASE = {"paths", "files", "yaml_text", "__init__"}  # leaf modules anyone may import
 
 
 def _sandbox_imports(path: Path) -> set[str]:
@@ -117,9 +117,11 @@ def test_pip_install_gives_a_command_and_the_library_from_another_folder(tmp_pat
     cmd = target / "bin" / "spring-sandbox"
     help_ = subprocess.run([sys.executable, str(cmd), "--help"], capture_output=True, text=True, cwd=elsewhere, env=env)
     assert help_.returncode == 0 and "spring-sandbox" in help_.stdout
-    val = subprocess.run([sys.executable, str(cmd), "validate", str(shipped / "scenes" / "iris.yaml")],
+    val = subprocess.run([sys.executable, str(cmd), "validate", str(shipped / "scenes" / "iris.yaml"), "allostery"],
                          capture_output=True, text=True, cwd=elsewhere, env=env)
     assert val.returncode == 0 and val.stdout.startswith("ok:"), val.stdout + val.stderr
+    assert "ok: allostery" in val.stdout  # a shipped scene by name, from the installed copy
+    assert "spring-sandbox COMMAND --help" in help_.stdout and "python main.py" not in help_.stdout
     ex = subprocess.run([sys.executable, str(ROOT / "examples" / "train_and_check.py"),
                          str(shipped / "scenes" / "two_springs.yaml"), "--epochs", "5", "--out", "curve.png"],
                         capture_output=True, text=True, cwd=elsewhere, env=env)

@@ -200,8 +200,8 @@ def test_network_and_task_refuse_arrays_that_do_not_fit():
     from sandbox.physics.network import FIXED, OUTPUT, Network
 
     pos, edges, roles = [[0, 0], [1, 0]], [[0, 1]], [FIXED, OUTPUT]
-    with pytest.raises(ValueError, match="L holds values that are not finite"):
-        Network(pos, edges, [1.0], None, roles)
+    with pytest.raises(ValueError, match=r"L\[0\] is nan, not finite"):
+        Network(pos, edges, [1.0], [np.nan], roles)
     with pytest.raises(ValueError, match="k has 2 values for 1 springs"):
         Network(pos, edges, [1.0, 2.0], [1.0], roles)
     with pytest.raises(ValueError, match="outside 0..1"):

@@ -2,6 +2,7 @@
 survive a failing run, a killed worker and Ctrl+C, and a second invocation that resumes."""
 
 import csv
+import math
 import os
 import shutil
 import signal
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox.cli import main
 from sandbox.scenes.build import load_scene
@@ -144,6 +147,10 @@ def test_cli_runs_eight_rows_locally_then_resumes_on_a_scheduler_without_redoing
         for rule in ("centered", "one-sided") for seed in ("0", "1")}
     for r in rows:
         assert r["epochs"] == "3" and r["epochs_done"] == "3" and r["worker"].startswith("tcp://")
+        scene = load_scene(SCENES / Path(r["scene"]).name)  # every effective setting, not only the overridden
+        assert (float(r["lr"]), float(r["beta"]), r["learn"], int(r["batch"]), float(r["k_max"]), r["engine"]) == \
+            (scene.spec.learning.lr, scene.spec.learning.beta, scene.spec.learning.learn, scene.spec.learning.batch,
+             scene.spec.learning.k_max, "exact")
         assert float(r["loss"]) < float(r["loss_start"])
         with (out / r["history"]).open() as fh:
             assert [int(h["epoch"]) for h in csv.DictReader(fh)] == [0, 1, 2, 3]
@@ -231,6 +238,152 @@ def test_a_killed_worker_loses_no_finished_row_and_its_run_is_retried_elsewhere(
         assert rows[before["run"]] == before
     assert seen["runs"] and seen["runs"] <= set(rows)  # task keys name their runs
     assert all(rows[rid]["worker"] != seen["killed"] for rid in seen["runs"])  # rerun on a live worker
+
+
+def test_damaged_rows_are_set_aside_and_their_runs_done_again(tmp_path, client):
+    """Item 6 of issue 24: each of these made every rerun a traceback, and a junk line stayed."""
+    path = sweep_file(tmp_path, "grid: {seed: [0, 1, 2, 3, 4]}\nepochs: 2\n", scenes=("two_springs.yaml",))
+    out = tmp_path / "out"
+    assert run_sweep(load_sweep(path), out, client, progress=False).done == 5
+    lines = (out / "results.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    loss = header.index("loss")
+    bad_loss = lines[2].split(",")
+    bad_loss[loss] = "abc"
+    (out / rows[2]["history"]).unlink()
+    with (out / rows[3]["history"]).open("a") as fh:
+        fh.write("9,9,0.5,nan,nan,nan\n")  # a history that ends elsewhere than its row
+    cut = lines[5][: lines[5].index("histories/") + 6]  # the last row, cut inside its history column
+    (out / "results.csv").write_text("\n".join([lines[0], lines[1], ",".join(bad_loss), lines[3], lines[4],
+                                                "\x00junk;;\xff", cut]))
+    outcome = run_sweep(load_sweep(path), out, client, progress=False)
+    assert (outcome.skipped, outcome.done, outcome.failed) == (1, 4, 0)
+    assert [line.split(":")[0] for line in outcome.set_aside] == ["line 3", "line 4", "line 5", "line 6", "line 7"]
+    assert "loss 'abc' is not a number" in outcome.set_aside[0]
+    assert "histories/" in outcome.set_aside[1] and "No such file" in outcome.set_aside[1]
+    assert "holds epochs 0 to 9 (4 rows), the row says 0 to 2" in outcome.set_aside[2]
+    assert "cells where the header has" in outcome.set_aside[4]
+    again = results_module.Results(out)
+    assert again.rejected == [] and len(again.done()) == 5
+    with (out / "results.rejected.csv").open(newline="") as fh:
+        rejected = list(csv.reader(fh))
+    assert rejected[0][:2] == ["line", "reason"] and len(rejected) == 6 and rejected[1][0] == "3"
+
+
+def test_a_grid_too_large_is_refused_before_any_run_is_made(tmp_path, monkeypatch):
+    values = "[" + ", ".join(str(i + 1) for i in range(1000)) + "]"
+    path = sweep_file(tmp_path, f"grid: {{seed: {values}, batch: {values}, epochs: {values}}}\n",
+                      scenes=("two_springs.yaml",))
+    from sandbox.sweep import spec
+
+    monkeypatch.setattr(spec, "_scene_document", lambda p: pytest.fail("a scene was read"))
+    monkeypatch.setattr(spec.itertools, "product", lambda *a: pytest.fail("the grid was built"))
+    with pytest.raises(SceneError) as exc:
+        load_sweep(path)
+    assert exc.value.problems == [
+        "line 2, column 1: grid: 1,000,000,000 runs (1 scene(s) x 1,000 seed x 1,000 epochs x 1,000 batch); a sweep is "
+        "limited to 100,000: make the grid smaller, or raise the limit (--max-runs)"]
+    monkeypatch.undo()
+    small = sweep_file(tmp_path, "grid: {seed: [0, 1, 2], lr: [1, 2, 3, 4]}\n", scenes=("two_springs.yaml",))
+    with pytest.raises(SceneError, match="12 runs"):
+        load_sweep(small, max_runs=11)
+    assert len(load_sweep(small, max_runs=12).runs) == 12
+
+
+# ---------------------------------------------------------------- results files that are damaged
+
+RUN_IDS = [f"scene-{i:010x}" for i in range(6)]
+
+
+class FakeRun:
+    def __init__(self, rid):
+        self.id, self.scene, self.overrides = rid, "s.yaml", (("lr", 0.5),)
+
+
+def results_folder(folder: Path, losses: list) -> None:
+    """A results folder as a sweep leaves it: a done row and its history per run."""
+    res = results_module.Results(folder)
+    for rid, loss in zip(RUN_IDS, losses):
+        history = [{"epoch": e, "step": e, "loss": loss * (3 - e), "test_loss": math.nan, "accuracy": math.nan,
+                    "test_accuracy": math.nan} for e in range(3)]
+        res.record(FakeRun(rid), status="done", history=res.write_history(FakeRun(rid), history), error="",
+                   met=True, epochs_done=2, loss_start=loss * 3, loss=loss, test_loss=None, accuracy=None,
+                   test_accuracy=None, stopped="", seconds=0.1, cpu_seconds=0.1, worker="local")
+
+
+damage = st.one_of(
+    st.tuples(st.just("cut"), st.floats(0, 1)),
+    st.tuples(st.just("cell"), st.integers(1, 6), st.integers(0, 30), st.text(max_size=6)),
+    st.tuples(st.just("line"), st.integers(0, 8), st.binary(max_size=40)),
+    st.tuples(st.just("history"), st.integers(0, 5), st.sampled_from(["delete", "truncate", "junk", "folder"])),
+    st.tuples(st.just("duplicate"), st.integers(1, 6)),
+)
+
+
+@pytest.fixture(scope="module")
+def sound_results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sound")
+    results_folder(folder, [0.5, 1e-9, 3.25, 1e-300, 7.0, 0.1])
+    return folder
+
+
+@given(damages=st.lists(damage, max_size=4))
+@settings(max_examples=100)
+def test_any_damage_to_a_results_folder_is_set_aside_and_nothing_else(tmp_path_factory, sound_results, damages):
+    folder = tmp_path_factory.mktemp("results", numbered=True)
+    shutil.rmtree(folder)
+    shutil.copytree(sound_results, folder)
+    path = folder / "results.csv"
+    for d in damages:
+        data = path.read_bytes()
+        lines = data.split(b"\n")
+        if d[0] == "cut":
+            path.write_bytes(data[: int(d[1] * len(data))])
+        elif d[0] == "cell" and d[1] < len(lines):
+            cells = lines[d[1]].split(b",")
+            cells[d[2] % len(cells)] = d[3].encode()
+            lines[d[1]] = b",".join(cells)
+            path.write_bytes(b"\n".join(lines))
+        elif d[0] == "line":
+            lines.insert(min(d[1], len(lines)), d[2].replace(b"\n", b" "))
+            path.write_bytes(b"\n".join(lines))
+        elif d[0] == "history":
+            history = folder / "histories" / f"{RUN_IDS[d[1]]}.csv"
+            if history.is_dir():
+                continue
+            if d[2] == "delete":
+                history.unlink(missing_ok=True)
+            elif d[2] == "truncate" and history.exists():
+                history.write_bytes(history.read_bytes()[:-12])
+            elif d[2] == "junk":
+                history.write_bytes(b"\x00\xff not a history")
+            else:
+                history.unlink(missing_ok=True)
+                history.mkdir()
+        elif d[0] == "duplicate" and d[1] < len(lines):
+            lines.append(lines[d[1]])
+            path.write_bytes(b"\n".join(lines))
+    try:
+        res = results_module.Results(folder)
+    except SceneError as exc:  # only a header that no longer names run and status
+        assert "is not a sweep's results file" in str(exc)
+        return
+    texts = [line.decode("utf-8", "replace") for line in path.read_bytes().split(b"\n")]
+    rows = [t for t in texts if t.strip()][1:]  # blank lines are skipped; the first line left is the header
+    assert len(res.rows) + len(res.rejected) == len(rows)
+    for rid in res.done():  # kept: its history is there and ends where the row does
+        history = results_module.read_history(folder / res.rows[rid]["history"])
+        assert len(history) == int(res.rows[rid]["epochs_done"]) + 1
+        assert history[-1]["loss"] == float(res.rows[rid]["loss"])
+    n_rejected = len(res.rejected)
+    said = res.set_aside()
+    assert len(said) == n_rejected
+    again = results_module.Results(folder)
+    assert again.rejected == [] and again.rows == res.rows
+    if said:
+        with (folder / results_module.REJECTED).open(newline="", encoding="utf-8") as fh:
+            assert len(list(csv.reader(fh))) == len(said) + 1
 
 
 # ---------------------------------------------------------------- the capacity experiment

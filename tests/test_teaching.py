@@ -66,15 +66,6 @@ def test_scenes_with_one_or_two_inputs_have_a_response_others_not():
     assert lo < -1.0 and hi > 1.0  # the examples' range, widened
 
 
-def test_the_warm_sweep_takes_fewer_newton_steps_and_gives_the_cold_answer():
-    scene = load_scene(SCENES / "regression.yaml")
-    probe = probe_of_scene(scene)
-    warm = free_response(scene.net, scene.task, probe, warm=True)
-    cold = free_response(scene.net, scene.task, probe, warm=False)
-    np.testing.assert_allclose(warm.values, cold.values, atol=1e-8)
-    assert warm.newton_iterations < 0.7 * cold.newton_iterations
-
-
 def test_the_live_response_is_computed_in_a_worker_and_follows_training():
     s = synced(Session(load_scene(SCENES / "regression.yaml"), engine="exact"))
     live = LiveResponse(s)

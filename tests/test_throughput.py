@@ -1,11 +1,12 @@
-"""The fast solver path (pattern assembly, band Cholesky) learns what the reference path learns,
-and its structure cache follows the network when springs are cut or roles change."""
+"""The fast solver path (pattern assembly, band Cholesky, a mini-batch's examples relaxed together)
+learns what the one-at-a-time path and the reference path learn, and its structure cache follows
+the network when springs are cut or roles change."""
 
 import numpy as np
 import pytest
 from conftest import random_network, random_task
 
-from bench.reference import ReferenceNewton
+from bench.reference import OneAtATimeSameStarts, ReferenceNewton
 from sandbox.learning.rules import Rule
 from sandbox.learning.trainer import Trainer
 from sandbox.paths import SCENES
@@ -39,6 +40,59 @@ def test_new_and_reference_paths_learn_the_same_stiffnesses(scene_name, epochs):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
 
 
+def _record(trainer: Trainer, epochs: int):
+    """Every equilibrium a trainer shows (free and nudged, example by example), every k after an
+    update, and the free states of the last evaluation, over `epochs` epochs."""
+    xs, ks = [], []
+
+    def keep(t, st):
+        if st.name in ("free", "nudged"):
+            xs.append(st.x.copy())
+        elif st.name == "update":
+            ks.append(t.net.k.copy())
+
+    trainer.fit(epochs, [keep])
+    assert not trainer.stopped
+    seen = np.concatenate([trainer.task.train, trainer.task.test])
+    last = np.array([trainer._x[s] for s in seen])
+    return np.array(xs), np.array(ks), last, trainer.history
+
+
+def _equal(batched, alone):
+    (xs_b, ks_b, last_b, hist_b), (xs_a, ks_a, last_a, hist_a) = batched, alone
+    assert xs_b.shape == xs_a.shape and ks_b.shape == ks_a.shape
+    assert np.abs(xs_b - xs_a).max() <= 1e-10  # every equilibrium of training
+    assert np.abs(last_b - last_a).max() <= 1e-10  # and of the evaluation
+    assert np.max(np.abs(ks_b - ks_a) / np.abs(ks_a)) <= 1e-8  # every k after every update
+    assert [h["loss"] for h in hist_b] == pytest.approx([h["loss"] for h in hist_a], rel=1e-12)
+    assert np.abs(ks_b[-1] - ks_b[0]).max() > 1e-4  # it did learn
+
+
+@pytest.mark.parametrize("scene_name,epochs,subset", [("iris.yaml", 2, None), ("allostery_multi.yaml", 10, None),
+                                                      ("xor.yaml", 20, None), ("digits.yaml", 2, 250)])
+def test_batched_training_equals_one_at_a_time(scene_name, epochs, subset):
+    """Mini-batches relaxed together (relax_many) and one relaxation at a time (the engine seen
+    through `relax` and the factorization it keeps): the same equilibria, stiffnesses and history.
+    (Digits on 250 training and 100 test images, for time: `bench` compares whole epochs.)"""
+    scene = load_scene(SCENES / scene_name)
+    if subset:
+        scene.task.train, scene.task.test = scene.task.train[:subset], scene.task.test[:100]
+    start = scene.net.copy()
+    runs = []
+    for engine in (NewtonSolver(), OneAtATimeSameStarts()):
+        scene.net.k, scene.net.L = start.k.copy(), start.L.copy()
+        runs.append(_record(Trainer.from_scene(scene, engine=engine), epochs))
+    _equal(*runs)
+
+
+def test_coupled_batches_equal_one_at_a_time():
+    net = random_network(60, seed=6, prestress=0.1)
+    task = random_task(net, examples=4, seed=6)
+    runs = [_record(Trainer(net.copy(), task, Rule(kind="coupled", beta=0.5, lr=0.5), engine=engine, batch=4), 5)
+            for engine in (NewtonSolver(), OneAtATimeSameStarts())]
+    _equal(*runs)
+
+
 @pytest.mark.parametrize("psd", [False, True])
 def test_pattern_assembly_equals_the_triplet_hessian(psd):
     net = random_network(60, seed=7, prestress=0.3)  # prestress: compressed springs
@@ -49,7 +103,7 @@ def test_pattern_assembly_equals_the_triplet_hessian(psd):
     expected = en.hessian(net, x, free, psd=psd).toarray()
     assert np.allclose(asm.sparse(vals).toarray(), expected, rtol=1e-12, atol=1e-12)
     # the band storage holds the same matrix in the RCM order
-    ab = asm.band(vals)
+    ab = asm.bands(vals[:, None])
     p = asm.perm
     a = expected[np.ix_(p, p)]
     for d in range(asm.bandwidth + 1):

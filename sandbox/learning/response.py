@@ -6,13 +6,11 @@ When one or two of those input numbers vary between the examples, the network's 
 drawn over them: a curve (one input) or a map (two). The other input numbers stay at the first
 example's values (a bias input, for instance).
 
-Each grid point is a free equilibrium (Newton, to the trainer's tolerance), warm-started from
-its neighbour's: the grid is swept in a snake so that consecutive points are neighbours, and a
-relaxation from a nearby equilibrium takes one or two Newton steps instead of a cold start's
-handful. Where the network has a single equilibrium per input (every scene of the library) the
-answer is the same as a cold start's; a multistable network shows the branch it is on, as a real
-one would when its input is swept. Cost: one relaxation per grid point, RESOLUTION[n] points a
-side (41 on a curve, 21 x 21 on a map).
+Each grid point is a free equilibrium (Newton, to the trainer's tolerance) relaxed from the
+reference positions, as the trainer's evaluation relaxes an example (from the factorization of
+the network at rest): the whole grid is one batch (`NewtonSolver.relax_many`), and the view
+shows exactly the answer evaluation sees, also where the network has several equilibria.
+Cost: RESOLUTION[n] points a side (41 on a curve, 21 x 21 on a map), relaxed together.
 """
 
 from __future__ import annotations
@@ -213,44 +211,20 @@ def grid_inputs(probe: Probe, resolution: int | None = None) -> tuple[list, np.n
     return axes, nums
 
 
-def snake_order(shape: tuple) -> list[tuple]:
-    """Grid indices in an order where each is next to the one before (rows, alternately reversed)."""
-    if len(shape) == 1:
-        return [(i,) for i in range(shape[0])]
-    return [(i, j) for i in range(shape[0]) for j in (range(shape[1]) if i % 2 == 0 else reversed(range(shape[1])))]
-
-
-def free_answer(net: Network, task: Task, probe: Probe, numbers, solver=None, x_from=None):
-    """The free equilibrium (N, 2) for input numbers (D,), relaxed from x_from (or the
-    reference positions), and its output numbers (P',). Raises FloppyNetworkError."""
-    solver = solver or NewtonSolver()
-    x = (net.pos if x_from is None else x_from).copy()
-    x[net.held] = net.pos[net.held]
-    x[task.inputs] = net.pos[task.inputs] + clamps_for(task, net, probe.input_mode, numbers)
-    eq = solver.relax(net, x)
-    return eq, output_numbers(task, net, probe.output_mode, eq.x)
-
-
-def free_response(net: Network, task: Task, probe: Probe, resolution: int | None = None,
-                  warm: bool = True) -> Response:
-    """The network's free-state answer at every grid point (see the module's docstring for the
-    warm start and the cost). Raises FloppyNetworkError if the network is floppy."""
+def free_response(net: Network, task: Task, probe: Probe, resolution: int | None = None) -> Response:
+    """The network's free-state answer at every grid point, all relaxed as one batch from the
+    reference positions with the point's inputs clamped. Raises FloppyNetworkError if the
+    network is floppy."""
     axes, nums = grid_inputs(probe, resolution)
     shape = nums.shape[:-1]
-    solver = NewtonSolver()
-    values = None
-    x, before, its = None, None, 0
-    for idx in snake_order(shape):
-        guess = None
-        if warm and x is not None:  # the neighbour's state, carried on along the sweep
-            guess = x if before is None else 2 * x - before
-        eq, out = free_answer(net, task, probe, nums[idx], solver, guess)
-        if values is None:
-            values = np.full(shape + out.shape, np.nan)
-        its += eq.iterations
-        if eq.converged:
-            values[idx] = out
-            x, before = eq.x, x
-        else:
-            x, before = None, None
-    return Response(axes, values, relaxations=int(np.prod(shape)), newton_iterations=its)
+    flat = nums.reshape(-1, nums.shape[-1])
+    starts = np.repeat(net.pos[None], len(flat), axis=0)
+    starts[:, net.held] = net.pos[net.held]
+    for i, numbers in enumerate(flat):
+        starts[i, task.inputs] = net.pos[task.inputs] + clamps_for(task, net, probe.input_mode, numbers)
+    solver = NewtonSolver()  # each from the factorization at rest, as the trainer's evaluation
+    eqs = solver.relax_many(net, starts, kept=[solver.factorization_at(net, net.pos, psd=True)] * len(starts))
+    out = np.stack([output_numbers(task, net, probe.output_mode, eq.x) for eq in eqs])
+    out[[not eq.converged for eq in eqs]] = np.nan
+    return Response(axes, out.reshape(shape + out.shape[1:]), relaxations=len(eqs),
+                    newton_iterations=sum(eq.iterations for eq in eqs))

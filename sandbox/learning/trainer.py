@@ -2,7 +2,9 @@
 
 `Trainer.stages(epochs)` yields every moment of training in order: for each mini-batch the free
 and nudged equilibria of its examples and then one update, and after an epoch's last update an
-"epoch" stage carrying the new history row. `fit` consumes it with callbacks; the window pulls
+"epoch" stage carrying the new history row. A mini-batch's examples, and the evaluation's, are
+relaxed together when the engine can (`NewtonSolver.relax_many`), one at a time otherwise (the
+pymunk world), with the same results. `fit` consumes it with callbacks; the window pulls
 it one stage at a time. Both get the same divergence policy (`Guard`), with rollback.
 """
 
@@ -13,11 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..physics.costs import batch_of
 from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
 from .hardware import Hardware
-from .rules import Phases, Rule, apply_update, ep_gradient, ep_phases, exact_gradient
+from .advice import stall_advice
+from .optimizers import OptimizerState
+from .rules import Phases, Rule, apply_update, ep_gradients, ep_phases, ep_phases_many, exact_gradients, one_at_a_time
 from .task import Task
 
 STAGES = ("free", "nudged", "update", "epoch")
@@ -112,6 +117,9 @@ class Trainer:
     several equilibria. warm_start=True starts from the example's last equilibrium, as a real
     network would (faster, but history-dependent where the network is multistable).
 
+    `optimizer_state` holds the moments of the rule's optimizer (momentum, Adam), reset on
+    rollback; `predict(clamps)` gives the trained network's answers to new inputs.
+
     hardware: the imperfect measurements and updates of a physical learner (`hardware.py`; None:
     perfect). A temperature belongs to the engine.
     """
@@ -136,6 +144,13 @@ class Trainer:
         self.stopped = ""
         self._x = {}  # last free equilibrium of each example: warm starts
         self._good = None  # (k, L, history length, steps, epochs): the last good epoch
+        self.optimizer_state = OptimizerState()
+        self._moves = []  # per epoch: the largest relative change of a k, of an L (stall advice)
+        bad = np.flatnonzero((self.net.k < self.rule.k_min) | (self.net.k > self.rule.k_max))
+        if len(bad):
+            self.warnings.append(f"{len(bad)} spring(s) start with k outside the rule's bounds [{self.rule.k_min:g}, "
+                                 f"{self.rule.k_max:g}] (spring {bad[0]}: k = {self.net.k[bad[0]]:g}); the first "
+                                 "update moves them inside")
 
     @classmethod
     def from_scene(cls, scene, rule: Rule | None = None, engine=None, seed: int | None = None) -> Trainer:
@@ -194,6 +209,7 @@ class Trainer:
         why = self.guard.check_epoch(self.history, jumps=not self.noisy)
         if why:
             raise DivergenceError(self._advice(why))
+        self._note_progress()
         self._keep_good()
         s = int(self.task.train[0])
         return Stage("epoch", s, self._x.get(s), row=row)
@@ -208,6 +224,15 @@ class Trainer:
         """Whether learning is noisy: a warm engine or imperfect hardware."""
         return getattr(self.engine, "temperature", 0) > 0 or self.hardware is not None
 
+    def _note_progress(self) -> None:
+        """Remember how far this epoch moved k and L; say once if the loss stalled (advice.py)."""
+        k0, L0 = self._good[0], self._good[1]
+        if len(k0) == self.net.n_springs and len(k0):
+            self._moves.append((float(np.max(np.abs(self.net.k - k0) / k0)), float(np.max(np.abs(self.net.L - L0) / L0))))
+        tip = stall_advice(self.history, self._moves, self.rule)
+        if tip and not any(w.startswith("the loss has not moved") for w in self.warnings):
+            self.warnings.append(tip)
+
     def _keep_good(self) -> None:
         self._good = (self.net.k.copy(), self.net.L.copy(), len(self.history), self.steps, self.epochs_done)
 
@@ -219,33 +244,36 @@ class Trainer:
         self.net.k, self.net.L = k.copy(), L.copy()
         del self.history[n:]
         self._x.clear()
+        self.optimizer_state.reset()
 
     def batch_stages(self, indices):
         """Yield the stages of one mini-batch: free and nudged per example, then one update."""
-        gk = np.zeros(self.net.n_springs)
-        gL = np.zeros(self.net.n_springs)
-        ext = np.zeros(self.net.n_springs)  # mean |e| in the free states: bounds a rest-length step
-        for s in indices:
-            cost = self.task.cost(self.net, s)
+        phases, costs, free = [], [], []
+        for s, cost, ph in self._batch_phases(indices):
             if self.rule.kind == "exact":  # not EP: the gradient a computer would take
-                x0 = self.free_state(s).x
+                x0 = ph
                 yield Stage("free", s, x0, x0, cost=cost.value(x0))
-                a, b = exact_gradient(self.net, x0, cost)
+                costs.append(cost)
             else:
-                ph = ep_phases(self.engine, self.net, self._start(s), cost, self.rule)
                 if ph.warning and ph.warning not in self.warnings:
                     self.warnings.append(ph.warning)
                 self._x[s] = ph.x_free
                 c = cost.value(ph.x_free)
                 yield Stage("free", s, ph.x_free, ph.x_free, cost=c, phases=ph)
                 yield Stage("nudged", s, ph.x_b, ph.x_free, cost=c, phases=ph)
-                a, b = ep_gradient(self.net, ph, self.hardware)
-            gk += a / len(indices)
-            gL += b / len(indices)
-            ext += np.abs(extensions(self.net, self._x[s])) / len(indices)
+                phases.append(ph)
+            free.append(self._x[s])
+        n = len(indices)
+        if phases:
+            gk, gL = ep_gradients(self.net, phases, self.hardware)
+        else:
+            gk, gL = exact_gradients(self.net, np.stack(free), costs, solver=self.engine)
+        gk, gL = (gk / n).sum(axis=0), (gL / n).sum(axis=0)  # the means over the examples
+        # the mean |e| in the free states: it bounds a rest-length step
+        ext = (np.abs(extensions(self.net, np.stack(free))) / n).sum(axis=0)
         before = (self.net.k.copy(), self.net.L.copy())
         pinned = pinned_fraction(self.net, self.rule)
-        dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext)
+        dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext, self.optimizer_state)
         if self.hardware is not None:  # the update as imperfect hardware makes it
             dk, dL = self.hardware.realize(self.net, before, self.rule)
         why = self.guard.check_update(self.net, self.rule, pinned)
@@ -254,6 +282,50 @@ class Trainer:
             raise DivergenceError(self._advice(why + " (the update was undone)"))
         self.steps += 1
         yield Stage("update", indices[-1], self._x[indices[-1]], dk=dk, dL=dL, before=before)
+
+    def _batch_phases(self, indices):
+        """(example, cost, Phases) for each example of a mini-batch (its free state (N, 2) for the
+        exact rule). Relaxed together when the engine can (relax_many), else one at a time as
+        they are pulled; either way each free phase starts from the factorization `_first`
+        says and each nudged phase from its free phase's, so both give the same equilibria."""
+        costs = [self.task.cost(self.net, s) for s in indices]
+        starts = self._starts(indices)
+        exact = self.rule.kind == "exact"
+        if self._together(indices):
+            if exact:
+                results = [eq.x for eq in self.free_states(indices, starts)]
+            else:
+                results = ep_phases_many(self.engine, self.net, starts, costs, self.rule, kept=self._first(len(indices)))
+            yield from zip(indices, costs, results)
+            return
+        keeps = hasattr(self.engine, "kept")
+        first = self._first(len(indices))[0] if keeps else None
+        for s, cost, x in zip(indices, costs, starts):
+            if keeps:
+                self.engine.kept = first
+            if exact:
+                eq = self.engine.relax(self.net, x)
+                self._x[s] = eq.x
+                yield s, cost, eq.x
+            else:
+                yield s, cost, ep_phases(self.engine, self.net, x, cost, self.rule)
+
+    def _first(self, n: int) -> list:
+        """The factorization each of n free phases starts from (with an engine that keeps one).
+        Several examples from the reference positions (no warm start): the network's at rest,
+        one new factorization of its Hessian at the reference positions (the PSD part), shared:
+        every first Newton step is then the linear response to the example's inputs, and the
+        state depends on the parameters alone, even where the network has several equilibria
+        (Iris after 16 epochs: from the last example's factorization, as before, 60 to 117 of
+        its 150 flowers settled elsewhere than from a new one at their own start). One example,
+        or warm starts: the one the engine kept (for one example, its own from the last step)."""
+        if self.warm_start or n == 1 or not hasattr(self.engine, "factorization_at"):
+            return [self.engine.kept] * n
+        return [self.engine.factorization_at(self.net, self.net.pos, psd=True)] * n
+
+    def _together(self, indices) -> bool:
+        """Whether these examples are relaxed as one batch (an engine with relax_many)."""
+        return len(indices) > 1 and callable(getattr(self.engine, "relax_many", None))
 
     def step(self, indices) -> None:
         """One update from the mini-batch `indices` (no guard beyond the update's own)."""
@@ -274,29 +346,67 @@ class Trainer:
     def _start(self, s: int):
         return self.task.start(self.net, s, self._x.get(s) if self.warm_start else None)
 
+    def _starts(self, indices) -> np.ndarray:
+        """(B, N, 2) the starts of the examples `indices` (see warm_start)."""
+        if not self.warm_start:
+            return self.task.starts(self.net, indices)
+        return np.stack([self._start(s) for s in indices])
+
     def free_state(self, s: int):
         """Free equilibrium of example s."""
-        eq = self.engine.relax(self.net, self._start(s))
-        self._x[s] = eq.x
-        return eq
+        return self.free_states([s])[0]
+
+    def free_states(self, indices, starts=None) -> list:
+        """Free equilibria of the examples `indices` (from `starts` (B, N, 2), else their usual
+        starts), remembered for warm starts and the window."""
+        if not len(indices):
+            return []
+        eqs = self._relax_free(self._starts(indices) if starts is None else starts)
+        for s, eq in zip(indices, eqs):
+            self._x[s] = eq.x
+        return eqs
+
+    def _relax_free(self, starts: np.ndarray) -> list:
+        """Free equilibria from starts (B, N, 2): one batch when the engine can relax many, else
+        one at a time; each from the factorization `_first` says, as in a mini-batch."""
+        kept = self._first(len(starts)) if hasattr(self.engine, "kept") else None
+        relax = self.engine.relax_many if self._together(starts) else one_at_a_time(self.engine)
+        return relax(self.net, starts, kept=kept)
+
+    def predict(self, clamps) -> np.ndarray:
+        """The network's answers to new inputs: clamps (B, M, 2) (or one (M, 2)) displacements
+        of the M input nodes, each relaxed to its free equilibrium and read as the targets are
+        (Task.answer): (B, P, 2) output displacements, (B, P) pair lengths, or (B, P) read-outs."""
+        c = np.asarray(clamps, dtype=float)
+        one = c.ndim == 2
+        c = c.reshape(-1, len(self.task.inputs), 2)
+        eqs = self._relax_free(np.stack([self.task.clamped(self.net, ci) for ci in c]))
+        out = np.array([self.task.answer(self.net, eq.x) for eq in eqs])
+        return out[0] if one else out
 
     def evaluate(self, indices) -> tuple[float, float]:
         """Mean cost and (for classification, else nan) accuracy over the examples."""
+        indices = np.asarray(indices, dtype=int)
+        return self._score(indices, [eq.x for eq in self.free_states(indices)])
+
+    def _score(self, indices, xs) -> tuple[float, float]:
+        """Mean cost and accuracy (nan if not a classifier) of the examples at states xs (N, 2)."""
         if len(indices) == 0:
             return float("nan"), float("nan")
-        costs, hits = [], []
-        for s in indices:
-            x = self.free_state(s).x
-            costs.append(self.task.cost(self.net, s).value(x))
-            if self.task.labels is not None:
-                hits.append(self.task.predict(self.net, x) == self.task.labels[s])
-        acc = float(np.mean(hits)) if hits else float("nan")
-        return float(np.mean(costs)), acc
+        costs = batch_of([self.task.cost(self.net, s) for s in indices])
+        loss = float(np.mean(costs.values(np.stack(xs), np.arange(len(indices)))))
+        if self.task.labels is None:
+            return loss, float("nan")
+        predicted = np.argmax(self.task.readout(self.net, np.stack(xs)), axis=1)
+        return loss, float(np.mean(predicted == self.task.labels[indices]))
 
     def record(self) -> dict:
-        """Evaluate train and test sets now and append a row to the history."""
-        loss, acc = self.evaluate(self.task.train)
-        test_loss, test_acc = self.evaluate(self.task.test)
+        """Evaluate train and test sets now (their free states as one batch) and append a row to
+        the history."""
+        train, test = np.asarray(self.task.train, dtype=int), np.asarray(self.task.test, dtype=int)
+        xs = [eq.x for eq in self.free_states(np.concatenate([train, test]))]
+        loss, acc = self._score(train, xs[:len(train)])
+        test_loss, test_acc = self._score(test, xs[len(train):])
         row = dict(epoch=self.epochs_done, step=self.steps, loss=loss, test_loss=test_loss,
                    accuracy=acc, test_accuracy=test_acc)
         self.history.append(row)

@@ -14,14 +14,32 @@ the (2N,) mask of free coordinates and the nodes a cost couples (outputs). It wo
 
 The formulas are those of `energy.py` (E = sum 1/2 k (r - L)^2; Hessian blocks
 k [u u^T + (1 - L/r)(I - u u^T)], the transverse part clipped at 0 when psd=True).
+
+The kernels work on columns: positions z (2N, b) hold b states of the network (b examples, or
+one: x.reshape(-1, 1)), coordinate 2i+a of node i in row 2i+a. Every sum (the energy over the
+springs, a coordinate's gradient and Hessian terms) is a sparse matrix product that adds its
+terms one after another in a fixed order, so an example gets the same numbers, to the last bit,
+whether it is relaxed alone or among others.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from .energy import free_index
+
+
+class Springs(NamedTuple):
+    """The springs of b states: vectors d (2E, b) from first to second end (every dx, then every
+    dy), lengths r (E, b), extensions e = r - L (E, b) and tensions ke = k e (E, b)."""
+
+    d: np.ndarray
+    r: np.ndarray
+    e: np.ndarray
+    ke: np.ndarray
 
 
 class SpringAssembly:
@@ -43,35 +61,49 @@ class SpringAssembly:
         # flat coordinates of both ends, as (x_j, y_j, x_i, y_i) rows of E: one take reads them
         self._ends = np.concatenate([2 * j, 2 * j + 1, 2 * i, 2 * i + 1])
         index = free_index(self.free)
-        n_e = len(edges)
-        rows, cols, src = [], [], []
+        n_e = len(self.edges)
+        # the gradient over the free coordinates from the spring forces (fx, fy), (2E, b): each
+        # force adds to the free coordinates of its second end and subtracts from its first
+        to = index[self._ends]
+        terms = np.flatnonzero(to >= 0)
+        self._scatter = sp.csr_matrix((np.where(terms < 2 * n_e, 1.0, -1.0), (to[terms], terms % (2 * n_e))),
+                                      shape=(n, 2 * n_e))
+        self._sum = sp.csr_matrix(np.ones((1, n_e)))  # the energy: a sum over the springs, in order
+        rows, cols, src, sign = [], [], [], []
         for a in range(2):
             for b in range(2):
                 entry = a + b  # block entries are stored as (xx, xy, yy): 0, 1, 2
                 for p, q, s in ((i, i, 1), (j, j, 1), (i, j, -1), (j, i, -1)):
                     rows.append(index[2 * p + a])
                     cols.append(index[2 * q + b])
-                    # the values are gathered from (xx, xy, yy, -xx, -xy, -yy), each (E,)
-                    src.append((entry + (3 if s < 0 else 0)) * n_e + np.arange(n_e))
+                    src.append(entry * n_e + np.arange(n_e))  # from (xx, xy, yy), each (E,)
+                    sign.append(np.full(n_e, float(s)))
         rows, cols = np.concatenate(rows), np.concatenate(cols)
         keep = (rows >= 0) & (cols >= 0)
-        self._src = np.concatenate(src)[keep]
         spring_keys = cols[keep] * max(n, 1) + rows[keep]
         cc = index[(2 * self.coupled[:, None] + np.arange(2)).ravel()]
         cc = cc[cc >= 0]
         extra = np.concatenate([np.arange(n) * (n + 1),  # the diagonal
                                 (cc[:, None] * max(n, 1) + cc[None, :]).ravel()])
         self._pattern = _unique(np.concatenate([spring_keys, extra]))
-        self._slot = np.searchsorted(self._pattern, spring_keys)
         self.nnz = len(self._pattern)
+        # the Hessian's (nnz, b) values from the springs' blocks (xx, xy, yy), (3E, b)
+        self._gather = sp.csr_matrix((np.concatenate(sign)[keep], (np.searchsorted(self._pattern, spring_keys),
+                                                                   np.concatenate(src)[keep])), shape=(self.nnz, 3 * n_e))
         prow, pcol = self._pattern % max(n, 1), self._pattern // max(n, 1)
         self.indices = prow.astype(np.int32)
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(pcol, minlength=n))]).astype(np.int32)
         self.diag_slots = np.searchsorted(self._pattern, np.arange(n) * (n + 1))
         self.perm = None  # the band layout is worked out on first use (large problems skip it)
 
+    def band_layout(self) -> int:
+        """Work out (once) the reverse Cuthill-McKee order (perm: new -> old coordinate) and
+        where each entry goes in band storage; returns the band width."""
+        if self.perm is None:
+            self._band_layout()
+        return self.bandwidth
+
     def _band_layout(self):
-        """Reverse Cuthill-McKee order (perm: new -> old coordinate) and band storage places."""
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
         n = self.n_free
@@ -100,38 +132,41 @@ class SpringAssembly:
         return (n_nodes == self.n_nodes and free.shape == self.free.shape and edges.shape == self.edges.shape
                 and np.array_equal(free, self.free) and np.array_equal(edges, self.edges))
 
-    def spring_vectors(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(2, E) spring vectors (dx, dy) from first to second end, and (E,) lengths, at x (N, 2)."""
-        v = x.reshape(-1).take(self._ends).reshape(4, -1)
-        d = v[:2] - v[2:]
-        return d, np.sqrt(d[0] * d[0] + d[1] * d[1])
+    def springs(self, z: np.ndarray, k: np.ndarray, L: np.ndarray) -> Springs:
+        """The springs of b states z (2N, b): their vectors, lengths, extensions and tensions."""
+        v = z.take(self._ends, axis=0)
+        d = v[:len(v) // 2] - v[len(v) // 2:]
+        dx, dy = d[:len(d) // 2], d[len(d) // 2:]
+        r = np.sqrt(dx * dx + dy * dy)
+        e = r - L[:, None]
+        return Springs(d, r, e, k[:, None] * e)
 
-    @staticmethod
-    def energy(r: np.ndarray, k: np.ndarray, L: np.ndarray) -> float:
-        """Spring energy from the (E,) spring lengths r."""
-        e = r - L
-        return 0.5 * float((k * (e * e)).sum())
+    def energy(self, s: Springs) -> np.ndarray:
+        """(b,) spring energies, sum over the springs of 1/2 k e^2."""
+        return 0.5 * (self._sum @ (s.ke * s.e))[0]
 
-    def gradient(self, d: np.ndarray, r: np.ndarray, k: np.ndarray, L: np.ndarray) -> np.ndarray:
-        """(2N,) gradient of the spring energy over all coordinates, from the spring vectors d
-        (2, E) and lengths r (E,), scattered with one bincount."""
-        f = ((k * (r - L) / np.maximum(r, 1e-300)) * d).ravel()
-        # (astype: bincount gives ints when a network has no springs left)
-        return np.bincount(self._ends, np.concatenate([f, -f]), 2 * self.n_nodes).astype(float, copy=False)
+    def gradient(self, s: Springs) -> np.ndarray:
+        """(F, b) gradients of the spring energy over the free coordinates."""
+        t = s.ke / np.maximum(s.r, 1e-300)
+        f = (t[None] * s.d.reshape(2, *t.shape)).reshape(s.d.shape)
+        return self._scatter @ f
+
+    def hessians(self, z: np.ndarray, k: np.ndarray, L: np.ndarray, psd: bool = False) -> np.ndarray:
+        """(nnz, b) Hessian values in the pattern's CSC order, of b states z (2N, b)."""
+        d, r = self.springs(z, k, L)[:2]
+        rs = np.maximum(r, 1e-300)
+        ux, uy = d[:len(r)] / rs, d[len(r):] / rs
+        t = 1.0 - L[:, None] / rs
+        if psd:
+            t = np.maximum(t, 0.0)
+        kt = k[:, None] * t  # the block is k t I + k (1 - t) u u^T
+        c = k[:, None] - kt
+        cux = c * ux
+        return self._gather @ np.concatenate([kt + cux * ux, cux * uy, kt + c * uy * uy])
 
     def values(self, x: np.ndarray, k: np.ndarray, L: np.ndarray, psd: bool = False) -> np.ndarray:
         """(nnz,) Hessian values in the pattern's CSC order, at x (N, 2)."""
-        d, r = self.spring_vectors(x)
-        rs = np.maximum(r, 1e-300)
-        ux, uy = d[0] / rs, d[1] / rs
-        t = 1.0 - L / rs
-        if psd:
-            t = np.maximum(t, 0.0)
-        kt = k * t  # the block is k t I + k (1 - t) u u^T
-        c = k - kt
-        cux = c * ux
-        b = np.concatenate([kt + cux * ux, cux * uy, kt + c * uy * uy])
-        return np.bincount(self._slot, np.concatenate([b, -b])[self._src], self.nnz).astype(float, copy=False)
+        return self.hessians(x.reshape(-1, 1), k, L, psd)[:, 0]
 
     def add_entries(self, vals: np.ndarray, rows, cols, weights) -> None:
         """Add COO triplets over the free coordinates (a cost's Hessian) into vals (nnz,)."""
@@ -144,19 +179,25 @@ class SpringAssembly:
                              "build it with the cost's nodes as `coupled`")
         np.add.at(vals, slots, weights)
 
-    def band(self, vals: np.ndarray) -> np.ndarray:
-        """(bw+1, F) lower band storage (Fortran order) of the matrix in the RCM order `perm`."""
-        if self.perm is None:
-            self._band_layout()
-        ab = np.zeros((self.bandwidth + 1) * self.n_free)
-        ab[self._band_pos] = vals[self._band_slots]
-        return ab.reshape(self.n_free, self.bandwidth + 1).T
+    def bands(self, vals: np.ndarray, stride: int | None = None) -> np.ndarray:
+        """(bw+1, m stride + bw) lower band storage (Fortran order) of m matrices side by side,
+        from their values (nnz, m): the block-diagonal matrix of the m, each in the RCM order
+        `perm`, each block in `stride` (>= F, default F) rows padded with identity rows, and bw
+        identity rows closing the stack (see factor.BandStack)."""
+        self.band_layout()
+        m, n, w = vals.shape[1], self.n_free, self.bandwidth + 1
+        stride = stride or n
+        ab = np.zeros((m * stride + w - 1, w))
+        ab[:m * stride, 0] = 1.0
+        blocks = ab[:m * stride].reshape(m, stride * w)
+        blocks[:, self._band_pos] = vals[self._band_slots].T
+        ab[m * stride:, 0] = 1.0
+        return ab.T
 
     def general_band(self, vals: np.ndarray) -> np.ndarray:
         """(3 bw + 1, F) general band storage (Fortran order, both triangles, room for LU fill)
         of the matrix in the RCM order `perm`, for LAPACK's gbtrf."""
-        if self.perm is None:
-            self._band_layout()
+        self.band_layout()
         ab = np.zeros((3 * self.bandwidth + 1) * self.n_free)
         ab[self._general_pos] = vals
         return ab.reshape(self.n_free, 3 * self.bandwidth + 1).T

@@ -15,13 +15,14 @@ from ..physics.network import Network
 
 
 def spring_vectors(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vectors (E, 2) from the first to the second end of each spring, and their lengths (E,)."""
-    d = x[edges[:, 1]] - x[edges[:, 0]]
-    return d, np.sqrt((d * d).sum(axis=1))
+    """Vectors (E, 2) from the first to the second end of each spring, and their lengths (E,);
+    (B, E, 2) and (B, E) for positions x (B, N, 2)."""
+    d = x.take(edges[:, 1], axis=-2) - x.take(edges[:, 0], axis=-2)  # (take: 6x faster than x[..., i, :])
+    return d, np.sqrt((d * d).sum(axis=-1))
 
 
 def extensions(net: Network, x: np.ndarray) -> np.ndarray:
-    """(E,) extension r - L of every spring at positions x."""
+    """(E,) extension r - L of every spring at positions x (N, 2); (B, E) at x (B, N, 2)."""
     return spring_vectors(x, net.edges)[1] - net.L
 
 
@@ -112,6 +113,7 @@ def hessian(net: Network, x: np.ndarray, free=None, psd=False, rigidity_only=Fal
 
 
 def parameter_gradients(net: Network, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(E,) dE/dk = 1/2 e^2 and (E,) dE/dL = -k e, at positions x (e = r - L)."""
+    """(E,) dE/dk = 1/2 e^2 and (E,) dE/dL = -k e, at positions x (e = r - L); (B, E) each at
+    x (B, N, 2)."""
     e = extensions(net, x)
     return 0.5 * e * e, -net.k * e

@@ -13,32 +13,49 @@ coordinate vanishes. We get there directly with Newton's method on the free coor
   the positive semi-definite Hessian plus a growing shift, so every step is a descent step;
 - a network with a floppy mode makes the Hessian singular: that is reported, not regularized.
 
+`relax_many` relaxes the examples of a mini-batch (or a whole evaluation set) together, with the
+same decisions per example (`batch.py`). Which factorization a relaxation starts from is said
+explicitly: the one the solver keeps (`kept`, settable; each Equilibrium also carries the one
+it ended with). The trainer starts the free phases of a mini-batch from one factorization (the
+network's at rest, `factorization_at`, see Trainer._first) and each example's nudged phases
+from its free phase's, whether it relaxes them one at a time or together: both give the same
+equilibria, to the last bit.
+
 At a temperature kT > 0 each equilibrium also carries thermal snapshots around it (`thermal.py`:
 the harmonic approximation), which is what learning measures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from ..physics.network import Network
 from .assembly import SpringAssembly
-from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize
+from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize, use_one_blas_thread
 from .thermal import harmonic_samples, thermal_rng
 
-__all__ = ["Equilibrium", "FloppyNetworkError", "NewtonSolver", "NotConvergedError"]
+__all__ = ["Equilibrium", "FloppyNetworkError", "Kept", "NewtonSolver", "NotConvergedError"]
 
 
 class NotConvergedError(RuntimeError):
     """Relaxation did not reach the tolerance within the iteration cap."""
 
 
+class Kept(NamedTuple):
+    """A factorization kept for later relaxations: its factors and the (2N,) free mask it is of."""
+
+    factor: object
+    free: np.ndarray
+
+
 @dataclass
 class Equilibrium:
     """x (N, 2) positions; residual = largest |force| on a free coordinate; energy of the
-    phase (E + beta C); Newton iterations, factorizations done, and whether it converged.
+    phase (E + beta C); Newton iterations, factorizations done, and whether it converged;
+    kept: the factorization the relaxation ended with (None if it had none), for the next phase.
     samples: (S, N, 2) thermal snapshots of the state at a temperature > 0 (what a measurement
     averages over), None at zero temperature (the state is x itself)."""
 
@@ -48,6 +65,7 @@ class Equilibrium:
     iterations: int
     factorizations: int
     converged: bool
+    kept: Kept | None = field(default=None, repr=False, compare=False)
     samples: np.ndarray | None = None
 
 
@@ -65,6 +83,7 @@ class NewtonSolver:
 
     def __init__(self, tol: float = 1e-10, max_iter: int = 200, band_max: int = BAND_MAX_COORDS,
                  temperature: float = 0.0, samples: int = 1, seed: int = 0):
+        use_one_blas_thread()
         self.tol = tol
         self.max_iter = max_iter
         self.band_max = band_max
@@ -76,10 +95,34 @@ class NewtonSolver:
         self._assemblies: dict[tuple[bytes, bytes], SpringAssembly] = {}
         self.total_factorizations = 0
 
+    def checkpoint(self) -> None:
+        """Called before each chunk of a `relax_many`: a subclass may raise there to stop the work
+        (the window's cancellable jobs); nothing here."""
+
     def forget(self):
         """Drop the kept factorization (after the network's structure changed)."""
         self._lu = None
         self._lu_free = None
+
+    @property
+    def kept(self) -> Kept | None:
+        """The factorization the next relaxation starts with (None: a new one); settable, to
+        start several relaxations from the same one."""
+        return None if self._lu is None else Kept(self._lu, self._lu_free)
+
+    @kept.setter
+    def kept(self, kept: Kept | None):
+        self._lu, self._lu_free = (None, None) if kept is None else kept
+
+    def factorization_at(self, net: Network, x: np.ndarray, psd: bool = False) -> Kept | None:
+        """A new factorization of the Hessian at x (N, 2) (psd: its positive semi-definite part),
+        for relaxations that start near x."""
+        asm = self.assembly(net, net.free_dofs)
+        if asm.n_free == 0:
+            return None
+        factor = factorize(asm, asm.values(x, net.k, net.L, psd), asm.n_free <= self.band_max)
+        self.total_factorizations += 1
+        return Kept(factor, asm.free)
 
     def assembly(self, net: Network, free: np.ndarray, coupled=()) -> SpringAssembly:
         """The assembly of this network's structure with this free mask and these cost-coupled
@@ -111,15 +154,39 @@ class NewtonSolver:
         phase = _Phase(asm, net.k, net.L, cost if nudged else None, beta)
         x = np.array(x_start, dtype=float)
         if asm.n_free == 0:
-            return Equilibrium(x, 0.0, phase.total(x), 0, 0, True)
+            return Equilibrium(x, 0.0, phase.total(x), 0, 0, True, self.kept)
         eq = self._newton(phase, x, free)
-        if self.temperature > 0:
-            eq.samples = harmonic_samples(asm, lambda psd: phase.matrix(eq.x, psd), eq.x, self.temperature,
-                                          self.samples, self.rng)
+        self._thermalize(eq, phase)
         if strict and not eq.converged:
             raise NotConvergedError(f"residual {eq.residual:.3g} after {eq.iterations} Newton steps "
                                     f"(tol {self.tol:g})")
         return eq
+
+    def relax_many(self, net: Network, starts: np.ndarray, costs=None, beta=0.0, free: np.ndarray | None = None,
+                   kept=None, strict: bool = False) -> list[Equilibrium]:
+        """One equilibrium per example, as `relax` finds it: starts (B, N, 2); costs None or B
+        costs (one task's), beta a number or (B,), nonzero for every example when costs are given;
+        `free` (2N,) shared by all. Each example starts from `kept[i]` (an Equilibrium's `kept`,
+        None for a new factorization), or all from this solver's kept one when `kept` is None.
+        Afterwards the solver keeps the last example's factorization, as if they had been relaxed
+        one after another. A floppy network raises FloppyNetworkError naming the example."""
+        from .batch import relax_many
+
+        eqs = relax_many(self, net, starts, costs, beta, free, kept, strict)
+        if self.temperature > 0:  # each example's snapshots, example after example
+            free = net.free_dofs if free is None else np.asarray(free, dtype=bool)
+            betas = np.broadcast_to(np.asarray(beta, dtype=float), (len(eqs),))
+            for i, eq in enumerate(eqs):
+                cost = costs[i] if costs is not None and betas[i] != 0.0 else None
+                asm = self.assembly(net, free, cost.nodes if cost is not None else ())
+                self._thermalize(eq, _Phase(asm, net.k, net.L, cost, float(betas[i])))
+        return eqs
+
+    def _thermalize(self, eq: Equilibrium, phase: "_Phase") -> None:
+        """At a temperature above 0, give eq its `samples` thermal snapshots (thermal.py)."""
+        if self.temperature > 0 and phase.asm.n_free:
+            eq.samples = harmonic_samples(phase.asm, lambda psd: phase.matrix(eq.x, psd), eq.x, self.temperature,
+                                          self.samples, self.rng)
 
     def _newton(self, phase: "_Phase", x: np.ndarray, free: np.ndarray) -> Equilibrium:
         """The damped Newton loop on x (N, 2), in place."""
@@ -136,7 +203,7 @@ class NewtonSolver:
             if not stale:
                 self._factorize(phase, phase.matrix(x, psd=False), free)
             p = -self._lu.solve(g)
-            slope = float(g @ p)
+            slope = float((g * p).sum())
             if not (np.isfinite(slope) and slope < 0):
                 if stale:
                     stale = False
@@ -157,7 +224,7 @@ class NewtonSolver:
             # keep the factorization while it converges fast; refactorize when it slows down
             stale = res_new <= 0.1 * res
             res, e_cur = res_new, e_new
-        return Equilibrium(x, res, e_cur, it, self.total_factorizations - f0, bool(res <= self.tol))
+        return Equilibrium(x, res, e_cur, it, self.total_factorizations - f0, bool(res <= self.tol), self.kept)
 
     def _factorize(self, phase: "_Phase", vals: np.ndarray, free: np.ndarray):
         self._lu = factorize(phase.asm, vals, phase.asm.n_free <= self.band_max)
@@ -166,18 +233,11 @@ class NewtonSolver:
 
     def _safe_step(self, phase: "_Phase", h_psd, g: np.ndarray, free) -> tuple[np.ndarray, float]:
         """Descent direction from the PSD Hessian plus a growing shift (modified Newton)."""
-        shift = 1e-8 * max(float(abs(h_psd).max()), 1e-12)
-        for _ in range(30):
-            try:
-                self._factorize(phase, phase.shifted(h_psd, shift), free)
-                p = -self._lu.solve(g)
-                slope = float(g @ p)
-                if np.isfinite(slope) and slope < 0:
-                    return p, slope
-            except FloppyNetworkError:
-                pass
-            shift *= 10
-        return -g, -float(g @ g)
+        p, slope, factor, n = safe_step(phase.asm, h_psd, g, phase.asm.n_free <= self.band_max)
+        if factor is not None:
+            self._lu, self._lu_free = factor, free.copy()
+        self.total_factorizations += n
+        return p, slope
 
     @staticmethod
     def _line_search(phase: "_Phase", flat, idx, p, slope, e0, res0):
@@ -201,6 +261,28 @@ class NewtonSolver:
         return None
 
 
+def safe_step(asm: SpringAssembly, h_psd: np.ndarray, g: np.ndarray, band: bool):
+    """Modified Newton: a descent direction p (F,) from the PSD Hessian (values (nnz,)) plus a
+    shift growing tenfold until it factorizes and p goes downhill (the gradient -g after 30
+    tries). Returns p, its slope g.p, the last factors made (None if none) and how many."""
+    shift = 1e-8 * max(float(abs(h_psd).max()), 1e-12)
+    factor, made = None, 0
+    for _ in range(30):
+        try:
+            shifted = h_psd.copy()
+            shifted[asm.diag_slots] += shift
+            factor = factorize(asm, shifted, band)
+            made += 1
+            p = -factor.solve(g)
+            slope = float((g * p).sum())
+            if np.isfinite(slope) and slope < 0:
+                return p, slope, factor, made
+        except FloppyNetworkError:
+            pass
+        shift *= 10
+    return -g, -float((g * g).sum()), factor, made
+
+
 class _Phase:
     """One relaxation problem: the energy E + beta C of a network structure (assembly) with
     stiffness k (E,), rest lengths L (E,) and an optional cost (None when not nudged); its value,
@@ -211,29 +293,23 @@ class _Phase:
         self.asm, self.k, self.L, self.cost, self.beta = asm, k, L, cost, beta
 
     def total(self, x: np.ndarray) -> float:
-        """E + beta C at x (N, 2); keeps the spring vectors for `grad(x, same=True)`."""
-        self._vectors = self.asm.spring_vectors(x)
-        e = self.asm.energy(self._vectors[1], self.k, self.L)
+        """E + beta C at x (N, 2); keeps the springs for `grad(x, same=True)`."""
+        self._springs = self.asm.springs(x.reshape(-1, 1), self.k, self.L)
+        e = float(self.asm.energy(self._springs)[0])
         return e + self.beta * self.cost.value(x) if self.cost is not None else e
 
     def grad(self, x: np.ndarray, same: bool = False) -> np.ndarray:
         """(F,) gradient over the free coordinates at x (N, 2); same=True: x has not moved since
-        the last `total(x)`, whose spring vectors are reused."""
-        d, r = self._vectors if same else self.asm.spring_vectors(x)
-        g = self.asm.gradient(d, r, self.k, self.L)
+        the last `total(x)`, whose springs are reused."""
+        s = self._springs if same else self.asm.springs(x.reshape(-1, 1), self.k, self.L)
+        g = self.asm.gradient(s)[:, 0]
         if self.cost is not None:
-            g += self.beta * self.cost.gradient(x).reshape(-1)
-        return g[self.asm.free_idx]
+            g += self.beta * self.cost.gradient(x).reshape(-1)[self.asm.free_idx]
+        return g
 
     def matrix(self, x: np.ndarray, psd: bool) -> np.ndarray:
         vals = self.asm.values(x, self.k, self.L, psd)
         if self.cost is not None:
             rows, cols, w = self.cost.hessian_entries(x, self.asm.free)
             self.asm.add_entries(vals, rows, cols, self.beta * w)
-        return vals
-
-    def shifted(self, vals: np.ndarray, shift: float) -> np.ndarray:
-        """The values of H + shift * I."""
-        vals = vals.copy()
-        vals[self.asm.diag_slots] += shift
         return vals

@@ -14,18 +14,22 @@ FIXED, INPUT, HIDDEN, OUTPUT = 0, 1, 2, 3
 ROLE_NAMES = ("fixed", "input", "hidden", "output")
 
 
-@dataclass
+@dataclass(eq=False)
 class Network:
-    """Arrays of one network.
+    """Arrays of one network, checked when made (a ValueError names the array and the problem).
 
     pos:   (N, 2) float  reference positions (fixed nodes stay here; inputs are clamped
                          relative to these)
     edges: (E, 2) int    node indices of each spring
-    k:     (E,)   float  stiffness (learned)
-    L:     (E,)   float  rest length (learned when rest lengths learn)
+    k:     (E,)   float  stiffness (learned), > 0; None: 1 each
+    L:     (E,)   float  rest length (learned when rest lengths learn), > 0; None: the springs'
+                         lengths in `pos` (every spring at rest)
     roles: (N,)   int    FIXED, INPUT, HIDDEN or OUTPUT
     axes:  (N, 2) bool   which axes a free node may move along (a rail holds the other one)
-    ids:   N names, for messages and for scene files
+    ids:   N distinct names (strings), for messages and for scene files
+
+    Two networks are equal when every array and name is; `save` and `load` write and read the
+    network section of a scene file, exactly.
     """
 
     pos: np.ndarray
@@ -39,15 +43,18 @@ class Network:
     def __post_init__(self):
         self.pos = np.asarray(self.pos, dtype=float).reshape(-1, 2)
         self.edges = np.asarray(self.edges, dtype=np.int64).reshape(-1, 2)
+        if self.k is None:
+            self.k = np.ones(len(self.edges))
         self.k = np.asarray(self.k, dtype=float).reshape(-1)
+        if self.L is None and (len(self.edges) == 0 or (self.edges.min() >= 0 and self.edges.max() < len(self.pos))):
+            self.L = self.rest_lengths_from_positions()
         self.L = np.asarray(self.L, dtype=float).reshape(-1)
         self.roles = np.asarray(self.roles, dtype=np.int8).reshape(-1)
         n = len(self.pos)
         if self.axes is None:
             self.axes = np.ones((n, 2), dtype=bool)
         self.axes = np.asarray(self.axes, dtype=bool).reshape(n, 2)
-        if self.ids is None:
-            self.ids = [f"n{i}" for i in range(n)]
+        self.ids = [f"n{i}" for i in range(n)] if self.ids is None else [str(i) for i in self.ids]
         self._check()
 
     def _check(self) -> None:
@@ -60,15 +67,59 @@ class Network:
             raise ValueError(f"Network: roles has {len(self.roles)} values for {n} nodes")
         if len(self.ids) != n:
             raise ValueError(f"Network: ids has {len(self.ids)} names for {n} nodes")
+        if len(set(self.ids)) != n:
+            twice = sorted({i for i in self.ids if self.ids.count(i) > 1})[:3]
+            raise ValueError(f"Network: node ids must be distinct; {', '.join(map(repr, twice))} appear twice")
         for name, arr in (("pos", self.pos), ("k", self.k), ("L", self.L)):
-            if not np.isfinite(arr).all():
-                raise ValueError(f"Network: {name} holds values that are not finite")
+            finite = np.isfinite(arr)
+            bad = np.flatnonzero(~(finite.all(axis=1) if finite.ndim == 2 else finite))
+            if len(bad):
+                raise ValueError(f"Network: {name}[{bad[0]}] is {arr[bad[0]]}, not finite")
+        for name, arr, what in (("k", self.k, "stiffness"), ("L", self.L, "rest length")):
+            bad = np.flatnonzero(arr <= 0)
+            if len(bad):
+                raise ValueError(f"Network: {name}[{bad[0]}] = {arr[bad[0]]:g}: a spring's {what} must be "
+                                 f"positive ({len(bad)} spring(s) are not)")
         if e and (self.edges.min() < 0 or self.edges.max() >= n):
-            raise ValueError(f"Network: a spring joins a node outside 0..{n - 1}")
+            s = int(np.flatnonzero((self.edges < 0).any(axis=1) | (self.edges >= n).any(axis=1))[0])
+            raise ValueError(f"Network: spring {s} joins nodes {self.edges[s].tolist()}, outside 0..{n - 1}")
         if e and (self.edges[:, 0] == self.edges[:, 1]).any():
-            raise ValueError("Network: a spring joins a node to itself")
+            s = int(np.flatnonzero(self.edges[:, 0] == self.edges[:, 1])[0])
+            raise ValueError(f"Network: spring {s} joins node {self.edges[s, 0]} to itself")
         if not set(np.unique(self.roles).tolist()) <= {FIXED, INPUT, HIDDEN, OUTPUT}:
             raise ValueError("Network: roles must be FIXED, INPUT, HIDDEN or OUTPUT (0 to 3)")
+
+    def __repr__(self) -> str:
+        counts = np.bincount(self.roles, minlength=4)
+        roles = ", ".join(f"{c} {name}" for c, name in zip(counts, ROLE_NAMES) if c)
+        springs = f"{self.n_springs} springs"
+        if self.n_springs:
+            springs += (f", k {self.k.min():.3g} to {self.k.max():.3g}, L {self.L.min():.3g} to "
+                        f"{self.L.max():.3g}")
+        return f"Network({self.n_nodes} nodes" + (f": {roles}" if roles else "") + f"; {springs})"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Network):
+            return NotImplemented
+        return (self.ids == other.ids and all(np.array_equal(getattr(self, a), getattr(other, a))
+                                              for a in ("pos", "edges", "k", "L", "roles", "axes")))
+
+    __hash__ = None  # mutable: k and L change as it learns
+
+    def save(self, path) -> None:
+        """Write the network to a YAML file (atomically): the `network:` section of a scene,
+        every node and spring listed, k and L exactly (see network_file.py)."""
+        from .network_file import save_network
+
+        save_network(self, path)
+
+    @classmethod
+    def load(cls, path) -> "Network":
+        """The network in a file written by `save`, or of a scene file that lists its nodes (a
+        trained.yaml); ValueError naming the file and the problem otherwise."""
+        from .network_file import load_network
+
+        return load_network(path)
 
     @property
     def n_nodes(self) -> int:

@@ -102,5 +102,6 @@ def _band_cholesky(asm: SpringAssembly, vals: np.ndarray) -> np.ndarray | None:
     from scipy.linalg import lapack
 
     use_one_blas_thread()
-    c, info = lapack.dpbtrf(asm.band(vals), lower=1, overwrite_ab=1)
+    band = asm.bands(vals[:, None])[:, :asm.n_free]  # one matrix: its (bw+1, F) band, no padding
+    c, info = lapack.dpbtrf(np.ascontiguousarray(band), lower=1, overwrite_ab=1)
     return c if info == 0 else None

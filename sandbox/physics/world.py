@@ -381,7 +381,7 @@ class WorldEngine:
 
     def relax(self, net: Network, x_start: np.ndarray, cost=None, beta: float = 0.0,
               free=None, strict: bool = False) -> Equilibrium:
-        if free is not None and not np.array_equal(free, net.free_dofs):
+        if free is not None:  # only coupled learning asks to hold more than the network holds
             raise NotImplementedError("coupled learning clamps outputs: use the exact engine for it")
         if self.world is None or self.world.net is not net or len(self.world.springs) != net.n_springs:
             self.world = World(net, x_start, self.drag, rng=self.rng)
@@ -407,4 +407,4 @@ class WorldEngine:
             steps += (THERMAL_BURN + self.samples) * tau
         self.steps += steps
         e = en.energy(net, x) + (beta * cost.value(x) if cost is not None else 0.0)
-        return Equilibrium(x, w.residual(x, cost, beta), e, steps, 0, ok, samples)
+        return Equilibrium(x, w.residual(x, cost, beta), e, steps, 0, ok, samples=samples)

@@ -18,12 +18,13 @@ from pydantic import ValidationError
 from ..learning.hardware import fabricate, k_grid
 from ..learning.rules import Rule
 from ..learning.task import Task
+from ..paths import find_scene, scene_suggestion
 from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, ROLE_NAMES, Network, disordered_network, triangular_lattice
 from ..physics.rigidity import floppy_nodes, unanchored_nodes
 from .csv_data import read_csv
-from .messages import Locator, SceneError, explain
-from .schema import MAX_NODES, Example, SceneSpec
-from .yaml_source import read_yaml
+from .messages import Locator, SceneError, explain_all
+from .schema import MAX_EXAMPLES, MAX_NODES, MAX_SPRINGS, Example, SceneSpec
+from .yaml_source import read_document
 
 
 @dataclass
@@ -55,13 +56,17 @@ class Scene:
     def rule(self) -> Rule:
         s = self.spec.learning
         return Rule(s.rule, s.beta, s.lr, s.learn, s.k_min, s.k_max, max_change=s.max_change, lr_rest=s.lr_rest,
-                    lr_decay=s.lr_decay)
+                    lr_decay=s.lr_decay, rest_step=s.rest_step, optimizer=s.optimizer, momentum=s.momentum)
 
 
 def load_scene(path) -> Scene:
-    """Read, validate and build a scene; raises SceneError listing every problem found."""
-    path = Path(path)
-    return build_scene(read_yaml(path), path, Locator(path))
+    """Read, validate and build a scene: a file, or a shipped scene by name ("allostery", from
+    any folder); raises SceneError listing every problem found."""
+    path = find_scene(path)
+    if not path.exists() and not path.is_symlink():
+        raise SceneError(path, [f"no such file; {scene_suggestion(path)}"])
+    raw, marks = read_document(path)
+    return build_scene(raw, path, Locator(path, raw, marks))
 
 
 def build_scene(raw: dict, path, locate: Locator | None = None, lenient: bool = False) -> Scene:
@@ -70,10 +75,13 @@ def build_scene(raw: dict, path, locate: Locator | None = None, lenient: bool = 
     half-made networks and marks those nodes instead)."""
     path = Path(path)
     locate = locate or Locator(None)
+    too_long = _lists_over_limits(raw, locate)
+    if too_long:  # said before validating their items, which takes a second per 200,000
+        raise SceneError(path, too_long)
     try:
         spec = SceneSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SceneError(path, [explain(err, raw, locate) for err in exc.errors()]) from None
+        raise SceneError(path, explain_all(exc.errors(), raw, locate)) from None
     problems: list[str] = []
     net, ids, order = _build_network(spec, problems, locate, lenient)
     task = _build_task(spec, net, ids, order, path, problems, locate) if net is not None else None
@@ -91,6 +99,21 @@ def build_scene(raw: dict, path, locate: Locator | None = None, lenient: bool = 
         fabricate(net, hw.fabrication, k_grid(ls.k_min, ls.k_max, hw.k_levels) if hw.k_levels else None, spec.seed)
     return Scene(path, spec, net, task, raw)
 
+
+
+LIMITS = {("network", "nodes"): MAX_NODES, ("network", "springs"): MAX_SPRINGS, ("task", "examples"): MAX_EXAMPLES}
+
+
+def _lists_over_limits(raw, locate: Locator) -> list[str]:
+    """A message for each of the document's long lists (LIMITS) that is over its limit."""
+    out = []
+    for loc, most in LIMITS.items():
+        node = raw
+        for key in loc:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, list) and len(node) > most:
+            out.append(locate.at(loc) + f"{len(node):,} items; at most {most:,} are allowed here")
+    return out
 
 
 # ---------------------------------------------------------------- building the network
@@ -118,7 +141,7 @@ def _build_network(spec: SceneSpec, problems: list, locate: Locator, lenient: bo
             w = g.width or math.sqrt(g.nodes)
             h = g.height or math.sqrt(g.nodes)
             pos, edges = disordered_network(g.nodes, g.coordination, w, h, rng)
-        ids = [f"n{i}" for i in range(len(pos))]
+        ids = _Ids(f"n{i}" for i in range(len(pos)))
         roles = np.full(len(pos), HIDDEN)
         k = g.k * (1 + g.k_spread * rng.uniform(-1, 1, len(edges)))
         L = np.linalg.norm(pos[edges[:, 1]] - pos[edges[:, 0]], axis=1)
@@ -126,42 +149,47 @@ def _build_network(spec: SceneSpec, problems: list, locate: Locator, lenient: bo
         ids, pos, roles, axes = [], [], [], []
         seen = {}
         for i, nd in enumerate(ns.nodes):
-            key = str(nd.id)
+            key = str(nd["id"])
             if key in seen:
                 problems.append(locate.at(("network", "nodes", i, "id")) +
                                 f"duplicate node id '{key}' (first at nodes[{seen[key]}])")
                 continue
             seen[key] = len(ids)
             ids.append(key)
-            pos.append(nd.pos)
-            roles.append(_ROLE[nd.role])
-            axes.append((nd.slide != "y", nd.slide != "x"))
+            pos.append(nd["pos"])
+            roles.append(_ROLE[nd.get("role", "hidden")])
+            slide = nd.get("slide")
+            axes.append((slide != "y", slide != "x"))
+        ids = _Ids(ids)
         pos = np.array(pos, dtype=float).reshape(-1, 2)
         roles = np.array(roles, dtype=np.int8)
         edges, k, L = [], [], []
-        pairs = set()
+        pairs = set()  # ia * N + ib, ia < ib: a set of 60,000 frozensets of names took 13 MB
         for i, s in enumerate(ns.springs or []):
-            a, b = str(s.between[0]), str(s.between[1])
+            a, b = str(s["between"][0]), str(s["between"][1])
             bad = [n for n in (a, b) if n not in seen]
             if bad:
-                close = difflib.get_close_matches(bad[0], list(seen), n=1)
+                close = _close(bad[0], seen, problems)
                 problems.append(locate.at(("network", "springs", i, "between")) +
-                                f"no node with id '{bad[0]}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+                                f"no node with id '{bad[0]}'" + (f" (did you mean '{close}'?)" if close else ""))
                 continue
             if a == b:
                 problems.append(locate.at(("network", "springs", i, "between")) + "a spring needs two different nodes")
                 continue
-            if frozenset((a, b)) in pairs:
+            ia, ib = seen[a], seen[b]
+            pair = min(ia, ib) * len(seen) + max(ia, ib)
+            if pair in pairs:
                 problems.append(locate.at(("network", "springs", i, "between")) + f"a second spring between '{a}' and '{b}'")
                 continue
-            pairs.add(frozenset((a, b)))
-            ia, ib = seen[a], seen[b]
-            rest = s.rest if s.rest is not None else float(np.linalg.norm(pos[ib] - pos[ia]))
+            pairs.add(pair)
+            rest = s.get("rest")
+            if rest is None:
+                rest = float(np.linalg.norm(pos[ib] - pos[ia]))
             if rest <= 0:
                 problems.append(locate.at(("network", "springs", i)) + "the two nodes sit on the same spot: give 'rest'")
                 continue
             edges.append((ia, ib))
-            k.append(s.k)
+            k.append(s.get("k", 1.0))
             L.append(rest)
         edges = np.array(edges, dtype=np.int64).reshape(-1, 2)
         axes = np.array(axes, dtype=bool).reshape(-1, 2)
@@ -171,22 +199,24 @@ def _build_network(spec: SceneSpec, problems: list, locate: Locator, lenient: bo
     order = {"input": [], "output": []}  # role nodes in the order the scene lists them
     if ns.roles is not None:
         assigned = {}
+        picked = {}  # selector -> nodes, for selectors given more than once
         for role_name in ("fixed", "input", "output"):
             for j, sel in enumerate(getattr(ns.roles, role_name)):
                 where = ("network", "roles", role_name, j)
-                for idx in _select(sel, pos, ids, where, problems, locate):
+                for idx in _select(sel, pos, ids, where, problems, locate, picked):
                     if idx in assigned and assigned[idx] != role_name:
                         problems.append(locate.at(where) + f"node '{ids[idx]}' is already {assigned[idx]}; "
                                         f"a node cannot be both {assigned[idx]} and {role_name}")
                         continue
-                    assigned[idx] = role_name
                     roles[idx] = _ROLE[role_name]
-                    if role_name in order and idx not in order[role_name]:
+                    if role_name in order and assigned.get(idx) != role_name:
                         order[role_name].append(idx)
-    net = Network(pos, edges, np.asarray(k, float), np.asarray(L, float), roles, axes, ids)
+                    assigned[idx] = role_name
+    net = Network(pos, edges, np.asarray(k, float), np.asarray(L, float), roles, axes, list(ids))
     for role_name in order:  # listed nodes first (in order), then the rest by index
         listed = order[role_name]
-        rest = [int(i) for i in net.nodes(_ROLE[role_name]) if i not in listed]
+        listed_set = set(listed)
+        rest = [int(i) for i in net.nodes(_ROLE[role_name]) if i not in listed_set]
         order[role_name] = np.array(listed + rest, dtype=np.int64)
     if not (net.roles == OUTPUT).any():
         problems.append(locate.at(("network",)) + "no output nodes: give some node the role 'output'")
@@ -207,11 +237,30 @@ def _build_network(spec: SceneSpec, problems: list, locate: Locator, lenient: bo
     return net, ids, order
 
 
+class _Ids(list):
+    """Node ids in order, with the index of each (list.index is linear: a 100,000-node scene
+    naming its nodes would take quadratic time)."""
+
+    def __init__(self, ids):
+        super().__init__(ids)
+        self.index_of = {k: i for i, k in enumerate(self)}
+
+
+def _close(word: str, options, problems: list) -> str | None:
+    """The closest of options to word, for a did-you-mean, while few problems are listed
+    (difflib is linear in the options: one lookup per dangling spring would be quadratic)."""
+    if len(problems) >= SceneError.MAX_SHOWN:
+        return None
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return close[0] if close else None
+
+
 _NAMED = {"bottom_row": (1, min), "top_row": (1, max), "left_column": (0, min), "right_column": (0, max)}
 
 
-def _select(sel, pos, ids, where, problems, locate) -> list[int]:
-    """Node indices picked by a role selector: an id, a named set, or {nearest: [x, y]}."""
+def _select(sel, pos, ids, where, problems, locate, picked: dict) -> list[int]:
+    """Node indices picked by a role selector: an id, a named set, or {nearest: [x, y]}.
+    picked: what named sets picked so far (a selector repeated 100,000 times is one search)."""
     if isinstance(sel, dict):
         if set(sel) == {"nearest"} and isinstance(sel["nearest"], (list, tuple)) and len(sel["nearest"]) == 2:
             try:
@@ -219,19 +268,25 @@ def _select(sel, pos, ids, where, problems, locate) -> list[int]:
             except (TypeError, ValueError):
                 p = np.array([np.nan, np.nan])
             if np.isfinite(p).all():
-                return [int(np.argmin(np.linalg.norm(pos - p, axis=1)))]
+                if "tree" not in picked:
+                    from scipy.spatial import cKDTree
+
+                    picked["tree"] = cKDTree(pos)
+                return [int(picked["tree"].query(p)[1])]
         problems.append(locate.at(where) + "a selector mapping must be {nearest: [x, y]} with two finite numbers")
         return []
     key = str(sel)
     if key in _NAMED:
-        axis, pick = _NAMED[key]
-        edge = pick(pos[:, axis])
-        tol = 1e-6 + 0.25 * np.ptp(pos[:, 1 - axis]) / max(1, math.sqrt(len(pos)))
-        return [int(i) for i in np.flatnonzero(np.abs(pos[:, axis] - edge) < min(tol, 0.3))]
-    if key in ids:
-        return [ids.index(key)]
-    close = difflib.get_close_matches(key, list(_NAMED) + ids, n=1)
-    problems.append(locate.at(where) + f"no node or set named '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+        if key not in picked:
+            axis, pick = _NAMED[key]
+            edge = pick(pos[:, axis])
+            tol = 1e-6 + 0.25 * np.ptp(pos[:, 1 - axis]) / max(1, math.sqrt(len(pos)))
+            picked[key] = [int(i) for i in np.flatnonzero(np.abs(pos[:, axis] - edge) < min(tol, 0.3))]
+        return picked[key]
+    if key in ids.index_of:
+        return [ids.index_of[key]]
+    close = _close(key, list(_NAMED) + ids, problems)
+    problems.append(locate.at(where) + f"no node or set named '{key}'" + (f" (did you mean '{close}'?)" if close else "")
                     + "; use a node id, bottom_row, top_row, left_column, right_column or {nearest: [x, y]}")
     return []
 
@@ -246,10 +301,10 @@ def _node_list(names, default, ids, where, problems, locate):
     out = []
     for j, n in enumerate(names):
         key = str(n)
-        if key not in ids:
+        if key not in ids.index_of:
             problems.append(locate.at(where + (j,)) + f"no node with id '{key}'")
             continue
-        out.append(ids.index(key))
+        out.append(ids.index_of[key])
     return np.array(out, dtype=np.int64)
 
 
@@ -294,7 +349,7 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
     clamps, targets, label_list = [], [], []
     for s, ex in enumerate(examples):
         where = ("task", "examples", s)
-        c = _input_clamp(ex.inputs, ts.input, inputs, net, locate.at(where + ("inputs",)), problems)
+        c = _input_clamp(ex.inputs, ts.input, inputs, net, lambda w=where: locate.at(w + ("inputs",)), problems)
         if ts.classify:
             if ex.label is None:
                 problems.append(locate.at(where) + "classification examples need a 'label'")
@@ -308,7 +363,8 @@ def _build_task(spec: SceneSpec, net: Network, ids, order, path: Path, problems,
             if tv is None:
                 problems.append(locate.at(where) + "each example needs 'targets'")
                 continue
-        t = _target_values(tv, ts.output, n_targets, net, outputs, pair_out, locate.at(where + ("targets",)), problems)
+        t = _target_values(tv, ts.output, n_targets, net, outputs, pair_out,
+                           lambda w=where: locate.at(w + ("targets",)), problems)
         if c is None or t is None:
             continue
         clamps.append(c)
@@ -346,43 +402,43 @@ def random_split(seed: int, n: int, fraction: float) -> tuple[np.ndarray, np.nda
 
 
 def _input_clamp(values, mode, inputs, net, where, problems):
-    """(M, 2) displacements of the input nodes for one example."""
+    """(M, 2) displacements of the input nodes for one example. where() names the place in messages."""
     m = len(inputs)
     if mode == "strain":
         if not isinstance(values, (int, float)):
-            problems.append(where + "a 'strain' input is one number")
+            problems.append(where() + "a 'strain' input is one number")
             return None
         a, b = inputs
         d = net.pos[b] - net.pos[a]
         return np.array([-0.5 * values * d, 0.5 * values * d])
     vals = values if isinstance(values, list) else [values]
     if len(vals) != m:
-        problems.append(where + f"{len(vals)} values for {m} input nodes")
+        problems.append(where() + f"{len(vals)} values for {m} input nodes")
         return None
     out = np.zeros((m, 2))
     for i, v in enumerate(vals):
         if mode == "displacement":
             if not isinstance(v, (tuple, list)):
-                problems.append(where + f"value {i} must be a displacement [dx, dy]")
+                problems.append(where() + f"value {i} must be a displacement [dx, dy]")
                 return None
             out[i] = v
         else:
             if isinstance(v, (tuple, list)):
-                problems.append(where + f"value {i} must be one number (input mode '{mode}')")
+                problems.append(where() + f"value {i} must be one number (input mode '{mode}')")
                 return None
             out[i, {"x": 0, "y": 1}[mode]] = v
     return out
 
 
 def _target_values(values, mode, n, net, outputs, pairs, where, problems):
-    """(P, 2) target displacements, or (P,) target distances for one example."""
+    """(P, 2) target displacements, or (P,) target distances for one example. where() names the place."""
     vals = values if isinstance(values, list) else [values]
     if len(vals) != n:
-        problems.append(where + f"{len(vals)} targets for {n} outputs" + (" (pairs)" if pairs is not None else ""))
+        problems.append(where() + f"{len(vals)} targets for {n} outputs" + (" (pairs)" if pairs is not None else ""))
         return None
     if mode == "strain":
         if any(isinstance(v, (tuple, list)) for v in vals):
-            problems.append(where + "'strain' targets are numbers")
+            problems.append(where() + "'strain' targets are numbers")
             return None
         d0 = np.linalg.norm(net.pos[pairs[:, 1]] - net.pos[pairs[:, 0]], axis=1)
         return d0 * (1 + np.array(vals, dtype=float))
@@ -390,12 +446,12 @@ def _target_values(values, mode, n, net, outputs, pairs, where, problems):
     for i, v in enumerate(vals):
         if mode == "position":
             if not isinstance(v, (tuple, list)):
-                problems.append(where + f"target {i} must be a displacement [dx, dy]")
+                problems.append(where() + f"target {i} must be a displacement [dx, dy]")
                 return None
             out[i] = v
         else:
             if isinstance(v, (tuple, list)):
-                problems.append(where + f"target {i} must be one number (output mode '{mode}')")
+                problems.append(where() + f"target {i} must be one number (output mode '{mode}')")
                 return None
             out[i, {"x": 0, "y": 1}[mode]] = v
     return out

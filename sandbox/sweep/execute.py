@@ -11,7 +11,7 @@ import logging
 import os
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..files import write_atomic
@@ -51,20 +51,24 @@ class Outcome:
     done: int
     failed: int
     interrupted: bool = False
+    set_aside: list = field(default_factory=list)  # rows of results.csv that did not hold up: their runs are redone
 
 
 def run_sweep(sweep: Sweep, out: Path, client, retries: int = 2, progress: bool = True) -> Outcome:
     """Run every run of `sweep` that `out/results.csv` does not have as done; returns the counts.
-    Ctrl+C cancels what is left and returns (interrupted=True) with every finished row kept."""
+    Rows of results.csv that do not hold up are set aside first (results.rejected.csv) and their
+    runs done again. Ctrl+C cancels what is left and returns (interrupted=True) with every
+    finished row kept. A results file that cannot be written raises OSError."""
     from distributed import as_completed
     from tqdm import tqdm
 
     out = Path(out)
     results = Results(out)
+    set_aside = results.set_aside()
     write_atomic(out / "sweep.yaml", sweep.path.read_bytes())
     finished = results.done()
     todo = [run for run in sweep.runs if run.id not in finished]
-    outcome = Outcome(len(sweep.runs), len(sweep.runs) - len(todo), 0, 0)
+    outcome = Outcome(len(sweep.runs), len(sweep.runs) - len(todo), 0, 0, set_aside=set_aside)
     bar = tqdm(total=outcome.total, initial=outcome.skipped, unit="run", desc="sweep", disable=not progress)
     futures = {}
     for run in todo:

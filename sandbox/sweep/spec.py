@@ -13,18 +13,19 @@ import difflib
 import glob
 import hashlib
 import itertools
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
 from ..learning.hardware import ROUNDINGS
 from ..learning.rules import LEARNS, RULES
-from ..scenes.messages import Locator, SceneError, explain
-from ..scenes.schema import SceneSpec, Strict
-from ..scenes.yaml_source import read_yaml
+from ..scenes.messages import Locator, SceneError, explain, explain_all
+from ..scenes.schema import MAX_SEED, SceneSpec, Strict
+from ..scenes.yaml_source import read_document
 
 
 class Overrides(Strict):
@@ -34,14 +35,15 @@ class Overrides(Strict):
     beta: float | None = Field(None, gt=0, description="nudge strength (eta for coupled)")
     lr: float | None = Field(None, gt=0, description="learning rate")
     learn: Literal[LEARNS] | None = Field(None, description="what learns")
-    seed: int | None = Field(None, description="the scene's seed: its generated network, test split and shuffling")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED,
+                             description="the scene's seed: its generated network, test split and shuffling")
     epochs: int | None = Field(None, ge=1, le=10_000_000, description="epochs to train")
     batch: int | None = Field(None, ge=1, description="examples per update")
-    temperature: float | None = Field(None, ge=0, description="physics.temperature (kT)")
+    temperature: float | None = Field(None, ge=0, le=1e6, description="physics.temperature (kT)")
     samples: int | None = Field(None, ge=1, le=10_000, description="physics.samples")
-    measure_noise: float | None = Field(None, ge=0, description="hardware.measure_noise")
-    update_noise: float | None = Field(None, ge=0, description="hardware.update_noise")
-    k_levels: int | None = Field(None, ge=2, description="hardware.k_levels")
+    measure_noise: float | None = Field(None, ge=0, le=1e6, description="hardware.measure_noise")
+    update_noise: float | None = Field(None, ge=0, le=100, description="hardware.update_noise")
+    k_levels: int | None = Field(None, ge=2, le=1_000_000, description="hardware.k_levels")
     rounding: Literal[ROUNDINGS] | None = Field(None, description="hardware.rounding")
     fabrication: float | None = Field(None, ge=0, le=1, description="hardware.fabrication")
 
@@ -56,16 +58,16 @@ class Grid(Strict):
     beta: list[float] | None = Field(None, min_length=1)
     lr: list[float] | None = Field(None, min_length=1)
     learn: list[Literal[LEARNS]] | None = Field(None, min_length=1)
-    seed: list[int] | None = Field(None, min_length=1)
+    seed: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | None = Field(None, min_length=1)
     epochs: list[int] | None = Field(None, min_length=1)
     batch: list[int] | None = Field(None, min_length=1)
-    temperature: list[float] | None = Field(None, min_length=1)
-    samples: list[int] | None = Field(None, min_length=1)
-    measure_noise: list[float] | None = Field(None, min_length=1)
-    update_noise: list[float] | None = Field(None, min_length=1)
-    k_levels: list[int] | None = Field(None, min_length=1)
+    temperature: list[Annotated[float, Field(ge=0, le=1e6)]] | None = Field(None, min_length=1)
+    samples: list[Annotated[int, Field(ge=1, le=10_000)]] | None = Field(None, min_length=1)
+    measure_noise: list[Annotated[float, Field(ge=0, le=1e6)]] | None = Field(None, min_length=1)
+    update_noise: list[Annotated[float, Field(ge=0, le=100)]] | None = Field(None, min_length=1)
+    k_levels: list[Annotated[int, Field(ge=2, le=1_000_000)]] | None = Field(None, min_length=1)
     rounding: list[Literal[ROUNDINGS]] | None = Field(None, min_length=1)
-    fabrication: list[float] | None = Field(None, min_length=1)
+    fabrication: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(None, min_length=1)
 
 
 assert tuple(Grid.model_fields) == OVERRIDES  # one list per override, same names
@@ -120,22 +122,37 @@ def resolve_scene_paths(sweep_file: Path, entry: str) -> list[Path]:
     return [pattern]
 
 
-def load_sweep(path) -> Sweep:
+MAX_RUNS = 100_000  # a sweep's runs: scenes x combinations of the grid
+
+
+def load_sweep(path, max_runs: int = MAX_RUNS) -> Sweep:
     """Read and check a sweep file and the documents of the scenes it names (their schema: the
-    networks are built on the workers); raises SceneError listing every problem."""
+    networks are built on the workers); raises SceneError listing every problem. The number of
+    runs is checked before any scene is read or any run made: at most max_runs."""
     path = Path(path)
-    raw = read_yaml(path)
-    locate = Locator(path)
+    raw, marks = read_document(path)
+    locate = Locator(path, raw, marks)
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SceneError(path, [_explain(err, raw, locate) for err in exc.errors()]) from None
-    problems, scenes = [], {}
+        raise SceneError(path, explain_all(exc.errors(), raw, locate, _explain)) from None
+    fixed = {k: v for k, v in spec.model_dump(include=set(OVERRIDES)).items() if v is not None}
+    grid = {k: v for k, v in spec.grid.model_dump().items() if v is not None}
+    problems, found = [], {}
     for i, entry in enumerate(spec.scenes):
-        found = resolve_scene_paths(path, entry)
-        if not found:
+        found[i] = resolve_scene_paths(path, entry)
+        if not found[i]:
             problems.append(locate.at(("scenes", i)) + f"no scene file matches '{entry}'")
-        for scene_path in found:
+    n_scenes = len({p for paths in found.values() for p in paths})
+    n_runs = n_scenes * math.prod(len(v) for v in grid.values())
+    if n_runs > max_runs:
+        sizes = " x ".join([f"{n_scenes:,} scene(s)"] + [f"{len(v):,} {k}" for k, v in grid.items()])
+        raise SceneError(path, [locate.at(("grid",) if grid else ("scenes",)) + f"{n_runs:,} runs ({sizes}); a sweep "
+                                f"is limited to {max_runs:,}: make the grid smaller, or raise the limit "
+                                f"(--max-runs)"])
+    scenes = {}
+    for i, entry in enumerate(spec.scenes):
+        for scene_path in found[i]:
             name = _scene_name(scene_path, path.parent, Path(entry).is_absolute())
             if name in scenes:
                 continue
@@ -143,8 +160,6 @@ def load_sweep(path) -> Sweep:
                 scenes[name] = SceneSource(scene_path, _scene_document(scene_path))
             except SceneError as exc:
                 problems.append(locate.at(("scenes", i)) + f"scene {exc}".replace("\n", "\n    "))
-    fixed = {k: v for k, v in spec.model_dump(include=set(OVERRIDES)).items() if v is not None}
-    grid = {k: v for k, v in spec.grid.model_dump().items() if v is not None}
     for k in fixed.keys() & grid.keys():
         problems.append(locate.at(("grid", k)) + f"'{k}' is also set for every run at the top level; keep one")
     if problems:
@@ -160,11 +175,11 @@ def load_sweep(path) -> Sweep:
 
 def _scene_document(path: Path) -> dict:
     """The scene's YAML as data, checked against the scene schema (SceneError if not)."""
-    raw = read_yaml(path)
+    raw, marks = read_document(path)
     try:
         SceneSpec.model_validate(raw)
     except ValidationError as exc:
-        raise SceneError(path, [explain(err, raw, Locator(path)) for err in exc.errors()]) from None
+        raise SceneError(path, explain_all(exc.errors(), raw, Locator(path, raw, marks))) from None
     return raw
 
 

@@ -50,14 +50,15 @@ def apply_overrides(raw: dict, path: Path, overrides: dict) -> tuple:
 
 
 def run_one(raw: dict, path: str, overrides: dict) -> dict:
-    """Train one configuration; returns {"row": final metrics, wall and CPU time, worker, "history": [...]}
-    (CPU time tells what a run costs on a shared machine, where wall time depends on the load).
+    """Train one configuration; returns {"row": every setting it trained with (the scene's, the
+    overrides applied), final metrics, wall and CPU time, worker, "history": [...]} (CPU time
+    tells what a run costs on a shared machine, where wall time depends on the load).
     An exception propagates: Dask retries it, then the sweep records the run as failed."""
     start, cpu = time.perf_counter(), time.process_time()
     scene, rule, epochs, seed = apply_overrides(raw, Path(path), overrides)
     result = train_scene(scene, epochs, rule, None, seed, out_dir=None, progress=False)
     first, last = result.history[0], result.history[-1]
-    row = {"met": result.met, "epochs_done": last["epoch"], "loss_start": first["loss"], "loss": last["loss"],
+    row = {**result.settings, "met": result.met, "epochs_done": last["epoch"], "loss_start": first["loss"], "loss": last["loss"],
            "test_loss": last["test_loss"], "accuracy": last["accuracy"], "test_accuracy": last["test_accuracy"],
            "stopped": result.stopped, "seconds": round(time.perf_counter() - start, 3),
            "cpu_seconds": round(time.process_time() - cpu, 3), "worker": _worker()}

@@ -72,7 +72,10 @@ class _Checked:
 
 
 class ExactEngine(_Checked, NewtonSolver):
-    """The Newton solver, stoppable between relaxations."""
+    """The Newton solver, stoppable between relaxations (and between chunks of a batch)."""
+
+    def checkpoint(self) -> None:
+        checkpoint()
 
 
 class _CheckedWorld(World):
