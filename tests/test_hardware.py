@@ -2,6 +2,7 @@
 perfect code path bit for bit; stiffness levels hold; each noise has the size it says; the keys
 are checked like every other; train, sweeps and the API take them."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +231,8 @@ def test_train_takes_a_temperature_and_refuses_a_negative_one(tmp_path, capsys):
                  "--out", str(out), "--quiet"])
     text = capsys.readouterr().out
     assert code in (0, 1) and "kT 1e-06" in text and (out / "history.csv").exists()
+    assert json.loads((out / "run.json").read_text())["settings"]["temperature"] == 1e-6
+    assert load_scene(out / "trained.yaml").spec.physics.temperature == 1e-6  # resumed, it stays warm
     with pytest.raises(SystemExit) as exc:
         main(["train", str(SCENES / "two_springs.yaml"), "--temperature", "-1"])
     assert exc.value.code == 2 and "must be a number, 0 or more" in capsys.readouterr().err

@@ -43,8 +43,9 @@ class Scene:
 
     def override(self, section: str, **values) -> None:
         """Set keys of one section of the spec (e.g. override("physics", temperature=1e-4)),
-        checked against the schema (SceneError naming the key if a value is not allowed). Keys
-        used when the network is built (hardware.fabrication, k_levels) do not rebuild it."""
+        checked against the schema (SceneError naming the key if a value is not allowed), and in
+        the document a save writes (`raw`). Keys used when the network is built
+        (hardware.fabrication, k_levels) do not rebuild it."""
         old = getattr(self.spec, section)
         try:
             new = type(old).model_validate({**old.model_dump(), **values})
@@ -52,6 +53,7 @@ class Scene:
             raise SceneError(self.path, [".".join(map(str, (section,) + tuple(e["loc"]))) + ": " + e["msg"]
                                          for e in exc.errors()]) from None
         self.spec = self.spec.model_copy(update={section: new})
+        self.raw = {**self.raw, section: {**(self.raw.get(section) or {}), **values}}
 
     def rule(self) -> Rule:
         s = self.spec.learning
