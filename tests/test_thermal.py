@@ -158,3 +158,29 @@ def test_a_batch_relaxed_together_gives_each_example_its_own_thermal_covariance(
         assert np.abs(np.diag(w) - 1).max() < 5 * np.sqrt(2 / n)
     wrong = whitened(eqs[0], 1)  # example 0's snapshots against example 1's stiffness
     assert np.abs(wrong - np.eye(len(wrong))).max() > 20 / np.sqrt(n)
+
+
+def test_the_drawn_jiggle_is_a_thermal_snapshot_at_every_moment_and_moves_smoothly():
+    """ThermalMotion (what the window draws at kT > 0): over 2,000 motions of two pairs of draws
+    each (from one thermal_motion's 8,000), the displacement at one moment, whitened by H / kT,
+    has the identity covariance within 5 standard errors; it moves smoothly (a 60th of a second
+    changes it by a few percent) and scales with sqrt(kT); held nodes stay put."""
+    from sandbox.physics.thermal import ThermalMotion, thermal_motion
+
+    net = random_network(12, seed=1, prestress=0.1)
+    x = NewtonSolver(tol=1e-12).relax(net, net.pos).x
+    kT, n = 1e-4, 2000
+    draws = thermal_motion(net, x, np.random.default_rng(3), pairs=2 * n).unit
+    motions = [ThermalMotion(draws[4 * i:4 * i + 4], np.random.default_rng([3, i])) for i in range(n)]
+    free = net.free_dofs
+    d = np.array([m.at(2.5, kT).reshape(-1) for m in motions])
+    assert np.abs(d[:, ~free]).max() == 0
+    d = d[:, free]
+    chol = np.linalg.cholesky(en.hessian(net, x, free).toarray() / kT)
+    w = chol.T @ (d.T @ d / n) @ chol
+    assert np.abs(w - np.diag(np.diag(w))).max() < 5 / np.sqrt(n)
+    assert np.abs(np.diag(w) - 1).max() < 5 * np.sqrt(2 / n)
+    m = motions[0]
+    step = np.linalg.norm(m.at(2.5 + 1 / 60, kT) - m.at(2.5, kT)) / np.linalg.norm(m.at(2.5, kT))
+    assert 1e-3 < step < 0.1
+    assert np.allclose(m.at(1.0, 100 * kT), 10 * m.at(1.0, kT))

@@ -105,3 +105,44 @@ def _band_cholesky(asm: SpringAssembly, vals: np.ndarray) -> np.ndarray | None:
     band = asm.bands(vals[:, None])[:, :asm.n_free]  # one matrix: its (bw+1, F) band, no padding
     c, info = lapack.dpbtrf(np.ascontiguousarray(band), lower=1, overwrite_ab=1)
     return c if info == 0 else None
+
+
+class ThermalMotion:
+    """A smooth picture of the thermal motion of a network around its state x (N, 2), for a
+    window to draw: at time t (seconds) the displacement
+
+        d(t) = sqrt(kT) sum_j (cos(w_j t + p_j) a_j + sin(w_j t + p_j) b_j) / sqrt(m),
+
+    a_j, b_j (j < m) independent draws of Normal(0, H^-1) (`harmonic_samples` at kT = 1). At
+    every t, d(t) is itself a draw of Normal(0, kT H^-1) (cos^2 + sin^2 = 1), and it moves
+    smoothly: what a snapshot of the network at temperature kT looks like, changing with time.
+    A sum of a few arrays per frame: cheap enough for a window's thread, once it is made."""
+
+    def __init__(self, unit: np.ndarray, rng: np.random.Generator, speed: float = 2.0):
+        """unit: (2m, N, 2) the draws a_0, b_0, a_1, b_1, ... at kT = 1; speed: the typical
+        angular frequency (radians per second)."""
+        self.unit = unit
+        m = len(unit) // 2
+        self.omega = speed * rng.uniform(0.5, 1.5, m)
+        self.phase = rng.uniform(0.0, 2 * math.pi, m)
+
+    @property
+    def rms(self) -> float:
+        """The root mean square displacement of a free node at kT = 1 (length units)."""
+        moved = np.abs(self.unit).sum(axis=(0, 2)) > 0
+        return float(np.sqrt((self.unit[:, moved] ** 2).sum(axis=-1).mean())) if moved.any() else 0.0
+
+    def at(self, t: float, kT: float) -> np.ndarray:
+        """(N, 2) the displacement at time t and temperature kT."""
+        angle = self.omega * t + self.phase
+        w = np.empty(2 * len(angle))
+        w[0::2], w[1::2] = np.cos(angle), np.sin(angle)
+        return math.sqrt(max(kT, 0.0) / len(angle)) * np.tensordot(w, self.unit, axes=1)
+
+
+def thermal_motion(net, x: np.ndarray, rng: np.random.Generator, pairs: int = 4) -> ThermalMotion:
+    """The ThermalMotion of `net` (its springs, its free coordinates) around x (N, 2): 2 x pairs
+    draws from its Hessian's band Cholesky factor (FloppyNetworkError if it is floppy)."""
+    asm = SpringAssembly(net.edges, net.n_nodes, net.free_dofs)
+    unit = harmonic_samples(asm, lambda psd: asm.values(x, net.k, net.L, psd), x, 1.0, 2 * pairs, rng) - x
+    return ThermalMotion(unit, rng)
