@@ -93,29 +93,53 @@ def write_scenes(folder: Path = SCENES) -> list[Path]:
 def read_results(dirs) -> dict:
     """(scene, noise kind, level, rule, beta) -> list of the runs' metric (Allostery: loss
     drop; Iris: test accuracy), and the CPU seconds of all runs. A run without noise counts for
-    both kinds; a failed run counts as not learning (drop 1, accuracy 0)."""
-    table: dict = {}
-    cpu = 0.0
+    both kinds; a failed run counts as not learning (drop 1, accuracy 0). A run found in several
+    folders counts once, from the last folder given (a sweep run again with newer code)."""
+    runs: dict = {}
     for d in dirs:
+        grid = _grid(Path(d))
         with (Path(d) / "results.csv").open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 scene = Path(row["scene"]).stem
-                if scene not in CRITERIA:
+                if scene not in CRITERIA or not _in_grid(row, grid):
                     continue
                 what, _ = CRITERIA[scene]
-                cpu += float(row.get("cpu_seconds") or 0)
                 if row["status"] != "done":
                     value = 1.0 if what == "loss_drop" else 0.0
                 elif what == "loss_drop":
                     value = float(row["loss_start"]) / max(float(row["loss"]), 1e-300)
                 else:
                     value = float(row["test_accuracy"])
-                levels = {k: float(row.get(k) or 0) for k in NOISES}
-                kinds = [k for k in NOISES if levels[k]] or list(NOISES)
-                for kind in kinds:
-                    key = (scene, kind, levels[kind], row["rule"], float(row["beta"]))
-                    table.setdefault(key, []).append(value)
-    return {"table": table, "cpu_seconds": cpu}
+                levels = tuple(float(row.get(k) or 0) for k in NOISES)
+                runs[(scene, row["rule"], float(row["beta"]), row["seed"], levels)] = (
+                    value, float(row.get("cpu_seconds") or 0))
+    table: dict = {}
+    for (scene, rule, beta, _, levels), (value, _) in runs.items():
+        kinds = [k for k, v in zip(NOISES, levels) if v] or list(NOISES)
+        for kind in kinds:
+            table.setdefault((scene, kind, levels[NOISES.index(kind)], rule, beta), []).append(value)
+    return {"table": table, "cpu_seconds": sum(c for _, c in runs.values())}
+
+
+def _grid(folder: Path) -> dict:
+    """The grid of the sweep whose results are in `folder` (its sweep.yaml), {} if none."""
+    path = folder / "sweep.yaml"
+    return (yaml.safe_load(path.read_text()) or {}).get("grid", {}) if path.exists() else {}
+
+
+def _in_grid(row: dict, grid: dict) -> bool:
+    """Whether a results row is one of the grid's runs (results.csv keeps the rows of an earlier,
+    larger grid run in the same folder)."""
+    for key, values in grid.items():
+        v = row.get(key)
+        if v in (None, ""):
+            continue
+        if isinstance(values[0], str):
+            if v not in values:
+                return False
+        elif not any(math.isclose(float(v), float(x), rel_tol=1e-9, abs_tol=0.0) for x in values):
+            return False
+    return True
 
 
 def summarize(table: dict) -> dict:
@@ -267,7 +291,7 @@ def figure(dirs, png: Path) -> list[str]:
             bx.plot(guide, 1e-3 * guide / min(amps), ":", color="grey", lw=0.8, label="beta proportional to the noise")
         bx.set_xscale("log")
         bx.set_yscale("log")
-        bx.set_xlabel("noise amplitude: sqrt(kT) (dashed, squares) or measure_noise (solid, circles)")
+        bx.set_xlabel("noise amplitude: sqrt(kT) (dashed, squares)\nor measure_noise (solid, circles)")
         bx.set_ylabel("smallest beta that still learns")
         bx.set_title(f"{scene.capitalize()}: the smallest beta meeting the criterion", fontsize=10)
         bx.legend(fontsize=6)
