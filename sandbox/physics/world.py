@@ -400,8 +400,8 @@ class WorldEngine:
             self.trajectories.append(self.trajectory)
         x = w.positions()
         samples = None
+        w.temperature = self.temperature  # (it may have changed since the last phase)
         if self.temperature > 0:
-            w.temperature = self.temperature
             tau = w.relaxation_steps()
             samples = w.sample(self.samples, tau, THERMAL_BURN * tau, cost, beta)
             steps += (THERMAL_BURN + self.samples) * tau
