@@ -36,7 +36,7 @@ def test_langevin_world_gives_kT_over_2_per_harmonic_mode():
     tau = w.relaxation_steps()
     w.step(3 * tau)  # thermalize
     energies, mode_energy = [], np.zeros(len(lam))
-    n = 6000
+    n = 4000
     for _ in range(n):
         w.step(10)
         x = w.positions()
