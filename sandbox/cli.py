@@ -21,7 +21,7 @@ from .paths import ROOT, SCENES
 
 DEFAULT_SCENE = SCENES / "lesson_two_springs.yaml"
 EXIT = {"met": 0, "not met": 1, "bad input": 2, "output": 3, "interrupted": 130}
-COMMANDS = ("run", "train", "check", "validate", "bench", "sweep")
+COMMANDS = ("run", "train", "check", "validate", "bench", "sweep", "lessons")
 
 EPILOG = """commands:
   run [SCENE]        open the interactive window (the default: `%(prog)s SCENE`)
@@ -32,6 +32,7 @@ EPILOG = """commands:
   validate FILE...   check scene (or sweep) files; every problem with its line and key
   bench              benchmarks, side by side
   sweep SWEEP.yaml   a grid of runs over scenes, on Dask; results.csv, resumable
+  lessons            every step of every lesson as a PNG (the window off-screen), with an index
 
 exit codes: 0 done (train: promise met), 1 promise not met (sweep: a run failed), 2 bad input,
 3 output could not be written, 130 interrupted (Ctrl+C, SIGTERM, SIGHUP).
@@ -138,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--max-runs", type=_positive_int, default=100_000,
                     help="refuse a sweep of more runs than this (default 100,000), before anything is made")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    le = sub.add_parser("lessons", help="every lesson step as a PNG",
+                        description="Drive the window off-screen through every lesson, as a student "
+                                    "would (the events each card asks for), and write each step's "
+                                    "picture into --out, with README.md listing them.")
+    le.add_argument("--out", default="docs/lessons", help="folder (default: docs/lessons)")
     return p
 
 
@@ -210,8 +216,8 @@ def main(argv=None) -> int:
     from .scenes.messages import SceneError
 
     try:
-        return {"run": cmd_run, "train": cmd_train, "check": cmd_check,
-                "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep}[args.command](args)
+        return {"run": cmd_run, "train": cmd_train, "check": cmd_check, "validate": cmd_validate,
+                "bench": cmd_bench, "sweep": cmd_sweep, "lessons": cmd_lessons}[args.command](args)
     except SceneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT["bad input"]
@@ -238,6 +244,25 @@ def cmd_run(args) -> int:
     from .window.app import App
 
     App(scene).run()
+    return 0
+
+
+def cmd_lessons(args) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
+        return EXIT["bad input"]
+    if not _has_pygame():
+        print("The lessons are drawn by the window, which needs pygame-ce and pygame_gui: pip install "
+              "'spring-sandbox[window]'", file=sys.stderr)
+        return EXIT["bad input"]
+    os.environ["SDL_VIDEODRIVER"] = "dummy"  # off-screen, with or without a display
+    from .window.tour import render_lessons
+
+    done = render_lessons(out)
+    for title, shots in done:
+        print(f"{title}: {len(shots)} pictures")
+    print(f"wrote {out}/README.md")
     return 0
 
 

@@ -204,33 +204,36 @@ class GifRecorder:
     with one or two inputs, the response panel beside it."""
 
     def __init__(self, scene: Scene, size=(640, 480)):
+        from .drawing.film import Film
         from .learning.response import probe_of_scene
-        from .window.film import Film
 
         self.scene, self.size, self.film = scene, size, Film(frame_ms=120)
         self.k_ref = float(np.median(scene.net.k))
         self.probe = probe_of_scene(scene)
+        self.y_range = None  # the response's output axis, fixed at the first frame
 
     def __call__(self, trainer: Trainer) -> None:
-        from .window.render import drawing_for, render_surface
+        from .drawing.render import drawing_for, render_surface
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
         frame = render_surface(self.scene.net, x, self.size, f"{self.scene.name}: epoch {trainer.epochs_done}",
-                               drawing_for(self.scene.net, trainer.task, s, x), self.k_ref)
+                               drawing_for(self.scene, trainer.task, s, x), self.k_ref)
         self.film.add(frame if self.probe is None else self._beside(frame, trainer))
 
     def _beside(self, frame, trainer: Trainer):
         """The frame with the response panel (computed now, coarser) on its right."""
         import pygame
 
-        from .learning.response import free_response
-        from .window.response_view import StillResponse, response_surface
+        from .drawing.response_picture import response_surface, scene_response
 
-        ts = self.scene.spec.task
-        resp = free_response(self.scene.net, trainer.task, self.probe, GIF_RESPONSE_RESOLUTION[self.probe.n_dims])
-        panel = response_surface(StillResponse(trainer.task, self.scene.net, ts.input, ts.output, self.probe, resp),
-                                 (330, min(340, self.size[1])))
+        still = scene_response(self.scene, trainer.task, GIF_RESPONSE_RESOLUTION[self.probe.n_dims], self.y_range)
+        still.accuracy = trainer.history[-1]["accuracy"] if trainer.history else float("nan")
+        if self.y_range is None and still.response.values.ndim == 2:  # the axes of the first frame, kept
+            from .drawing.response_picture import y_range_of
+
+            self.y_range = still.y_range = y_range_of(still)
+        panel = response_surface(still, (330, min(340, self.size[1])))
         both = pygame.Surface((self.size[0] + panel.get_width(), self.size[1]))
         both.blit(frame, (0, 0))
         both.fill(frame.get_at((0, self.size[1] - 1)), pygame.Rect(self.size[0], 0, panel.get_width(), self.size[1]))
@@ -258,18 +261,15 @@ def make_pictures(scene: Scene, trainer: Trainer, out_dir: Path, k_ref: float, r
 
     def network():
         try:
-            from .window.render import drawing_for, pygame, render_surface  # render quiets pygame's greeting
+            from .drawing.render import drawing_for, render_png
         except ImportError:  # installed without the [window] extra (pygame-ce): no network.png
             result.warnings.append("network.png not made: pygame-ce is not installed (the [window] extra)")
             return
 
         s = int(trainer.task.train[0])
         x = trainer.free_state(s).x
-        surface = render_surface(scene.net, x, (900, 700), f"{scene.name}: trained, epoch {trainer.epochs_done}",
-                                 drawing_for(scene.net, trainer.task, s, x), k_ref)
-        buf = io.BytesIO()
-        pygame.image.save(surface, buf, "network.png")  # in memory, then atomically: a full disk cuts no file
-        write_atomic(out_dir / "network.png", buf.getvalue())
+        render_png(out_dir / "network.png", scene.net, x, (900, 700), f"{scene.name}: trained, epoch "
+                   f"{trainer.epochs_done}", drawing_for(scene, trainer.task, s, x), k_ref)
 
     _picture(result, out_dir / "network.png", network)
 

@@ -77,22 +77,26 @@ def app():
 def settle(app, frames=1):
     """Let the window finish what it computes in the background, then draw `frames` frames."""
     app.session.wait()
-    app.wait_writes()
+    app.exports.wait()
     for _ in range(frames):
         app.tick()
         app.session.wait()
 
 
 class Synced:
-    """A session whose commands wait for the work they start (for tests written step by step)."""
+    """A session whose commands wait for the work they start (for tests written step by step);
+    its parts (training, history, hands, edit...) too."""
 
-    def __init__(self, session):
-        object.__setattr__(self, "_s", session)
+    def __init__(self, target, session=None):
+        object.__setattr__(self, "_t", target)
+        object.__setattr__(self, "_s", session or target)
 
     def __getattr__(self, name):
         import inspect
 
-        value = getattr(self._s, name)
+        value = getattr(self._t, name)
+        if getattr(value, "session", None) is self._s:  # a part of the session
+            return Synced(value, self._s)
         if not inspect.ismethod(value):
             return value
 
@@ -103,7 +107,7 @@ class Synced:
         return call
 
     def __setattr__(self, name, value):
-        setattr(self._s, name, value)
+        setattr(self._t, name, value)
 
 
 def synced(session):
@@ -150,3 +154,70 @@ def click(app, pos):
 
     mouse(app, pygame.MOUSEBUTTONDOWN, pos)
     mouse(app, pygame.MOUSEBUTTONUP, pos)
+
+
+# ------------------------------------------------------------------ what a student sees
+
+
+def network_region(app):
+    """The screen rectangle the network is drawn in (its view, above the legend, left of the
+    teaching column)."""
+    return app.camera.rect.copy()
+
+
+def drawn_box(app):
+    """The box around everything drawn (not background) in the network's region of the screen,
+    and the number of such pixels: (pygame.Rect, count)."""
+    import pygame
+
+    from sandbox.drawing.render import PALETTE
+
+    r = network_region(app)
+    img = pygame.surfarray.array3d(app.screen)[r.x:r.right, r.y:r.bottom].astype(int)
+    ink = np.abs(img - np.array(PALETTE["background"])).sum(axis=2) > 40
+    if not ink.any():
+        return pygame.Rect(r.x, r.y, 0, 0), 0
+    xs, ys = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return pygame.Rect(r.x + xs[0], r.y + ys[0], xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1), int(ink.sum())
+
+
+def red_in_status(app) -> int:
+    """Pixels of the warning red drawn in the status line (a banner saying something went wrong)."""
+    import pygame
+
+    from sandbox.window.panels import WARNING
+
+    img = pygame.surfarray.array3d(app.screen)[:app.layout.view_rect().width, :app.layout.view_rect().y].astype(int)
+    return int((np.abs(img - np.array(WARNING)).sum(axis=2) < 60).sum())
+
+
+def spring_pixels(app, ends) -> np.ndarray:
+    """(K, 3) the colours drawn along the middle of a spring whose ends are screen points
+    `ends` (2, 2): points between 30% and 70% of its length that no other spring passes near."""
+    import pygame
+
+    from sandbox.drawing.render import PALETTE
+
+    s = app.session
+    a, b = np.asarray(ends, float)
+    img = pygame.surfarray.array3d(app.screen)
+    p = app.camera.to_screen(s.x)
+    others = [(p[i], p[j]) for i, j in s.net.edges if not (np.allclose(p[i], a) and np.allclose(p[j], b))]
+    out = []
+    for t in np.linspace(0.3, 0.7, 9):
+        q = a + t * (b - a)
+        near = False
+        for u, v in others:
+            uv = v - u
+            w = np.clip(((q - u) @ uv) / max(uv @ uv, 1e-9), 0, 1)
+            near |= np.hypot(*(u + w * uv - q)) < 8
+        if not near:  # (of the 3 x 3 pixels there, the one most unlike the background: a thin line)
+            x, y = int(round(q[0])), int(round(q[1]))
+            patch = img[x - 1:x + 2, y - 1:y + 2].reshape(-1, 3).astype(int)
+            out.append(patch[np.argmax(np.abs(patch - np.array(PALETTE["background"])).sum(axis=1))])
+    return np.array(out, int).reshape(-1, 3)
+
+
+def like(colors: np.ndarray, color, tol: int = 60) -> np.ndarray:
+    """(K,) whether each colour (K, 3) is within `tol` (summed over r, g, b) of `color`."""
+    return np.abs(np.asarray(colors, int) - np.array(color)).sum(axis=1) < tol

@@ -8,10 +8,10 @@ import pygame
 import pytest
 from conftest import press, settle
 
+from sandbox.drawing.render import PALETTE, Camera, Drawing, draw_network
 from sandbox.physics.network import FIXED, OUTPUT, Network
 from sandbox.runner import train_scene
 from sandbox.scenes.build import load_scene
-from sandbox.window.render import PALETTE, Camera, Drawing, draw_network
 from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
@@ -21,18 +21,18 @@ SCENES = Path(__file__).parent.parent / "scenes"
 
 def step(s):
     """One stage, waited for; the stage shown."""
-    s.step_stage()
+    s.training.step_stage()
     s.wait()
     return s.stage
 
 
 def test_space_plays_and_pauses(app):
-    assert app.session.paused
+    assert app.session.training.paused
     press(app, pygame.K_SPACE, frames=450)
-    assert not app.session.paused
+    assert not app.session.training.paused
     assert app.session.trainer.steps >= 1  # it trained while playing
     press(app, pygame.K_SPACE)
-    assert app.session.paused
+    assert app.session.training.paused
 
 
 def test_step_a_stage_goes_free_nudged_update_and_the_caption_says_so(app):
@@ -53,7 +53,7 @@ def test_the_picture_changes_between_stages(app):
     press(app, pygame.K_s)
     press(app, pygame.K_s, frames=200)  # let the nudged phase play out
     after = pygame.surfarray.array3d(app.screen)
-    view = app.view_rect()
+    view = app.layout.view_rect()
     region = (slice(view.x, view.right), slice(view.y, view.bottom))
     assert np.abs(after[region].astype(int) - before[region].astype(int)).sum() > 1000
 
@@ -87,7 +87,7 @@ def test_help_toggles_and_shows(app):
     press(app, pygame.K_TAB)  # any key closes the help, and does nothing else
     assert not app.show_help and not app.session.editing
     press(app, pygame.K_h)
-    pos = app.b_stage.rect.center  # so does a click, even on a button
+    pos = app.controls.buttons["Stage"].rect.center  # so does a click, even on a button
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=pos))
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=pos))
     app.tick()
@@ -97,7 +97,7 @@ def test_help_toggles_and_shows(app):
 
 
 def test_button_click_steps(app):
-    pos = app.b_stage.rect.center
+    pos = app.controls.buttons["Stage"].rect.center
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=pos))
     app.tick()
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=pos))
@@ -153,7 +153,7 @@ def test_training_in_the_window_equals_training_headless():
     sc = load_scene(SCENES / "allostery.yaml")
     train_scene(sc, epochs=epochs, progress=False)
     window = Session(load_scene(SCENES / "allostery.yaml"), engine="exact").wait()
-    window.run_epochs(epochs)
+    window.training.run_epochs(epochs)
     window.wait()
     assert window.trainer.epochs_done == epochs
     # the same batches and updates; only the solver's reused factorizations round differently
@@ -169,7 +169,7 @@ def test_open_another_scene_from_the_window(app):
 
 def test_the_window_opens_on_the_physical_engine_only_where_it_settles_quickly():
     from sandbox.scenes.build import load_scene
-    from sandbox.window.session import settles_quickly
+    from sandbox.window.engines import settles_quickly
 
     scenes = Path(__file__).parent.parent / "scenes"
     assert settles_quickly(load_scene(scenes / "symmetrize.yaml"))
@@ -181,7 +181,7 @@ def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
     from sandbox.window.session import Session
 
     s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "allostery.yaml"), engine="physical").wait()
-    s.paused = False
+    s.training.paused = False
     x0 = s.x.copy()
     s.tick()
     assert s.busy and "settling" in s.caption  # a free phase of 120 nodes takes pymunk seconds
@@ -192,8 +192,8 @@ def test_a_slow_physical_stage_runs_in_the_background_and_shows_live():
     assert s.busy
     assert any(np.abs(x - x0).max() > 1e-6 for x in seen)  # the world's motion, as it happens
     n = s.net.n_springs
-    s.cut([0])  # cancels the stage (it stops at the world's next check), then cuts
-    assert s.job.cancelled and s.net.n_springs == n
+    s.history.cut([0])  # cancels the stage (it stops at the world's next check), then cuts
+    assert s.jobs.job.cancelled and s.net.n_springs == n
     s.wait()
     assert s.net.n_springs == n - 1 and s.stage is None
 
@@ -203,7 +203,7 @@ def test_the_magnified_nudge_goes_at_most_halfway_to_the_targets():
     from sandbox.window.session import Session
 
     s = Session(load_scene(Path(__file__).parent.parent / "scenes" / "symmetrize.yaml"), engine="exact").wait()
-    s.run_epochs(3)  # close to the targets: the real nudge is tiny
+    s.training.run_epochs(3)  # close to the targets: the real nudge is tiny
     while step(s).name != "nudged":
         pass
     st, task = s.stage, s.trainer.task
@@ -256,8 +256,8 @@ def test_physical_stages_replay_their_own_relaxation():
 
 
 def test_small_networks_name_their_inputs_and_outputs():
+    from sandbox.drawing.render import Drawing, render_surface
     from sandbox.scenes.build import load_scene
-    from sandbox.window.render import Drawing, render_surface
 
     scene = load_scene(Path(__file__).parent.parent / "scenes" / "xor.yaml")
     x = scene.net.pos
@@ -269,17 +269,17 @@ def test_small_networks_name_their_inputs_and_outputs():
 def test_the_window_opens_digits_on_the_exact_engine_and_shows_the_image():
     """An example of the digits shows its 8x8 pixels on the input nodes (dark where the pen was)
     and names the ten beads by their digits; the window opens it on the exact engine."""
+    from sandbox.drawing.render import drawing_for
     from sandbox.window.app import App
-    from sandbox.window.render import example_marks
 
     app = App(load_scene(SCENES / "digits.yaml"), size=(1100, 720), headless=True, show_help=False)
     app.tick()
     s = app.session
     assert s.scene.name == "Digits" and s.engine_name == "exact"
     task = s.trainer.task
-    marks = example_marks(task, s.example)
-    assert sorted(marks["labels"].values()) == [str(d) for d in range(10)]
-    shades = np.array([marks["shades"][int(i)] for i in task.inputs[:64]])
+    marks = drawing_for(s.scene, task, s.example, s.x)
+    assert sorted(marks.labels.values()) == [str(d) for d in range(10)]
+    shades = np.array([marks.shades[int(i)] for i in task.inputs[:64]])
     raw = np.loadtxt(SCENES.parent / "assets" / "digits.csv", delimiter=",", skiprows=1)[s.example, :64]
     ink, blank = shades[raw >= 12], shades[raw == 0]
     assert ink.min() > 0.6 and blank.max() < 0.05  # the image is the example's own pixels

@@ -18,7 +18,8 @@ LAYERS = {
     "physics": set(),
     "learning": {"physics"},
     "scenes": {"learning", "physics"},
-    "window": {"scenes", "learning", "physics"},
+    "drawing": {"scenes", "learning", "physics"},
+    "window": {"drawing", "scenes", "learning", "physics"},
 }
 BASE = {"paths", "files", "yaml_text", "__init__"}  # leaf modules anyone may import
 
@@ -63,6 +64,18 @@ def test_a_layer_imports_only_the_layers_beneath_it(layer):
             if target in BASE or target == layer:
                 continue
             assert target in LAYERS[layer], f"{path.relative_to(ROOT)} imports {mod}: {layer} may not import {target}"
+
+
+def test_nothing_headless_imports_the_window_and_drawing_has_no_widgets():
+    """Headless training, sweeps and the pictures they share reach neither the window's
+    session, app nor widgets: the pictures live in sandbox/drawing."""
+    headless = [ROOT / "sandbox" / "runner.py", ROOT / "sandbox" / "response_plot.py",
+                *sorted((ROOT / "sandbox" / "sweep").glob("*.py")), *sorted((ROOT / "sandbox" / "drawing").glob("*.py"))]
+    for path in headless:
+        window = [m for m in _sandbox_imports(path) if m.split(".")[1:2] == ["window"]]
+        assert not window, f"{path.relative_to(ROOT)} imports {window}"
+    for path in (ROOT / "sandbox" / "drawing").glob("*.py"):
+        assert "pygame_gui" not in _third_party(path), path
 
 
 def test_the_core_imports_neither_pygame_nor_pymunk_and_only_the_world_imports_pymunk():

@@ -67,10 +67,10 @@ def test_non_finite_update_is_refused_and_rolled_back():
 
 def test_window_shows_divergence_and_keeps_finite_values():
     s = synced(Session(load_scene(SCENES / "two_springs.yaml"), engine="exact"))
-    s.set_rule(lr=1e12, max_change=1.0)
-    s.paused = False
-    s.step_example()
-    assert s.paused and "diverged" in s.caption
+    s.settings.set_rule(lr=1e12, max_change=1.0)
+    s.training.paused = False
+    s.training.step_example()
+    assert s.training.paused and "diverged" in s.caption
     assert np.isfinite(s.net.k).all()
 
 
@@ -80,7 +80,7 @@ def test_window_survives_tiny_sizes_and_far_away_nodes(size):
     app.session.x = app.session.x + 1e6  # a node dragged far outside the view
     app.tick()
     app.draw()
-    from sandbox.window.app import MIN_SIZE
+    from sandbox.window.layout import MIN_SIZE
 
     width, height = app.screen.get_size()
     assert width >= MIN_SIZE[0] and height >= MIN_SIZE[1]  # a tiny window is opened at the smallest that fits

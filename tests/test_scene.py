@@ -189,8 +189,8 @@ def test_unknown_colour_and_panel_keys_are_refused_with_a_suggestion(tmp_path):
 
 
 def test_the_colour_names_are_the_windows_palette():
+    from sandbox.drawing.render import PALETTE
     from sandbox.scenes.schema import COLOR_NAMES
-    from sandbox.window.render import PALETTE
 
     assert set(COLOR_NAMES) == set(PALETTE)
 

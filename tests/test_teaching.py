@@ -73,7 +73,7 @@ def test_the_live_response_is_computed_in_a_worker_and_follows_training():
     assert live._job is not None  # started, not computed here
     first = live.wait()
     assert live.current and first.values.shape == (41, 1)
-    s.step_example()
+    s.training.step_example()
     assert not live.current  # the network changed: the picture is stale until recomputed
     live.tick(now=10.0)
     second = live.wait()
@@ -100,14 +100,14 @@ def test_adding_moving_and_removing_examples_changes_the_task_undoes_and_survive
     live.remove(0)
     assert s.trainer.task.n_examples == n
     assert s.trainer.task.test.tolist() == [i - 1 for i in held_out if i > 0]
-    s.step_example()  # and the network keeps learning the new task
+    s.training.step_example()  # and the network keeps learning the new task
     assert s.trainer.steps == 1
     path = save_scene(s.scene, tmp_path / "mine.yaml")
     again = load_scene(path)
     np.testing.assert_allclose(again.task.clamps, s.trainer.task.clamps)
     np.testing.assert_allclose(again.task.targets, s.trainer.task.targets)
     assert again.task.test.tolist() == s.trainer.task.test.tolist()
-    while s.undo():
+    while s.history.undo():
         pass
     original = load_scene(SCENES / "regression.yaml").task
     np.testing.assert_allclose(s.trainer.task.clamps, original.clamps)
@@ -130,7 +130,7 @@ def test_a_classifier_takes_new_examples_by_class_and_keeps_its_bias(tmp_path):
 
 def test_examples_from_a_csv_are_refused_with_the_reason():
     s = synced(Session(load_scene(SCENES / "iris.yaml"), engine="exact"))
-    assert not s.edit(editor.add_example_at, np.zeros(5), None, 0)
+    assert not s.history.edit(editor.add_example_at, np.zeros(5), None, 0)
     assert "iris.csv" in s.message
 
 
@@ -286,8 +286,9 @@ def test_the_lesson_card_follows_the_window_and_its_buttons():
     at = tuple(int(v) for v in app.camera.to_screen(s.x[[s.net.ids.index("in")]])[0])
     _post(app, pygame.MOUSEBUTTONDOWN, button=1, pos=at)
     _post(app, pygame.MOUSEMOTION, pos=(at[0] + 30, at[1]), rel=(30, 0), buttons=(1, 0, 0))
-    assert lesson.index == 1  # it waited for the input to be dragged
+    assert lesson.index == 0  # the card stays while the input is dragged ...
     _post(app, pygame.MOUSEBUTTONUP, button=1, pos=(at[0] + 30, at[1]))
+    assert lesson.index == 1  # ... and moves on when it is let go
     top = card.rect.copy()
     top.height = 150
     before = _pixels(app, top)

@@ -65,9 +65,11 @@ class Guard:
     to more than `max_jump` times the best loss so far (and above `jump_floor` times the start:
     a network crumpling, its springs crossing, as when rest lengths learn at a rate tuned for
     stiffness; on one-example scenes every update is an epoch), rolls back to the last good
-    epoch. Either way a DivergenceError says what happened and what to try. A noisy learner (warm,
-    or imperfect hardware) is not checked for jumps: when the noise swamps the nudge its loss
-    wanders above its start without anything crumpling, and rolling back would not help.
+    epoch. Either way a DivergenceError says what happened and what to try. Losses are compared
+    only within one task: from the history row where the task (or the network) last changed
+    from outside training (Trainer.new_baseline). A noisy learner (warm, or imperfect hardware)
+    is not checked for jumps: when the noise swamps the nudge its loss wanders above its start
+    without anything crumpling, and rolling back would not help.
     """
 
     max_loss_growth: float = 100.0
@@ -83,8 +85,10 @@ class Guard:
             return "one update drove over a quarter of the springs to their stiffness bounds"
         return ""
 
-    def check_epoch(self, history: list, jumps: bool = True) -> str:
-        """'' if the last history row is acceptable, else why not (jumps=False: no jump check)."""
+    def check_epoch(self, history: list, since: int = 0, jumps: bool = True) -> str:
+        """'' if the last history row is acceptable, else why not; rows before `since` (another
+        task's) are not compared; jumps=False: no jump check."""
+        history = history[since:]
         loss, start = history[-1]["loss"], history[0]["loss"]
         if not math.isfinite(loss):
             return "the training loss is not finite"
@@ -144,6 +148,7 @@ class Trainer:
         self.stopped = ""
         self._x = {}  # last free equilibrium of each example: warm starts
         self._good = None  # (k, L, history length, steps, epochs): the last good epoch
+        self.baseline = 0  # the history row where the task last changed: the guard compares from it
         self.optimizer_state = OptimizerState()
         self._moves = []  # per epoch: the largest relative change of a k, of an L (stall advice)
         bad = np.flatnonzero((self.net.k < self.rule.k_min) | (self.net.k > self.rule.k_max))
@@ -206,13 +211,23 @@ class Trainer:
         """Count an epoch, evaluate it, apply the guard, and remember it as the last good one."""
         self.epochs_done += 1
         row = self.record()
-        why = self.guard.check_epoch(self.history, jumps=not self.noisy)
+        why = self.guard.check_epoch(self.history, self.baseline, jumps=not self.noisy)
         if why:
             raise DivergenceError(self._advice(why))
         self._note_progress()
         self._keep_good()
         s = int(self.task.train[0])
         return Stage("epoch", s, self._x.get(s), row=row)
+
+    def new_baseline(self) -> dict:
+        """The task or the network was changed from outside training (an example added, moved or
+        removed; springs cut; an edit): evaluate the network now as a new history row, keep it as
+        the last good state, and let the guard judge later epochs against this row only (an old
+        task's best loss says nothing about a new one). Returns the row."""
+        row = self.record()
+        self.baseline = len(self.history) - 1
+        self._keep_good()
+        return row
 
     def _advice(self, why: str) -> str:
         hint = " (rest lengths move much faster than stiffnesses at the same rate)" if self.rule.learn != "stiffness" else ""

@@ -250,7 +250,8 @@ class NewtonSolver:
         x = flat.reshape(-1, 2)
         for _ in range(40):
             flat[idx] = base + alpha * p
-            e = phase.total(x)
+            with np.errstate(over="ignore", invalid="ignore"):  # (a step too far overflows: it is halved)
+                e = phase.total(x)
             ok = np.isfinite(e) and (e <= e0 + 1e-4 * alpha * slope)
             if not ok and np.isfinite(e) and abs(alpha * slope) < noise and e <= e0 + noise:
                 ok = float(np.abs(phase.grad(x, same=True)).max()) < res0
@@ -274,7 +275,8 @@ def safe_step(asm: SpringAssembly, h_psd: np.ndarray, g: np.ndarray, band: bool)
             factor = factorize(asm, shifted, band)
             made += 1
             p = -factor.solve(g)
-            slope = float((g * p).sum())
+            with np.errstate(over="ignore", invalid="ignore"):  # (a step too large to use: shift more)
+                slope = float((g * p).sum())
             if np.isfinite(slope) and slope < 0:
                 return p, slope, factor, made
         except FloppyNetworkError:

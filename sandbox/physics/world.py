@@ -111,7 +111,7 @@ class World:
         for b in self.bodies:
             if b.body_type == pymunk.Body.DYNAMIC:
                 b.mass = mass
-        self.time_scale = self.drag / max(float(np.median(net.k)), 1e-12)
+        self.time_scale = self.drag / max(float(np.median(net.k)) if net.n_springs else 1.0, 1e-12)
 
     def _stiffest_mode(self) -> float:
         """The largest stiffness of a motion of the free nodes where they are now: the top

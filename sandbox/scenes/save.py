@@ -22,10 +22,15 @@ def scene_document(scene: Scene, net: Network | None = None, origin: dict | None
     settings: {section: {key: value}} that replace the file's (e.g. a learning rate tuned live)."""
     net = net or scene.net
     doc = _head(scene, net, settings)
-    doc["network"] = network_document(net)["network"]
+    doc["network"] = network_document(net, node_labels(scene))["network"]
     if origin:
         doc["origin"] = origin
     return doc
+
+
+def node_labels(scene: Scene) -> dict[str, str]:
+    """{node id: label} for the listed nodes the scene names with `label:`."""
+    return {str(nd["id"]): nd["label"] for nd in (scene.spec.network.nodes or []) if nd.get("label")}
 
 
 def _head(scene: Scene, net: Network, settings: dict | None) -> dict:
@@ -68,7 +73,8 @@ def scene_text(scene: Scene, out_path, net: Network | None = None, origin: dict 
     if csv_spec:
         head["task"]["csv"] = dict(csv_spec, file=carry_data_file(csv_spec["file"], scene.path, Path(out_path)))
     tail = yaml_text.dump({"origin": origin}) if origin else ""
-    network = network_text(net)
+    labels = node_labels(scene)
+    network = network_text(net, labels)
     if network is None:  # names to quote, or long lines: the dumper's own rules
-        return yaml_text.dump({**head, "network": network_document(net)["network"]}) + tail
+        return yaml_text.dump({**head, "network": network_document(net, labels)["network"]}) + tail
     return yaml_text.dump(head) + network + tail

@@ -83,6 +83,7 @@ class NodeSpec(TypedDict):
     pos: Annotated[Pair, AfterValidator(_bounded)]
     role: NotRequired[Literal["fixed", "input", "hidden", "output"]]
     slide: NotRequired[Literal["x", "y"] | None]
+    label: NotRequired[Annotated[str, Field(min_length=1, max_length=30, description="the name the window shows (default: the id)")] | None]
 
 
 class SpringSpec(TypedDict):

@@ -63,13 +63,14 @@ def in_background(compute, token: threading.Event | None = None) -> Future:
 
 class Job:
     """One piece of work in the background: `label` says what it is doing (the progress
-    caption), `then(result)` is called on the window's thread when it is done and was not
-    cancelled. `touches_network`: it may change the shown network (a stage, an undo)."""
+    caption), `kind` what sort of work it is (a stage, opening a scene...), `then(result)` is
+    called on the window's thread when it is done and was not cancelled."""
 
-    def __init__(self, label: str, compute, then=None, touches_network: bool = True):
+    def __init__(self, label: str, compute, then=None, kind: str = ""):
         self.label = label
         self.then = then
-        self.touches_network = touches_network
+        self.kind = kind
+        self.key = None  # what a side job computes for (it is not started twice)
         self.token = threading.Event()
         self.started = time.perf_counter()
         self.future = in_background(compute, self.token)

@@ -28,8 +28,9 @@ class LessonProgress:
     """index: the step shown now (0-based); met: the steps whose wait was met (or that had
     none and were passed)."""
 
-    def __init__(self, lesson: Lesson, epochs_done: int = 0):
+    def __init__(self, lesson: Lesson, epochs_done: int = 0, names: dict | None = None):
         self.lesson = lesson
+        self.names = names or {}  # node id -> the name a student reads
         self.index = 0
         self.met: set[int] = set()
         self._epochs_at_start = epochs_done  # when the shown step began
@@ -64,7 +65,7 @@ class LessonProgress:
             return f"waiting for {left} more epoch{'s' if left != 1 else ''}"
         if w.key is not None:
             return f"waiting for the key {w.key.upper() if len(w.key) == 1 else w.key.capitalize()}"
-        return "waiting for you to drag " + ("a node" if str(w.drag) == "any" else f"node {w.drag}")
+        return "waiting for you to drag " + ("a node" if str(w.drag) == "any" else self.names.get(str(w.drag)) or f"node {w.drag}")
 
     def go(self, index: int) -> None:
         """Show step `index` (clipped to the lesson); its epoch count starts now."""

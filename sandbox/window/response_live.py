@@ -15,15 +15,9 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from ..learning.response import (
-    Probe,
-    Response,
-    example_numbers,
-    free_response,
-    input_names,
-    output_names,
-    probe_of_scene,
-)
+from ..drawing.names import input_names, output_names
+from ..drawing.response_picture import y_range_of
+from ..learning.response import Probe, Response, example_numbers, free_response, probe_of_scene
 from ..physics.equilibrium import FloppyNetworkError
 from ..scenes import editor
 from .background import in_background
@@ -34,7 +28,9 @@ MIN_INTERVAL = 0.25  # seconds between two computations, at least
 class LiveResponse:
     """probe: how the shown scene's numbers map to its network (None: not one or two inputs);
     response: the last computed Response (None before the first); inputs (S, D), targets
-    (S, P') or None, labels (S,) or None, test (S,) bool: the examples, as numbers."""
+    (S, P') or None, labels (S,) or None, test (S,) bool: the examples, as numbers; y_range:
+    the output axis of a curve, fixed per scene at its first response (it only grows, for an
+    example added beyond it), None until then."""
 
     def __init__(self, session):
         self.session = session
@@ -46,31 +42,42 @@ class LiveResponse:
         self._last_start = -1e9
         self._last_cost = 0.0
         self._scene = None
+        self._generation = None
+        self.y_range = None
         self.refresh_examples()
 
     # ------------------------------------------------------------ keeping up
 
     def _key(self):
         s = self.session
-        return (id(s.scene), s.version, s.trainer.steps)
+        return (id(s.scene), s.version, s.trainer.steps, s.generation)
 
     def refresh_examples(self) -> None:
         """Read the examples (and the range) from the session's scene as it is now."""
         s = self.session
         self._scene = s.scene
+        if s.generation != self._generation:  # another scene: its own axes
+            self._generation, self.y_range, self.response = s.generation, None, None
         self.probe = probe_of_scene(s.scene)
         ex = example_numbers(s.trainer.task, s.net, s.scene.spec.task.input, s.scene.spec.task.output)
         self.inputs, self.targets, self.labels, self.test = ex.inputs, ex.targets, ex.labels, ex.test
+        if self.y_range is not None and self.targets is not None:  # an example beyond the axis widens it
+            lo, hi = y_range_of(self, with_response=False)
+            self.y_range = (min(lo, self.y_range[0]), max(hi, self.y_range[1]))
 
     def tick(self, now: float | None = None) -> None:
         """Collect a finished computation; start the next one if the network changed."""
         now = time.perf_counter() if now is None else now
-        if self.session.scene is not self._scene:
+        if self.session.scene is not self._scene or self.session.generation != self._generation:
             self.refresh_examples()
         if self._job is not None and self._job.done():
             job, self._job = self._job, None
             try:
-                self.response = job.result()
+                response = job.result()
+                if self._job_key[3] == self._generation:  # (not of a scene since replaced)
+                    self.response = response
+                    if self.y_range is None and response.values.ndim == 2:
+                        self.y_range = y_range_of(self)
                 self._shown_key = self._job_key
             except FloppyNetworkError:
                 self._shown_key = self._job_key  # nothing to show until the network changes
@@ -140,7 +147,7 @@ class LiveResponse:
         `label` (a classifier). Goes through the session's edit (built in the background,
         undoable); the message says when it is done, or why it was refused."""
         shown = np.atleast_1d(np.asarray(shown, float))
-        self._edit(lambda: f"example {self.session.trainer.task.n_examples - 1} added",
+        self._edit(lambda: f"example {self.session.trainer.task.n_examples - 1} added", "new example",
                    editor.add_example_at, self._inputs_at(shown), self._targets_at(shown, value), label)
 
     def move(self, s: int, shown, value: float | None = None) -> None:
@@ -148,17 +155,17 @@ class LiveResponse:
         inputs, targets, label = self.numbers_of(s)
         if targets is not None and value is not None:
             targets[0] = value
-        self._edit(lambda: f"example {s} moved", editor.set_example, s,
+        self._edit(lambda: f"example {s} moved", "example moved", editor.set_example, s,
                    self._inputs_at(np.atleast_1d(shown), inputs), targets, label)
 
     def remove(self, s: int) -> None:
-        self._edit(lambda: f"example {s} removed", editor.remove_example, s)
+        self._edit(lambda: f"example {s} removed", "example removed", editor.remove_example, s)
 
-    def _edit(self, said, change, *args) -> None:
+    def _edit(self, said, mark: str, change, *args) -> None:
         def then():
-            self.session.message = f"{said()}: Z undoes"
+            self.session.say(f"{said()}: Z undoes")
             self.refresh_examples()
-        self.session.edit(change, *args, then=then)
+        self.session.history.edit(change, *args, then=then, mark=mark)
 
     # ------------------------------------------------------------ names for the axes
 
@@ -166,8 +173,14 @@ class LiveResponse:
     def margin(self) -> float:
         return self.session.trainer.task.margin
 
+    @property
+    def accuracy(self) -> float:
+        """The training accuracy of the network now (nan if not a classifier)."""
+        hist = self.session.trainer.history
+        return hist[-1]["accuracy"] if hist else float("nan")
+
     def input_names(self) -> list[str]:
-        return input_names(self.session.trainer.task, self.session.net, self.probe)
+        return input_names(self.session.scene, self.session.trainer.task, self.probe)
 
     def output_names(self) -> list[str]:
-        return output_names(self.session.trainer.task, self.session.net, self.probe)
+        return output_names(self.session.scene, self.session.trainer.task, self.probe)

@@ -2,21 +2,25 @@
 
 Springs: width grows with stiffness (log scale around the scene's median k); colour shows
 tension (red) or compression (blue), or, in "change" mode, the last change of stiffness
-(green: stiffer, orange: softer). Nodes show their role by shape and colour; targets are
+(green: stiffer, purple: softer; orange is the outputs' colour alone). Nodes show their role by shape and colour; targets are
 crosses; nudge forces are arrows on the outputs; a ghost shows the free equilibrium.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
+from ..files import write_atomic
 from ..physics.network import FIXED, HIDDEN, INPUT, OUTPUT, Network
+from .names import class_names, node_names
 
 PALETTE = {
     "background": (250, 250, 246),
@@ -24,7 +28,7 @@ PALETTE = {
     "tension": (214, 39, 40),
     "compression": (31, 119, 180),
     "stiffer": (44, 160, 44),
-    "softer": (255, 127, 14),
+    "softer": (148, 103, 189),
     "fixed": (60, 60, 60),
     "input": (31, 119, 180),
     "hidden": (120, 120, 120),
@@ -47,13 +51,14 @@ class Camera:
 
     @classmethod
     def fit(cls, rect: pygame.Rect, points: np.ndarray, scale: float | None = None, margin: float = 0.12):
+        """The camera showing points (K, 2) in rect with a margin; at `scale` pixels per unit
+        if given and the points fit at it, else at the scale that fits them."""
         lo, hi = points.min(axis=0), points.max(axis=0)
         span = np.maximum(hi - lo, 1e-9)
-        if scale is None:
-            usable = np.array([rect.width, rect.height], float) * (1 - 2 * margin)
-            scale = float(max(1e-6, min(usable / span))) if len(points) > 1 else 100.0
-            scale = min(scale, max(rect.width, rect.height))
-        return cls(rect, (lo + hi) / 2, scale)
+        usable = np.array([rect.width, rect.height], float) * (1 - 2 * margin)
+        fits = float(max(1e-6, min(usable / span))) if len(points) > 1 else 100.0
+        fits = min(fits, max(rect.width, rect.height))
+        return cls(rect, (lo + hi) / 2, fits if scale is None else min(scale, fits))
 
     def to_screen(self, x: np.ndarray) -> np.ndarray:
         """(..., 2) world -> (..., 2) float pixels."""
@@ -112,15 +117,17 @@ class Drawing:
 
 def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.ndarray,
                  k_ref: float, extra: Drawing | None = None, palette: dict | None = None) -> None:
-    """Draw the network at positions x (N, 2) into camera.rect of surface."""
+    """Draw the network at positions x (N, 2) into camera.rect of surface. A node at a
+    position that is not finite is left out, with its springs; one far away is drawn toward it."""
     pal = dict(PALETTE, **(palette or {}))
     extra = extra or Drawing()
     clip = surface.get_clip()
     surface.set_clip(camera.rect)
-    p = camera.to_screen(x)
+    p, ok = _on_screen(camera, x)
+    shown = ok[net.edges].all(axis=1) if net.n_springs else np.zeros(0, bool)  # springs with both ends finite
     if extra.ghost is not None:
-        g = camera.to_screen(extra.ghost)
-        for a, b in net.edges:
+        g, g_ok = _on_screen(camera, extra.ghost)
+        for a, b in net.edges[g_ok[net.edges].all(axis=1)]:
             pygame.draw.line(surface, pal["ghost"], g[a], g[b], 1)
     # thinner lines when the springs are only a few pixels long (large networks)
     widths = np.maximum(1, np.round(spring_widths(net.k, k_ref) * float(np.clip(camera.scale / 60, 0.34, 1)))).astype(int)
@@ -130,18 +137,21 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         ch = extra.change * extra.flash
         colors = spring_colors(ch, float(np.abs(extra.change).max(initial=0.0)), pal["stiffer"], pal["softer"], pal["spring"])
     else:
-        d = x[net.edges[:, 1]] - x[net.edges[:, 0]]
-        strain = (np.sqrt((d * d).sum(axis=1)) - net.L) / np.maximum(net.L, 1e-12)
-        colors = spring_colors(strain, 0.05, pal["tension"], pal["compression"], pal["spring"])
+        with np.errstate(invalid="ignore", over="ignore"):
+            d = x[net.edges[:, 1]] - x[net.edges[:, 0]]
+            strain = (np.sqrt((d * d).sum(axis=1)) - net.L) / np.maximum(net.L, 1e-12)
+        colors = spring_colors(np.nan_to_num(strain, posinf=1.0, neginf=-1.0), 0.05, pal["tension"],
+                               pal["compression"], pal["spring"])
     pts = p.tolist()
-    if extra.highlight is not None and 0 <= extra.highlight < net.n_springs:
+    if extra.highlight is not None and 0 <= extra.highlight < net.n_springs and shown[extra.highlight]:
         a, b = net.edges[extra.highlight]
         pygame.draw.line(surface, pal["highlight"], pts[a], pts[b], int(widths[extra.highlight]) + 6)
     line = pygame.draw.line
-    for (a, b), c, w in zip(net.edges.tolist(), colors, widths.tolist()):
-        line(surface, c, pts[a], pts[b], w)
+    for (a, b), c, w, on in zip(net.edges.tolist(), colors, widths.tolist(), shown.tolist()):
+        if on:
+            line(surface, c, pts[a], pts[b], w)
     if extra.ghost is not None:
-        for i in np.flatnonzero(net.roles == OUTPUT):
+        for i in np.flatnonzero((net.roles == OUTPUT) & g_ok):
             pygame.draw.circle(surface, pal["ghost"], g[i], 7, 2)
     if extra.shades:  # over the springs, under the nodes
         _draw_shades(surface, camera.to_screen(net.pos), extra.shades, pal)
@@ -149,6 +159,8 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
     held = net.held
     rail = ~held & ~net.axes.all(axis=1)
     for i, (c, role) in enumerate(zip(pts, net.roles.tolist())):
+        if not ok[i]:
+            continue
         if role == FIXED:
             pygame.draw.rect(surface, pal["fixed"], pygame.Rect(c[0] - r, c[1] - r, 2 * r, 2 * r))
         elif role == INPUT:
@@ -167,27 +179,41 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
             pygame.draw.line(surface, pal["fixed"], (c[0] - dx, c[1] - dy + (r + 4) * horiz),
                              (c[0] + dx, c[1] + dy + (r + 4) * horiz), 2)
     if extra.labels:
-        font = _font(18)
+        label_font = font(18)
         for i, text in extra.labels.items():
-            surface.blit(font.render(str(text), True, pal["text"]), (pts[i][0] + r + 6, pts[i][1] - r - 14))
+            if ok[i]:
+                surface.blit(label_font.render(str(text), True, pal["text"]), (pts[i][0] + r + 6, pts[i][1] - r - 14))
     for i, color in extra.rings:
         pygame.draw.circle(surface, color, pts[i], r + 7, 3)
     if extra.clamps is not None:
-        for c in camera.to_screen(extra.clamps):
+        c_at, c_ok = _on_screen(camera, extra.clamps)
+        for c in c_at[c_ok]:
             pygame.draw.polygon(surface, pal["input"], _diamond(c, r + 5), 2)
     if extra.targets is not None:
-        for t in camera.to_screen(extra.targets):
+        t_at, t_ok = _on_screen(camera, extra.targets)
+        for t in t_at[t_ok]:
             s = r + 3
             pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 3)
             pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 3)
-    if extra.nudge is not None:
+    if extra.nudge is not None and np.isfinite(extra.nudge).all():
         peak = float(np.abs(extra.nudge).max(initial=0.0))
         if peak > 0:
-            for i in np.flatnonzero(np.abs(extra.nudge).sum(axis=1) > 0):
+            for i in np.flatnonzero((np.abs(extra.nudge).sum(axis=1) > 0) & ok):
                 v = extra.nudge[i] / peak * 40.0
                 tip = p[i] + np.array([v[0], -v[1]])
                 _arrow(surface, pal["nudge"], p[i], tip)
     surface.set_clip(clip)
+
+
+FAR = 1e5  # screen coordinates are kept within +-FAR pixels (a line toward a far node keeps its direction)
+
+
+def _on_screen(camera: Camera, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Screen points (K, 2) of world points x (K, 2), within FAR, and (K,) which are finite."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = camera.to_screen(x)
+    ok = np.isfinite(p).all(axis=1)
+    return np.clip(np.where(ok[:, None], p, 0.0), -FAR, FAR), ok
 
 
 def _draw_shades(surface, p: np.ndarray, shades: dict, pal: dict) -> None:
@@ -211,7 +237,7 @@ def _diamond(c, size: float) -> list:
 _FONTS: dict = {}
 
 
-def _font(size: int) -> pygame.font.Font:
+def font(size: int) -> pygame.font.Font:
     if size not in _FONTS:
         pygame.font.init()
         _FONTS[size] = pygame.font.Font(None, size)
@@ -231,8 +257,11 @@ def _arrow(surface, color, start, tip, width=3):
 
 def render_png(path, net: Network, x: np.ndarray, size=(900, 700), title: str = "",
                extra: Drawing | None = None, k_ref: float | None = None) -> None:
-    """Draw a network state into a PNG file, as the window draws it (no display needed)."""
-    pygame.image.save(render_surface(net, x, size, title, extra, k_ref), str(path))
+    """Draw a network state into a PNG file, as the window draws it (no display needed): encoded
+    in memory, then written atomically (a full disk cuts no file)."""
+    buf = io.BytesIO()
+    pygame.image.save(render_surface(net, x, size, title, extra, k_ref), buf, "png")
+    write_atomic(Path(path), buf.getvalue())
 
 
 def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = "",
@@ -243,45 +272,59 @@ def render_surface(net: Network, x: np.ndarray, size=(900, 700), title: str = ""
     rect = surf.get_rect()
     if title:
         rect = pygame.Rect(0, 40, size[0], size[1] - 40)
-        surf.blit(_font(30).render(title, True, PALETTE["text"]), (12, 10))
-    cam = Camera.fit(rect, x)
+        surf.blit(font(30).render(title, True, PALETTE["text"]), (12, 10))
+    cam = Camera.fit(rect, x[np.isfinite(x).all(axis=1)] if np.isfinite(x).any() else net.pos)
     draw_network(surf, cam, net, x, k_ref or float(np.median(net.k)), extra)
     return surf
 
 
-def drawing_for(net: Network, task, s: int, x: np.ndarray, **kw) -> Drawing:
-    """A Drawing with example s's targets marked, and for a classifier its image and the names
-    of its outputs (example_marks)."""
-    marks = example_marks(task, s)
-    marks["labels"] = {**marks.get("labels", {}), **kw.pop("labels", {})}
-    return Drawing(targets=task.target_points(net, s, x), **marks, **kw)
+LABELLED_MAX_NODES = 30  # networks this small show the names of their inputs and outputs
 
 
-def example_marks(task, s: int) -> dict:
-    """For a classifier: {'labels': {output node: class name}} and, with 16 inputs or more (an
-    image such as digits' 8x8 pixels), {'shades': {input node: 0..1}}, the example's input
-    displacement along its axis relative to the range over all examples. {} otherwise."""
-    if task.labels is None:
+def drawing_for(scene, task, s: int, x: np.ndarray, **kw) -> Drawing:
+    """What to draw besides the network for example s at positions x (N, 2): where it wants the
+    outputs (a classifier: the right output only, the one that should rise), the names of the
+    inputs and outputs of a small network (a classifier's outputs: its classes), and an image's
+    pixels on the inputs (image_shades). Other fields of the Drawing come as keywords."""
+    net = scene.net
+    targets = task.target_points(net, s, x)
+    if task.labels is not None:
+        targets = targets[[int(task.labels[s])]]
+    labels = {}
+    if net.n_nodes <= LABELLED_MAX_NODES:
+        names = node_names(scene)
+        labels = {int(i): names[i] for i in np.concatenate([task.inputs, np.ravel(task.outputs)]) if names[i]}
+    if task.labels is not None:
+        labels.update({int(o): name for o, name in zip(np.ravel(task.outputs), class_names(scene, task))})
+    return Drawing(targets=targets, labels=labels, shades=image_shades(task, s), **kw)
+
+
+_SHADING: list = [None, 0, 0.0, 0.0]  # the clamps array last shaded, its axis and range
+
+
+def image_shades(task, s: int) -> dict:
+    """For a classifier with 16 inputs or more (an image such as digits' 8x8 pixels): {input
+    node: 0..1}, example s's input displacement along its axis relative to the range over all
+    examples. {} otherwise."""
+    if task.labels is None or len(task.inputs) < 16:
         return {}
-    names = task.class_names or [str(c) for c in range(len(task.outputs))]
-    marks = {"labels": {int(o): str(n) for o, n in zip(task.outputs, names)}}
-    if len(task.inputs) >= 16:
+    if _SHADING[0] is not task.clamps:  # (the range over all examples, once per task: not per frame)
         axis = int(np.argmax(np.ptp(task.clamps, axis=(0, 1))))
-        values = task.clamps[:, :, axis]
-        lo, hi = float(values.min()), float(values.max())
-        shade = (values[s] - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
-        marks["shades"] = {int(i): float(v) for i, v in zip(task.inputs, shade)}
-    return marks
+        _SHADING[:] = [task.clamps, axis, float(task.clamps[:, :, axis].min()), float(task.clamps[:, :, axis].max())]
+    _, axis, lo, hi = _SHADING
+    values = task.clamps[s, :, axis]
+    shade = (values - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
+    return {int(i): float(v) for i, v in zip(task.inputs, shade)}
 
 
-def wrap(text: str, font, width: int) -> list[str]:
+def wrap(text: str, typeface, width: int) -> list[str]:
     """Lines of text no wider than width pixels; a blank line in the text starts a paragraph."""
     lines = []
     for para in text.split("\n"):
         line = ""
         for word in para.split():
             trial = (line + " " + word).strip()
-            if font.size(trial)[0] > width and line:
+            if typeface.size(trial)[0] > width and line:
                 lines.append(line)
                 line = word
             else:
