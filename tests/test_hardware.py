@@ -17,7 +17,6 @@ from sandbox.learning.trainer import Trainer
 from sandbox.physics import energy as en
 from sandbox.physics.equilibrium import NewtonSolver
 from sandbox.scenes.build import build_scene, load_scene
-from sandbox.scenes.messages import SceneError
 from sandbox.scenes.save import save_scene
 from sandbox.sweep.work import apply_overrides
 

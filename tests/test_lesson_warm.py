@@ -1,7 +1,9 @@
 """Lesson 4 (scenes/lesson_warm.yaml): every claim its cards make, checked by training through
-the Trainer at the values the cards name, each within the ten epochs a card waits for (on the
-exact engine for shuffling seeds 0-4, and on the physical engine, which the window opens this
-small network on, for seed 0). The window's part (slider, keys, jiggle) has its own test."""
+the Trainer at the values the cards name, each within the ten epochs a card waits for: on the
+exact engine for seeds 0-4, and the delicate one (learning again, warm, at beta 0.032) also on
+the physical engine, which the window opens this small network on, for seed 0 (forgetting is
+not delicate: over 20 noise seeds the loss rose 820x at least). The window's part (slider,
+keys, jiggle, the lesson played through) is in test_what_a_student_sees.py."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +19,7 @@ from sandbox.scenes.build import load_scene
 
 SCENE = Path(__file__).parent.parent / "scenes" / "lesson_warm.yaml"
 WARM = 1e-7  # the temperature card 2 names
-PRESSES = 4  # B presses card 3 asks for: beta doubles each time
+PRESSES = 5  # B presses card 6 asks for: beta doubles each time
 WAIT = 10  # epochs each card waits for
 
 
@@ -29,11 +31,15 @@ def test_the_cards_name_the_values_the_tests_use():
     text = cards()
     scene = load_scene(SCENE)
     beta = scene.spec.learning.beta
+    steps = scene.spec.lesson.steps
     assert scene.spec.physics.temperature == 0 and beta == 0.001
-    assert all(step.wait.epochs == WAIT for step in scene.spec.lesson.steps[:3])
-    assert "hundredfold" in text[0]
-    assert "kT = 1e-7" in text[1] and "thirtyfold" in text[1] and "beta = 0.001" in text[1]
-    assert "B four times" in text[2] and f"{beta * 2 ** PRESSES:g}" in text[2] and "twentyfold" in text[2]
+    assert [st.wait.epochs for st in steps if st.wait is not None and st.wait.epochs] == [WAIT] * 3
+    assert "hundredfold" in text[0] and steps[0].wait.epochs
+    assert "kT = 1e-7" in text[1] and "] three times" in text[1] and steps[1].wait.temperature == WARM
+    assert "thirtyfold" in text[2] and "beta = 0.001" in text[2] and steps[2].wait.epochs
+    assert "Press R" in text[3] and steps[3].wait.key == "r" and steps[4].wait.temperature == WARM
+    assert "B five times" in text[5] and steps[5].wait.beta == beta * 2 ** PRESSES
+    assert f"beta = {beta * 2 ** PRESSES:g}" in text[6] and "tenfold" in text[6] and steps[6].wait.epochs
 
 
 def trainer(engine_name: str, seed: int) -> Trainer:
@@ -46,11 +52,11 @@ def runs():
     return [("exact", s) for s in range(5)] + [("physical", 0)]
 
 
-@pytest.mark.parametrize("engine, seed", runs())
-def test_cards_1_and_2_it_learns_cold_and_forgets_warm(engine, seed):
-    """Card 1: at kT = 0 the loss falls over 100x in ten epochs. Card 2: warmed to kT = 1e-7
-    (the engine's temperature, as the window's slider sets it), ten more epochs at beta 0.001
-    leave the loss over 30x higher than it was."""
+@pytest.mark.parametrize("engine, seed", [("exact", s) for s in range(5)])
+def test_cards_1_to_3_it_learns_cold_and_forgets_warm(engine, seed):
+    """Card 1: at kT = 0 the loss falls over 100x in ten epochs. Cards 2 and 3: warmed to
+    kT = 1e-7 (the engine's temperature, as the window's slider sets it), ten more epochs at
+    beta 0.001 leave the loss over 30x higher than it was."""
     tr = trainer(engine, seed)
     history = tr.fit(WAIT)
     start, learned = history[0]["loss"], history[-1]["loss"]
@@ -62,9 +68,9 @@ def test_cards_1_and_2_it_learns_cold_and_forgets_warm(engine, seed):
 
 
 @pytest.mark.parametrize("engine, seed", runs())
-def test_card_3_nudging_harder_learns_again_at_the_same_temperature(engine, seed):
-    """Card 3: from the untrained network (R) at kT = 1e-7, beta doubled four times (0.016):
-    the loss falls 20x or more in ten epochs; at beta 0.001 (card 2's, from the untrained
+def test_cards_4_to_7_nudging_harder_learns_again_at_the_same_temperature(engine, seed):
+    """Cards 4 to 7: from the untrained network (R) at kT = 1e-7, beta doubled five times (0.032):
+    the loss falls 10x or more in ten epochs; at beta 0.001 (card 3's, from the untrained
     network too) it does not fall even 3x (checked on the exact engine)."""
     cases = ((0.001 * 2 ** PRESSES, True), (0.001, False)) if engine == "exact" else ((0.001 * 2 ** PRESSES, True),)
     for beta, learns in cases:
@@ -74,13 +80,13 @@ def test_card_3_nudging_harder_learns_again_at_the_same_temperature(engine, seed
         history = tr.fit(WAIT)
         assert not tr.stopped, tr.stopped
         drop = history[0]["loss"] / history[-1]["loss"]
-        assert drop >= 20 if learns else drop < 3, (beta, drop)
+        assert drop >= 10 if learns else drop < 3, (beta, drop)
 
 
 def test_the_jiggle_and_the_nudge_are_the_sizes_the_cards_say():
     """At kT = 1e-7 a spring's length jiggles by about 3e-4 (sqrt of kT times its compliance);
-    the nudge moves the output pair by 6e-5 at beta 0.001 (five times less) and by 1e-3 at
-    0.016 (three times more)."""
+    the nudge moves the output pair by 6e-5 at beta 0.001 (five times less) and by 2e-3 at
+    0.032 (six times more)."""
     scene = load_scene(SCENE)
     net, task = scene.net, scene.task
     solver = NewtonSolver(tol=1e-13)
@@ -106,4 +112,4 @@ def test_the_jiggle_and_the_nudge_are_the_sizes_the_cards_say():
         return abs(np.linalg.norm(x[b] - x[a]) - np.linalg.norm(x0[b] - x0[a]))
 
     assert shift(0.001) == pytest.approx(6e-5, rel=0.15) and 4 < pair / shift(0.001) < 6
-    assert shift(0.016) == pytest.approx(1e-3, rel=0.15) and 2.5 < shift(0.016) / pair < 4
+    assert shift(0.032) == pytest.approx(2e-3, rel=0.15) and 5 < shift(0.032) / pair < 8

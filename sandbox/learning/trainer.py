@@ -19,8 +19,8 @@ from ..physics.costs import batch_of
 from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
-from .hardware import Hardware
 from .advice import stall_advice
+from .hardware import Hardware
 from .optimizers import OptimizerState
 from .rules import Phases, Rule, apply_update, ep_gradients, ep_phases, ep_phases_many, exact_gradients, one_at_a_time
 from .task import Task

@@ -214,6 +214,9 @@ class Expect(Strict):
 STAGES = ("free", "nudged", "update")
 
 
+WAITS = ("stage", "epochs", "key", "drag", "temperature", "beta")
+
+
 class Wait(Strict):
     """What a lesson step waits for before the lesson moves on by itself (one of these)."""
 
@@ -221,6 +224,8 @@ class Wait(Strict):
     epochs: int | None = Field(None, ge=1, le=100_000, description="epochs trained since the step began")
     key: str | None = Field(None, min_length=1, max_length=20, description="a key pressed, by name: space, d, x")
     drag: Union[str, int] | None = Field(None, description="a node dragged: its id, or 'any'")
+    temperature: float | None = Field(None, gt=0, le=1e6, description="the temperature kT raised to at least this")
+    beta: float | None = Field(None, gt=0, le=1, description="beta raised to at least this")
 
     @field_validator("key")
     @classmethod
@@ -229,9 +234,9 @@ class Wait(Strict):
 
     @model_validator(mode="after")
     def _one(self):
-        given = [k for k in ("stage", "epochs", "key", "drag") if getattr(self, k) is not None]
+        given = [k for k in WAITS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("wait for exactly one of: stage, epochs, key, drag")
+            raise ValueError(f"wait for exactly one of: {', '.join(WAITS)}")
         return self
 
 
