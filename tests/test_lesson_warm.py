@@ -113,3 +113,20 @@ def test_the_jiggle_and_the_nudge_are_the_sizes_the_cards_say():
 
     assert shift(0.001) == pytest.approx(6e-5, rel=0.15) and 4 < pair / shift(0.001) < 6
     assert shift(0.032) == pytest.approx(2e-3, rel=0.15) and 5 < shift(0.032) / pair < 8
+
+
+def test_every_wait_can_be_met_with_the_keys_the_cards_name():
+    """A card waiting for a temperature asks for one on the ] ladder (0, 1e-9, 1e-8, ... 1e-3);
+    one waiting for beta, for the scene's beta times a power of two (B doubles it)."""
+    from sandbox.window.warmth import KT_MAX, KT_MIN
+
+    scene = load_scene(SCENE)
+    ladder = [KT_MIN * 10 ** j for j in range(int(round(np.log10(KT_MAX / KT_MIN))) + 1)]
+    waits = [st.wait for st in scene.spec.lesson.steps if st.wait is not None]
+    temps = [w.temperature for w in waits if w.temperature is not None]
+    betas = [w.beta for w in waits if w.beta is not None]
+    assert temps and betas
+    assert all(any(np.isclose(t, rung, rtol=1e-9) for rung in ladder) for t in temps)
+    for b in betas:
+        presses = np.log2(b / scene.spec.learning.beta)
+        assert presses > 0 and np.isclose(presses, round(presses))
