@@ -187,7 +187,8 @@ def tables(summary: dict) -> list[str]:
                 levels = summary.get((scene, kind, rule))
                 top = largest_learning(levels, bound) if levels else None
                 cells.append("-" if levels is None else "never" if top is None else "none" if top == 0
-                             else f"{top:g} ({best(levels[top]):g})")
+                             else f"{top:g} ({best(levels[top]):g})" + (" or more: the largest tried"
+                                                                        if top == max(levels) else ""))
             if cells != ["-", "-"]:
                 lines.append(f"| {scene} | {rule} | {cells[0]} | {cells[1]} |")
     lines.append("")
@@ -272,7 +273,8 @@ def figure(dirs, png: Path) -> list[str]:
                           + " (leftmost point: none)")
             ax.set_ylabel("final loss drop (median of 5 seeds)" if what == "loss_drop" else "test accuracy (median of 5)")
             ax.set_title(f"{scene.capitalize()} against {kind.replace('_', ' ')}", fontsize=10)
-            ax.legend(fontsize=7)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
         bx = axes[i, 2]
         spread = {"one-sided": 0.9, "centered": 1.0, "coupled": 1.1}  # side by side where they coincide
         amps = []
@@ -294,7 +296,8 @@ def figure(dirs, png: Path) -> list[str]:
         bx.set_xlabel("noise amplitude: sqrt(kT) (dashed, squares)\nor measure_noise (solid, circles)")
         bx.set_ylabel("smallest beta that still learns")
         bx.set_title(f"{scene.capitalize()}: the smallest beta meeting the criterion", fontsize=10)
-        bx.legend(fontsize=6)
+        if bx.get_legend_handles_labels()[0]:
+            bx.legend(fontsize=6)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
