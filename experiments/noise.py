@@ -185,6 +185,7 @@ def tables(summary: dict) -> list[str]:
             cells = []
             for kind in NOISES:
                 levels = summary.get((scene, kind, rule))
+                levels = levels if levels and set(levels) != {0.0} else None  # (noiseless runs alone: not measured)
                 top = largest_learning(levels, bound) if levels else None
                 cells.append("-" if levels is None else "never" if top is None else "none" if top == 0
                              else f"{top:g} ({best(levels[top]):g})" + (" or more: the largest tried"
@@ -257,7 +258,7 @@ def figure(dirs, png: Path) -> list[str]:
             ax = axes[i, j]
             for rule in RULES:
                 levels = summary.get((scene, kind, rule))
-                if not levels:
+                if not levels or set(levels) == {0.0}:  # (noiseless runs alone: not measured against this noise)
                     continue
                 xs = sorted(levels)
                 x_plot = [_x(x, xs) for x in xs]
