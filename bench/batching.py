@@ -69,7 +69,10 @@ def training_rows(name: str, scene_fn, epochs: int, reference: bool = True) -> l
     trainer before batching and (reference=True) the first version's solver, epochs
     interleaved so all see the same load: a row "one at a time / batched" and one
     "reference / batched"; with the largest relative difference in k from the one-at-a-time run
-    (its free phases start from other factorizations, so they agree to the tolerance only)."""
+    (its free phases start from other factorizations, so they agree to the tolerance only).
+    `ratio` is of wall time; `cpu_ratio` of this process's CPU time, which other jobs on a
+    shared machine disturb much less (at a load of 11 on 2 cores a process gets a third of a
+    core, and the wall-time ratios of two runs differed by 20%)."""
     paths = [("batched", NewtonSolver()), ("one at a time", OneAtATime())]
     if reference:
         paths.append(("reference", ReferenceNewton()))
@@ -77,22 +80,25 @@ def training_rows(name: str, scene_fn, epochs: int, reference: bool = True) -> l
     for path, engine in paths:
         tr = Trainer.from_scene(scene_fn(), engine=engine)
         tr.record()
-        runs[path] = [tr, []]
+        runs[path] = [tr, [], []]
     for _ in range(epochs):
-        for tr, times in runs.values():
-            t = time.perf_counter()
+        for tr, times, cpu in runs.values():
+            t, c = time.perf_counter(), time.process_time()
             tr.fit(1)
             times.append(time.perf_counter() - t)
-    new, new_times = runs["batched"]
+            cpu.append(time.process_time() - c)
+    new, new_times, new_cpu = runs["batched"]
     base = dict(nodes=new.net.n_nodes, examples=new.task.n_examples, epochs=epochs, seconds=sum(new_times) / epochs,
-                epoch_seconds=new_times, test_accuracy=new.history[-1]["test_accuracy"])
+                epoch_seconds=new_times, cpu_seconds=sum(new_cpu) / epochs,
+                test_accuracy=new.history[-1]["test_accuracy"])
     rows = []
-    for path, (tr, times) in runs.items():
+    for path, (tr, times, cpu) in runs.items():
         if path == "batched":
             continue
         k = tr.net.k
         rows.append(dict(case=f"train {name}: epoch, {path} / batched", ratio=sum(times) / sum(new_times),
-                         other_seconds=sum(times) / epochs, other_epoch_seconds=times,
+                         cpu_ratio=sum(cpu) / sum(new_cpu), other_seconds=sum(times) / epochs,
+                         other_cpu_seconds=sum(cpu) / epochs, other_epoch_seconds=times,
                          max_rel_k_difference=float(np.max(np.abs(new.net.k - k) / np.abs(k))), **base))
     return rows
 
@@ -127,12 +133,15 @@ def main(argv=None) -> int:
     if "--json" in argv:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'case':<48} {'nodes':>6} {'seconds':>10} {'ratio':>8} {'floor':>7} {'load':>6}")
+    print(f"{'case':<48} {'nodes':>6} {'seconds':>10} {'ratio':>8} {'cpu':>6} {'floor':>7} {'load':>6}")
     for r in rows:
         floor = f"{r['floor_ratio']:.2f}" if "floor_ratio" in r else ""
-        print(f"{r['case']:<48} {r['nodes']:>6} {r['seconds']:>10.4g} {r['ratio']:>8.3g} {floor:>7} {r['load']:>6.1f}")
-    print("ratio: the other path's time / the batched one's; floor: together / one factorization and solve "
-          "of the stacked system; seconds: the batched path's (an epoch, or one relaxation of the batch)")
+        cpu = f"{r['cpu_ratio']:.3g}" if "cpu_ratio" in r else ""
+        print(f"{r['case']:<48} {r['nodes']:>6} {r['seconds']:>10.4g} {r['ratio']:>8.3g} {cpu:>6} {floor:>7} "
+              f"{r['load']:>6.1f}")
+    print("ratio: the other path's time / the batched one's (cpu: of CPU time); floor: together / one "
+          "factorization and solve of the stacked system; seconds: the batched path's (an epoch, or one "
+          "relaxation of the batch)")
     return 0
 
 

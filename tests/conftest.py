@@ -165,6 +165,18 @@ def network_region(app):
     return app.camera.rect.copy()
 
 
+def screen_pixels(app, x=slice(None), y=slice(None)) -> np.ndarray:
+    """(W, H, 3) int16 copy of the window's pixels in columns x and rows y (slices), read
+    through a view of the surface rather than a copy of all of it."""
+    import pygame
+
+    view = pygame.surfarray.pixels3d(app.screen)
+    try:
+        return view[x, y].astype(np.int16)
+    finally:
+        del view  # (the surface stays locked while a view of it lives)
+
+
 def drawn_box(app):
     """The box around everything drawn (not background) in the network's region of the screen,
     and the number of such pixels: (pygame.Rect, count)."""
@@ -173,8 +185,8 @@ def drawn_box(app):
     from sandbox.drawing.render import PALETTE
 
     r = network_region(app)
-    img = pygame.surfarray.array3d(app.screen)[r.x:r.right, r.y:r.bottom].astype(int)
-    ink = np.abs(img - np.array(PALETTE["background"])).sum(axis=2) > 40
+    img = screen_pixels(app, slice(r.x, r.right), slice(r.y, r.bottom))
+    ink = np.abs(img - np.array(PALETTE["background"], np.int16)).sum(axis=2) > 40
     if not ink.any():
         return pygame.Rect(r.x, r.y, 0, 0), 0
     xs, ys = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
@@ -183,12 +195,10 @@ def drawn_box(app):
 
 def red_in_status(app) -> int:
     """Pixels of the warning red drawn in the status line (a banner saying something went wrong)."""
-    import pygame
-
     from sandbox.window.panels import WARNING
 
-    img = pygame.surfarray.array3d(app.screen)[:app.layout.view_rect().width, :app.layout.view_rect().y].astype(int)
-    return int((np.abs(img - np.array(WARNING)).sum(axis=2) < 60).sum())
+    img = screen_pixels(app, slice(app.layout.view_rect().width), slice(app.layout.view_rect().y))
+    return int((np.abs(img - np.array(WARNING, np.int16)).sum(axis=2) < 60).sum())
 
 
 def spring_pixels(app, ends) -> np.ndarray:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pygame
-from conftest import drawn_box, network_region, red_in_status
+from conftest import drawn_box, network_region, red_in_status, screen_pixels
 
 from sandbox.drawing.render import PALETTE
 
@@ -40,19 +40,20 @@ class Student:
         assert box.width >= 0.25 * area.width or box.height >= 0.25 * area.height, (where, box, area)
         if not banner_ok:
             assert red_in_status(app) == 0, where
-        img = pygame.surfarray.array3d(app.screen)
         fixed = np.flatnonzero(s.net.roles == 0)[:12]
         at = app.camera.to_screen(s.net.pos[fixed]).round().astype(int)
         for x, y in at:  # each fixed node is drawn, in its colour, at its place
-            assert np.abs(img[x, y].astype(int) - PALETTE["fixed"]).sum() < 40, (where, x, y, img[x, y])
+            drawn = tuple(app.screen.get_at((int(x), int(y))))[:3]
+            assert np.abs(np.subtract(drawn, PALETTE["fixed"])).sum() < 40, (where, x, y, drawn)
         if self.fixed_at is not None and not moved and len(at) == len(self.fixed_at):
             assert np.array_equal(at, self.fixed_at), (where, at, self.fixed_at)  # the view held still
         self.fixed_at = at
         view = app.teaching.view
         if app.teaching.response_shown:
             pr = view.plot_rect()
-            strip = np.concatenate([img[view.rect.x + 2:pr.x - 8, pr.y - 4:pr.bottom + 4].reshape(-1, 3),
-                                    img[pr.x:pr.right, pr.bottom + 2:pr.bottom + 18].reshape(-1, 3)])
+            left = screen_pixels(app, slice(view.rect.x + 2, pr.x - 8), slice(pr.y - 4, pr.bottom + 4))
+            below = screen_pixels(app, slice(pr.x, pr.right), slice(pr.bottom + 2, pr.bottom + 18))
+            strip = np.concatenate([left.reshape(-1, 3), below.reshape(-1, 3)])
             if training and self.axes is not None and len(self.axes) == len(strip):
                 assert np.array_equal(strip, self.axes), where  # the response's axes held still
             self.axes = strip.copy()

@@ -20,3 +20,28 @@ def test_bench_quick_json_is_well_formed(capsys):
     for r in rows:
         if r["case"].startswith("relax:"):
             assert r["residual"] < 1e-8  # every method was run to (about) the same tolerance
+
+
+def test_the_sampling_profiler_charges_time_to_the_function_that_spends_it():
+    import signal
+    import time
+
+    from bench.profile import sample
+
+    def spin(seconds):  # CPU time in a function of its own, then in its caller
+        t = time.process_time()
+        while time.process_time() - t < seconds:
+            sum(range(200))
+
+    def work():
+        spin(0.15)
+        t = time.process_time()
+        while time.process_time() - t < 0.05:
+            sum(range(200))
+
+    handler = signal.getsignal(signal.SIGPROF)
+    inclusive, own, total = sample(work)
+    assert total > 50  # 0.2 s of CPU at 0.5 ms a sample
+    assert inclusive["test_bench.py:work"] == total
+    assert 0.5 < inclusive["test_bench.py:spin"] / total < 0.95  # three quarters of it
+    assert signal.getsignal(signal.SIGPROF) is handler  # put back

@@ -191,6 +191,36 @@ def test_the_loss_plot_names_every_line_and_its_marks_neither_overlap_nor_clip(m
     assert len(ends) == 2 and ends[0] != ends[1]  # two ends that read differently
 
 
+def test_the_loss_per_epoch_is_drawn_over_each_examples_cost():
+    from sandbox.window import panels
+
+    app = window("symmetrize")
+    rect, blue = pygame.Rect(900, 300, 300, 170), (31, 119, 180)
+    ys = list(np.geomspace(0.0137, 0.011, 12))  # one example an epoch: the two lines coincide
+    plot = panels.LossPlot([("train, per epoch", ys, blue), ("each example", ys, (160, 160, 160))], n_rows=12)
+    panels.draw_loss_plot(app.screen, rect, app.layout, plot)
+    img = pygame.surfarray.pixels3d(app.screen)[rect.x:rect.right, rect.y + 40:rect.bottom].astype(int)
+    drawn_blue = (np.abs(img - blue).sum(axis=2) < 30).any(axis=1).sum()  # columns where the blue line shows
+    assert drawn_blue > 0.6 * rect.width
+
+
+def test_the_legend_and_the_status_line_keep_their_items_apart(monkeypatch):
+    from sandbox.window import panels
+
+    app = window("two_springs")
+    drawn = []
+    text = panels.text
+
+    def record(surface, lay, line, pos, size=24, color=None):
+        drawn.append(line)
+        return text(surface, lay, line, pos, size, color)
+    monkeypatch.setattr(panels, "text", record)
+    app.tick()
+    hint = next(line for line in drawn if line.startswith("width\u00a0=\u00a0stiffness")).replace("\u00a0", " ")
+    assert "stiffness    ghost = free equilibrium    arrows = nudge" in hint  # not "stiffness ghost = ..."
+    assert any("  |  epoch" in line for line in drawn)  # the status line's parts, as it writes them
+
+
 def test_one_colour_one_meaning():
     from sandbox.drawing.render import PALETTE
 
@@ -205,10 +235,18 @@ def test_captions_end_with_their_phase_and_the_status_never_says_nan():
     assert "nan" not in app.status().line and "nan" not in " ".join(app.info_lines())
     settle(app)
     s = app.session
-    press(app, pygame.K_s, frames=1)
-    assert s.caption.startswith("free phase: relaxing") or s.frames  # while it plays ...
-    settle(app, 100)
-    assert s.caption.startswith("free phase done")  # ... and once it is over
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_s, mod=0, unicode=""))
+    captions = []  # each frame's caption, until the phase is over (however many frames its motion has)
+    for _ in range(600):
+        app.tick()
+        captions.append(s.caption)
+        if captions[-1].startswith("free phase done"):
+            break
+        if not s.frames:
+            s.jobs.wait(0.01)
+    shown = [c for c in captions if c.startswith("free phase")]
+    assert shown and shown[0].startswith("free phase: relaxing")  # while it plays ...
+    assert captions[-1].startswith("free phase done")  # ... and once it is over
 
 
 def test_the_scene_menu_lists_the_lessons_first_in_order_by_title():
@@ -217,6 +255,21 @@ def test_the_scene_menu_lists_the_lessons_first_in_order_by_title():
     labels = list(scene_choices(SCENES / "xor.yaml"))
     assert labels[:3] == ["Lesson 1: two springs", "Lesson 2: allostery", "Lesson 3: XOR"]
     assert "xor.yaml" not in labels and "XOR" in labels
+
+
+def test_saved_copies_are_listed_by_their_scene_name_and_time(tmp_path, monkeypatch):
+    import shutil
+
+    from sandbox.window.library import scene_choices
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "saved").mkdir()
+    for stem in ("lesson_allostery-autosave-20261202-022945", "xor-20261202-031500", "xor-20261202-031500-2", "mine"):
+        shutil.copy(SCENES / ("xor.yaml" if "xor" in stem else "lesson_allostery.yaml"), tmp_path / "saved" / f"{stem}.yaml")
+    choices = scene_choices(SCENES / "xor.yaml")
+    saved = [label for label, p in choices.items() if p.parent.name == "saved"]
+    assert sorted(saved) == ["Lesson 2: allostery, autosaved 02:29:45", "XOR, saved 03:15:00",
+                             "XOR, saved 03:15:00-2", "saved/mine.yaml"]
 
 
 def test_esc_does_the_same_in_every_scene(tmp_path, monkeypatch):
@@ -289,6 +342,27 @@ def test_small_and_large_windows_lay_out_a_lesson():
         assert lay.font(24).size(app.status().line)[0] <= lay.view_rect().width - 20  # the status line fits
         if size == (1600, 1000):
             assert col.view.rect.width > 340 - 12  # the response panel grew with the window
+
+
+def test_the_response_panel_hints_are_not_cut_off_in_a_small_window():
+    for name in ("lesson_xor", "lesson_two_springs"):
+        app = window(name, size=(800, 600))
+        app.teaching.live.wait()
+        app.tick()
+        r = app.teaching.view.rect  # the hints' rows, at the panel's right edge: no text reaches it
+        img = pygame.surfarray.pixels3d(app.screen)[r.right - 8:r.right - 1, r.bottom - 36:r.bottom - 2].astype(int)
+        assert r.width < 300 and (np.abs(img - 120).sum(axis=2) < 30).sum() == 0, name
+
+
+def test_lesson_one_input_can_be_dragged_right_as_well_as_left():
+    from student import Student
+
+    app = window("lesson_two_springs")
+    me = Student(app)
+    me.look()
+    start = me.node_on_screen("in")[0]
+    me.drag_node("in", (60, 0))  # (looking as it goes: the picture stays whole)
+    assert me.node_on_screen("in")[0] - start > 45  # the card says: drag it left and right
 
 
 def test_z_pressed_while_another_scene_opens_undoes_nothing_of_the_new_one():

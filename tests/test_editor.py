@@ -172,6 +172,7 @@ def test_recording_the_window_makes_a_gif_of_what_it_showed_as_long_as_it_lasted
     press(app, pygame.K_SPACE, frames=60)  # train while recording: a GIF frame every 100 ms
     while time.perf_counter() - started < 1.0:  # (however fast the frames come)
         app.tick()
+    press(app, pygame.K_SPACE)  # (paused: no stage's caption takes the place of the message)
     press(app, pygame.K_g)
     wall = time.perf_counter() - started
     assert app.exports.film is None
@@ -247,8 +248,8 @@ def test_a_saved_copy_joins_the_scene_menu_and_opens_from_it(app, tmp_path, monk
     s.history.cut([0])
     path = app.exports.save_copy()
     settle(app)
-    label = f"saved/{path.name}"
-    assert app.controls.scenes[label] == path
+    label = next(lbl for lbl, p in app.controls.scenes.items() if p == path)
+    assert label.startswith(f"{app.session.scene.name}, saved ")  # its scene's name and when
     press(app, pygame.K_r)  # back to the library scene, uncut
     assert s.net.n_springs == 5
     app.handle(pygame.event.Event(pygame_gui.UI_DROP_DOWN_MENU_CHANGED, ui_element=app.controls.menus["scene"], text=label))

@@ -3,10 +3,10 @@ key of the help, clicks and drags on nodes, springs and empty space, menu choice
 scene changes) over every scene of the library and a saved copy. Nothing may escape a frame,
 nothing heavy may run on the main thread, and the state stays sound after every event.
 
-MONKEY_EVENTS sets the number of events (default 1500: about 30 s of CI), MONKEY_SEED the seed. A
-numerical warning (RuntimeWarning) in any thread fails it. A longer soak, on
-a real window (an X display, e.g. Xvfb), printing the longest frame:
-    MONKEY_EVENTS=20000 MONKEY_REAL_WINDOW=1 SDL_VIDEODRIVER=x11 DISPLAY=:3 python -m pytest tests/test_monkey.py -n 0 -s -k the_monkey
+MONKEY_EVENTS sets the number of events (default 300: every scene opened twice, about 30 s of
+CI on two busy cores), MONKEY_SEED the seed. A numerical warning (RuntimeWarning) in any thread
+fails it. A longer soak, on a real window (an X display, e.g. Xvfb), printing the frame times:
+    MONKEY_EVENTS=20000 MONKEY_REAL_WINDOW=1 SDL_VIDEODRIVER=x11 DISPLAY=:11 python -m pytest tests/test_monkey.py -n 0 -s -k the_monkey
 """
 
 import os
@@ -35,7 +35,7 @@ from sandbox.window.library import scene_choices
 from sandbox.window.session import Session
 
 SCENES = Path(__file__).parent.parent / "scenes"
-EVENTS = int(os.environ.get("MONKEY_EVENTS", "1500"))
+EVENTS = int(os.environ.get("MONKEY_EVENTS", "300"))
 SEED = int(os.environ.get("MONKEY_SEED", "13"))
 REAL_WINDOW = os.environ.get("MONKEY_REAL_WINDOW") == "1"
 HEAVY = [(NewtonSolver, "relax"), (NewtonSolver, "relax_many"), (WorldEngine, "relax"), (World, "settle"),

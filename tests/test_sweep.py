@@ -389,53 +389,38 @@ def test_any_damage_to_a_results_folder_is_set_aside_and_nothing_else(tmp_path_f
 # ---------------------------------------------------------------- the capacity experiment
 
 
-@pytest.fixture(scope="module")
-def capacity():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("capacity", Path(__file__).parent.parent / "experiments" / "capacity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# ---------------------------------------------------------------- a sweep's own run function
 
 
-def test_capacity_scenes_ask_disjoint_springs_for_a_strain_response(tmp_path, capacity):
-    paths = capacity.write_scenes([64], [1, 4, 16], networks=1, lr=3000.0, epochs=5, folder=tmp_path)
-    assert [p.name for p in paths] == ["n0064-t001-net0.yaml", "n0064-t004-net0.yaml"]  # T <= N / 8
-    one, four = (load_scene(p) for p in paths)
-    pairs = four.task.outputs
-    springs = {frozenset(map(int, e)) for e in four.net.edges}
-    assert pairs.shape == (4, 2) and all(frozenset(map(int, p)) in springs for p in pairs)
-    assert len(set(pairs.ravel()) | set(four.task.inputs)) == 10  # no node shared
-    assert np.array_equal(pairs[:1], one.task.outputs)  # T targets: the first T of one list
-    d0 = np.linalg.norm(four.net.pos[pairs[:, 1]] - four.net.pos[pairs[:, 0]], axis=1)
-    assert np.allclose(four.task.targets[0], d0)  # at rest: stay at rest
-    assert np.allclose(np.abs(four.task.targets[1] / d0 - 1), 0.1)  # strained: +-0.1
-    assert four.spec.expect.loss_below == pytest.approx((0.01 * d0.min()) ** 2 / 4, rel=1e-3)
+def _capacity_tasks(folder: Path, count: int) -> Path:
+    """A 32-node capacity network and `count` task documents next to a sweep file naming them."""
+    from experiments.capacity.networks import disc_network
+
+    disc_network(32, seed=0).save(folder / "net.npz")
+    for t in range(1, count + 1):
+        (folder / f"task{t}.yaml").write_text(f"network: net.npz\nseed: 0\nkind: ghost\ntargets: {t}\ntuner: prune\n")
+    path = folder / "sweep.yaml"
+    path.write_text("run: experiments.capacity.runs:run_task\nscenes: ['task*.yaml']\n")
+    return path
 
 
-def test_capacity_crossing_and_exponent(capacity):
-    assert capacity.targets_at_half({1: (8, 8), 2: (6, 8), 4: (2, 8)}) == pytest.approx(2 ** 1.5)
-    assert capacity.targets_at_half({1: (3, 8), 2: (1, 8)}) is None
-    sizes = [64, 128, 256, 512]
-    a, nu, err = capacity.power_law(sizes, [0.3 * n ** 0.74 for n in sizes])
-    assert nu == pytest.approx(0.74) and a == pytest.approx(0.3) and err < 1e-6
+def test_a_sweep_with_its_own_run_function_calls_it_on_the_workers_and_resumes(tmp_path, client):
+    sweep = load_sweep(_capacity_tasks(tmp_path, 3))  # task documents: not checked as scenes
+    assert len(sweep.runs) == 3
+    outcome = run_sweep(sweep, tmp_path / "out", client, retries=0, progress=False)
+    assert (outcome.done, outcome.failed) == (3, 0)
+    rows = read_rows(tmp_path / "out")
+    assert sorted(int(r["targets"]) for r in rows) == [1, 2, 3] and {r["tuner"] for r in rows} == {"prune"}
+    assert all(r["met"] in ("True", "False") and float(r["cpu_seconds"]) >= 0 for r in rows)
+    assert {r["worker"] for r in rows} <= {w for w in client.scheduler_info()["workers"]}  # ran on Dask workers
+    assert all((tmp_path / "out" / r["history"]).exists() for r in rows)
+    again = run_sweep(load_sweep(tmp_path / "sweep.yaml"), tmp_path / "out", client, retries=0, progress=False)
+    assert (again.skipped, again.done) == (3, 0)
 
 
-def test_capacity_figure_reads_results_and_fits_the_crossings(tmp_path, capacity):
-    rows = []
-    for n in (64, 256, 1024):
-        t50 = 0.3 * n ** 0.74
-        for t in (1, 2, 4, 8, 16, 32, 64):
-            for net in range(8):
-                met = t < t50 * 2 ** ((net - 3.5) / 8)  # success falls from 1 to 0 around t50
-                rows.append({"run": f"r{n}-{t}-{net}", "scene": f"capacity_scenes/n{n:04d}-t{t:03d}-net{net}.yaml",
-                             "status": "done", "met": str(met)})
-    with (tmp_path / "results.csv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    lines = capacity.figure([tmp_path], tmp_path / "capacity.png")
-    assert (tmp_path / "capacity.png").stat().st_size > 10_000
-    exponent = float(next(line for line in lines if "fitted exponent" in line).split("exponent")[1].split()[0])
-    assert exponent == pytest.approx(0.74, abs=0.05)
+def test_a_run_function_that_does_not_import_is_named_with_its_line(tmp_path):
+    path = _capacity_tasks(tmp_path, 1)
+    path.write_text("scenes: ['task*.yaml']\nrun: experiments.capacity.runs:no_such\n")
+    with pytest.raises(SceneError) as err:
+        load_sweep(path)
+    assert "line 2" in str(err.value) and "cannot import 'experiments.capacity.runs:no_such'" in str(err.value)

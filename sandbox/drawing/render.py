@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -318,12 +319,14 @@ def image_shades(task, s: int) -> dict:
 
 
 def wrap(text: str, typeface, width: int) -> list[str]:
-    """Lines of text no wider than width pixels; a blank line in the text starts a paragraph."""
+    """Lines of text no wider than width pixels; a blank line in the text starts a paragraph.
+    The spaces between words are kept within a line (a wider gap parts items of a list); a
+    no-break space (\u00a0) holds two words on one line."""
     lines = []
     for para in text.split("\n"):
         line = ""
-        for word in para.split():
-            trial = (line + " " + word).strip()
+        for gap, word in re.findall(r"( *)([^ ]+)", para):
+            trial = line + gap + word if line else word
             if typeface.size(trial)[0] > width and line:
                 lines.append(line)
                 line = word

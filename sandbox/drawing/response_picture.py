@@ -336,16 +336,23 @@ class ResponsePicture:
                 pygame.draw.rect(surface, CLASS_COLORS[c % len(CLASS_COLORS)], pygame.Rect(x, legend_y + 1, px(12), px(12)))
                 x += px(26) + self._text(surface, f"{name} ahead", (x + px(16), legend_y), 16).get_width()
             n = live.output_names()
-            hint = f"click: add one for {n[0]}   right-click: one for {n[1] if len(n) > 1 else 'class 1'}"
+            one = n[1] if len(n) > 1 else "class 1"
+            hints = [(f"click: add one for {n[0]}   right-click: one for {one}", MOVE_HINTS[0]),
+                     (f"click: add {n[0]}   right-click: add {one}", MOVE_HINTS[1])]
         else:
             for line in self._legend_lines(self.rect.right - pr.x - px(4)):
                 self._text(surface, line, (pr.x, legend_y), 16)
                 legend_y += px(13)
-            hint = "click: add an example there" if live.probe.n_dims == 1 else "click: add an example"
-        if self.hints:
-            self._text(surface, hint, (self.rect.x + px(8), self.rect.bottom - px(32)), 16, (120, 120, 120))
-            self._text(surface, "drag: move one   right-click on one: remove it",
-                       (self.rect.x + px(8), self.rect.bottom - px(17)), 16, (120, 120, 120))
+            hints = [("click: add an example there" if live.probe.n_dims == 1 else "click: add an example",
+                      MOVE_HINTS[0]), ("click: add an example", MOVE_HINTS[1])]
+        if self.hints:  # the first wording whose lines fit the panel (a narrow window gets the short one)
+            room = self.rect.width - px(12)
+            lines = next((h for h in hints if max(self.fonts[16].size(t)[0] for t in h) <= room), hints[-1])
+            for t, up in zip(lines, (32, 17)):
+                self._text(surface, t, (self.rect.x + px(8), self.rect.bottom - px(up)), 16, (120, 120, 120))
+
+
+MOVE_HINTS = ("drag: move one   right-click on one: remove it", "drag: move   right-click a dot: remove")
 
 
 def _fmt(v: float, span: float) -> str:

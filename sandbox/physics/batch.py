@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .assembly import Springs
+from .assembly import Springs, columns
 from .costs import batch_of
 from .equilibrium import Equilibrium, Kept, NotConvergedError, safe_step
 from .factor import FloppyNetworkError, factorize_many, solve_many
@@ -90,6 +90,7 @@ class _Relaxation:
     def __init__(self, solver, asm, net: Network, cost, betas, x, factors, first: int = 0):
         self.solver, self.asm, self.cost = solver, asm, cost
         self.k, self.L = net.k, net.L
+        self._params = {}  # b -> k and L as (E, b) columns (assembly.columns)
         self.betas = betas
         self.z = np.ascontiguousarray(x.reshape(len(x), -1).T)
         self.factors = list(factors)
@@ -102,10 +103,18 @@ class _Relaxation:
         """(b, N, 2) positions of the columns z (2N, b)."""
         return z.T.reshape(z.shape[1], -1, 2)
 
+    def params(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """k and L as (E, b) columns, made once for each b (a few sizes of the stack recur)."""
+        if b not in self._params:
+            if len(self._params) >= 8:
+                self._params.clear()
+            self._params[b] = (columns(self.k, b), columns(self.L, b))
+        return self._params[b]
+
     def total(self, rows: np.ndarray):
         """(b,) E + beta C of the examples `rows` at their positions, and their springs."""
         zs = self.z[:, rows]
-        s = self.asm.springs(zs, self.k, self.L)
+        s = self.asm.springs(zs, *self.params(zs.shape[1]))
         e = self.asm.energy(s)
         if self.cost is not None:
             e = e + self.betas[rows] * self.cost.values(self.positions(zs), self.first + rows)
@@ -113,7 +122,7 @@ class _Relaxation:
 
     def grad(self, rows: np.ndarray, springs=None) -> np.ndarray:
         """(b, F) gradients over the free coordinates (springs: those at z[:, rows])."""
-        s = springs if springs is not None else self.asm.springs(self.z[:, rows], self.k, self.L)
+        s = springs if springs is not None else self.asm.springs(self.z[:, rows], *self.params(len(rows)))
         g = self.asm.gradient(s)
         if self.cost is not None:
             cg = self.cost.gradients(self.positions(self.z[:, rows]), self.first + rows).reshape(len(rows), -1)
@@ -122,7 +131,7 @@ class _Relaxation:
 
     def matrix(self, rows: np.ndarray, psd: bool) -> np.ndarray:
         """(nnz, b) Hessian values."""
-        vals = self.asm.hessians(self.z[:, rows], self.k, self.L, psd)
+        vals = self.asm.hessians(self.z[:, rows], *self.params(len(rows)), psd)
         if self.cost is not None:
             x = self.positions(self.z[:, rows])
             for j, i in enumerate(rows):
@@ -149,7 +158,7 @@ class _Relaxation:
                 break
             self.it[rows] += 1
             p, slope = self._directions(rows)
-            e_new, springs = self._line_search(rows, p, slope)
+            e_new, springs, grads = self._line_search(rows, p, slope)
             failed = np.flatnonzero(np.isnan(e_new))
             if len(failed):
                 stale = self.stale[rows[failed]]
@@ -158,8 +167,10 @@ class _Relaxation:
                 if len(again):
                     for j in again:
                         p[j], slope[j] = self._safe_step(rows[j])
-                    e2, v2 = self._line_search(rows[again], p[again], slope[again])
+                    e2, v2, g2 = self._line_search(rows[again], p[again], slope[again])
                     e_new[again] = e2
+                    if g2.have.any():
+                        grads.keep(again[g2.have], g2.g[g2.have])
                     done[rows[again[np.isnan(e2)]]] = True
                     good = ~np.isnan(e2)
                     for into, a in zip(springs, v2):
@@ -168,17 +179,26 @@ class _Relaxation:
             if not len(moved):
                 continue
             at = rows[moved]
-            if len(moved) < len(rows):
-                springs = _columns(springs, moved)
-            self.g[at] = self.grad(at, springs)
+            if grads.have[moved].all():  # the line search worked them out
+                self.g[at] = grads.g[moved]
+            else:
+                if len(moved) < len(rows):
+                    springs = _columns(springs, moved)
+                self.g[at] = self.grad(at, springs)
             res_new = np.abs(self.g[at]).max(axis=1)
             # keep the factorization while it converges fast; refactorize when it slows down
             self.stale[at] = res_new <= 0.1 * self.res[at]
             self.res[at], self.e[at] = res_new, e_new[moved]
+        return self._results()
+
+    def _results(self) -> list[Equilibrium]:
+        """One Equilibrium per example (numbers as Python's, converted at once)."""
         x = self.positions(self.z)
-        return [Equilibrium(x[i].copy(), float(self.res[i]), float(self.e[i]), int(self.it[i]), int(self.made[i]),
-                            bool(self.res[i] <= tol), None if self.factors[i] is None else Kept(self.factors[i], self.asm.free))
-                for i in range(n)]
+        res, e, it, made = self.res.tolist(), self.e.tolist(), self.it.tolist(), self.made.tolist()
+        converged = (self.res <= self.solver.tol).tolist()
+        kept = {id(f): Kept(f, self.asm.free) for f in self.factors if f is not None}  # (one for each)
+        return [Equilibrium(x[i].copy(), res[i], e[i], it[i], made[i], converged[i],
+                            None if f is None else kept[id(f)]) for i, f in enumerate(self.factors)]
 
     def _directions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Newton steps (b, F) and their slopes (b,): with the kept factorization where it is
@@ -228,8 +248,8 @@ class _Relaxation:
 
     def _line_search(self, rows: np.ndarray, p: np.ndarray, slope: np.ndarray):
         """Backtracking for each of `rows` (NewtonSolver._line_search, per example): returns the
-        new energies (b,), nan where no step was found (those are put back), and the springs at
-        the new positions."""
+        new energies (b,), nan where no step was found (those are put back), the springs at
+        the new positions, and the gradients there that it worked out (_Gradients)."""
         idx = self.asm.free_idx
         base = self.z[idx][:, rows].T  # (b, F)
         e0, res0 = self.e[rows], self.res[rows]
@@ -238,6 +258,7 @@ class _Relaxation:
         e_new = np.full(len(rows), np.nan)
         pending = np.arange(len(rows))
         found = None
+        grads = _Gradients(len(rows), len(idx))
         for trial in range(40):
             at = rows[pending]
             self.z[idx[:, None], at] = (base[pending] + alpha[pending, None] * p[pending]).T
@@ -246,10 +267,13 @@ class _Relaxation:
             ok = np.isfinite(e) & (e <= e0[pending] + 1e-4 * a * sl)
             near = ~ok & np.isfinite(e) & (np.abs(a * sl) < noise[pending]) & (e <= e0[pending] + noise[pending])
             if near.any():  # the energy change is below round-off: ask for a lower residual
+                # (of all: as cheap as of some, and the Newton loop needs them next)
+                g = self.grad(at, s)
                 m = np.flatnonzero(near)
-                ok[m] = np.abs(self.grad(at[m], _columns(s, m))).max(axis=1) < res0[pending[m]]
+                ok[m] = np.abs(g[m]).max(axis=1) < res0[pending[m]]
+                grads.keep(pending[ok], g[ok])
             if trial == 0 and ok.all():
-                return e, s
+                return e, s, grads
             if found is None:
                 found = Springs(*(np.empty((len(a_), len(rows))) for a_ in s))
             took = pending[ok]
@@ -262,7 +286,22 @@ class _Relaxation:
             alpha[pending] *= 0.5
         if len(pending):
             self.z[idx[:, None], rows[pending]] = base[pending].T
-        return e_new, found
+        return e_new, found, grads
+
+
+class _Gradients:
+    """Gradients (b, F) a line search worked out at the points it accepted (`have` (b,)): where
+    the energy change was below round-off it asked for a lower residual, and the Newton loop
+    needs the same gradients next."""
+
+    def __init__(self, b: int, n_free: int):
+        self.have = np.zeros(b, dtype=bool)
+        self.g = np.empty((b, n_free))
+
+    def keep(self, rows: np.ndarray, g: np.ndarray) -> None:
+        """Remember the gradients g (k, F) of `rows` (k,)."""
+        self.g[rows] = g
+        self.have[rows] = True
 
 
 def _columns(s: Springs, cols) -> Springs:

@@ -279,7 +279,7 @@ class _DistanceBatch(CostBatch):
 
     def _stretch(self, x, which):
         d = x[:, self._pairs[:, 1]] - x[:, self._pairs[:, 0]]  # (b, P, 2)
-        r = np.sqrt((d * d).sum(axis=2))
+        r = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])  # (as energy.spring_vectors)
         return d, r, r - self._targets[which]
 
     def values(self, x, which):

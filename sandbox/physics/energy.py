@@ -18,7 +18,10 @@ def spring_vectors(x: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.nda
     """Vectors (E, 2) from the first to the second end of each spring, and their lengths (E,);
     (B, E, 2) and (B, E) for positions x (B, N, 2)."""
     d = x.take(edges[:, 1], axis=-2) - x.take(edges[:, 0], axis=-2)  # (take: 6x faster than x[..., i, :])
-    return d, np.sqrt((d * d).sum(axis=-1))
+    dx, dy = d[..., 0], d[..., 1]
+    # (the same sum as (d * d).sum(axis=-1), to the last bit: 5x faster on (10, 660, 2), as a
+    # reduction over an axis of 2 costs per row)
+    return d, np.sqrt(dx * dx + dy * dy)
 
 
 def extensions(net: Network, x: np.ndarray) -> np.ndarray:

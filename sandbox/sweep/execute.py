@@ -74,8 +74,8 @@ def run_sweep(sweep: Sweep, out: Path, client, retries: int = 2, progress: bool 
     for run in todo:
         source = sweep.scenes[run.scene]
         key = f"{run.id}-{uuid.uuid4().hex[:8]}"  # the dashboard names the run; fresh for each invocation
-        futures[client.submit(run_one, source.raw, str(source.path), dict(run.overrides), key=key,
-                              retries=retries, pure=False)] = run
+        futures[client.submit(run_one, source.raw, str(source.path), dict(run.overrides), sweep.spec.run,
+                              key=key, retries=retries, pure=False)] = run
     try:
         for future in as_completed(futures):
             run = futures.pop(future)

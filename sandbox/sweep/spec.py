@@ -5,6 +5,12 @@
     epochs: 50                                                  # an override for every run
 
 Every combination of the grid's values, for every scene, is one run.
+
+    run: experiments.capacity.runs:run_task     # instead of training scenes: call this function
+
+With `run`, the files `scenes` names are that function's own documents (not scenes): each run
+calls function(document, path, overrides) on a worker, which returns {"row": {...}, "history":
+[{"epoch": ..., "loss": ...}, ...]} (`work.run_one`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from ..learning.hardware import ROUNDINGS
 from ..learning.rules import LEARNS, RULES
 from ..scenes.messages import Locator, SceneError, explain, explain_all
 from ..scenes.schema import MAX_SEED, SceneSpec, Strict
-from ..scenes.yaml_source import read_document
+from ..scenes.yaml_source import read_document, read_yaml
 
 
 class Overrides(Strict):
@@ -76,6 +82,8 @@ assert tuple(Grid.model_fields) == OVERRIDES  # one list per override, same name
 class SweepSpec(Overrides):
     scenes: list[str] = Field(min_length=1, description="scene files, relative to the sweep file; globs allowed")
     grid: Grid = Grid()
+    run: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+                            description="module:function to call for each file instead of training a scene")
 
 
 @dataclass(frozen=True)
@@ -157,9 +165,14 @@ def load_sweep(path, max_runs: int = MAX_RUNS) -> Sweep:
             if name in scenes:
                 continue
             try:
-                scenes[name] = SceneSource(scene_path, _scene_document(scene_path))
+                scenes[name] = SceneSource(scene_path, read_yaml(scene_path) if spec.run else _scene_document(scene_path))
             except SceneError as exc:
                 problems.append(locate.at(("scenes", i)) + f"scene {exc}".replace("\n", "\n    "))
+    if spec.run:
+        try:
+            run_function(spec.run)
+        except (ImportError, AttributeError) as exc:
+            problems.append(locate.at(("run",)) + f"cannot import '{spec.run}': {exc}")
     for k in fixed.keys() & grid.keys():
         problems.append(locate.at(("grid", k)) + f"'{k}' is also set for every run at the top level; keep one")
     if problems:
@@ -171,6 +184,14 @@ def load_sweep(path, max_runs: int = MAX_RUNS) -> Sweep:
             values = {**fixed, **dict(zip(grid, combo))}
             runs.append(Run(name, tuple((k, values[k]) for k in columns)))
     return Sweep(path, spec, scenes, runs, columns)
+
+
+def run_function(name: str):
+    """The function a sweep's `run: module:function` names (ImportError, AttributeError if none)."""
+    import importlib
+
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _scene_document(path: Path) -> dict:

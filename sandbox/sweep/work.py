@@ -49,12 +49,20 @@ def apply_overrides(raw: dict, path: Path, overrides: dict) -> tuple:
     return scene, replace(rule, **changes), overrides.get("epochs"), seed
 
 
-def run_one(raw: dict, path: str, overrides: dict) -> dict:
-    """Train one configuration; returns {"row": every setting it trained with (the scene's, the
-    overrides applied), final metrics, wall and CPU time, worker, "history": [...]} (CPU time
-    tells what a run costs on a shared machine, where wall time depends on the load).
-    An exception propagates: Dask retries it, then the sweep records the run as failed."""
+def run_one(raw: dict, path: str, overrides: dict, run: str | None = None) -> dict:
+    """Train one configuration, or call the sweep's own `run` function on the document; returns
+    {"row": every setting it trained with (the scene's, the overrides applied) and final metrics,
+    wall and CPU time, worker, "history": [...]} (CPU time tells what a run costs on a shared
+    machine, where wall time depends on the load). An exception propagates: Dask retries it,
+    then the sweep records the run as failed."""
     start, cpu = time.perf_counter(), time.process_time()
+    if run:
+        from .spec import run_function
+
+        got = run_function(run)(raw, Path(path), overrides)
+        got["row"].update(seconds=round(time.perf_counter() - start, 3),
+                          cpu_seconds=round(time.process_time() - cpu, 3), worker=_worker())
+        return got
     scene, rule, epochs, seed = apply_overrides(raw, Path(path), overrides)
     result = train_scene(scene, epochs, rule, None, seed, out_dir=None, progress=False)
     first, last = result.history[0], result.history[-1]

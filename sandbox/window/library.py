@@ -1,6 +1,7 @@
 """The scenes the window offers: the lessons first, in order and by their titles, then the
 library's other scenes by name, then the copies saved in saved/ (of the folder the window runs
-in). Read from each file's name alone (a quick look, not a build), once per change of the file."""
+in), by their scene's name and the time they were saved. Read from each file's name alone (a
+quick look, not a build), once per change of the file."""
 
 from __future__ import annotations
 
@@ -46,10 +47,25 @@ def scene_choices(current: Path) -> dict[str, Path]:
     for p in others:
         label = scene_name(p)
         choices[label if label not in choices else f"{label} ({p.name})"] = p
-    choices.update({f"saved/{p.name}": p for p in sorted((Path.cwd() / "saved").glob("*.yaml"))})
+    for p in sorted((Path.cwd() / "saved").glob("*.yaml")):
+        label = saved_label(p)
+        choices[label if label not in choices else f"saved/{p.name}"] = p
     if not any(same_file(p, current) for p in choices.values()):
         choices[current.name] = current
     return choices
+
+
+SAVED_AT = re.compile(r"(-autosave)?-\d{8}-(\d\d)(\d\d)(\d\d)(-\d+)?$")
+
+
+def saved_label(path: Path) -> str:
+    """A copy in saved/ as the menu names it: its scene's name and when it was saved ("Lesson 2:
+    allostery, autosaved 02:29:45"), short enough for the menu; its file name if not so named."""
+    when = SAVED_AT.search(path.stem)
+    if when is None:
+        return f"saved/{path.name}"
+    kind = "autosaved" if when.group(1) else "saved"
+    return f"{scene_name(path)}, {kind} {when.group(2)}:{when.group(3)}:{when.group(4)}{when.group(5) or ''}"
 
 
 def next_lesson(current: Path) -> Path | None:

@@ -143,7 +143,7 @@ def draw_loss_plot(surface, r: pygame.Rect, lay, plot: LossPlot) -> None:
         if row is not None:
             taken[row].append((left, left + w))
             text(surface, lay, label, (left, inner.bottom - lay.px(14) * (row + 1)), 16, MARK)
-    for _name, ys, color in shown:
+    for _name, ys, color in reversed(shown):  # the first line (the loss per epoch) on top
         pts = [(inner.x + inner.width * i / max(1, len(ys) - 1), inner.bottom - inner.height * (f(v) - lo) / (hi - lo))
                for i, v in enumerate(ys) if np.isfinite(v) and (v > 0 or not plot.log)]
         if len(pts) >= 2:
@@ -186,8 +186,11 @@ def _lay_out_legend(lay, width: int, mode: str, editing: bool, shown) -> tuple[l
     rows.append(row)
     hint = ("editing: click = new node, drag node to node = spring, right-drag = move, click node then "
             "1-4 = role, click spring then +/- = stiffer/softer, X = remove, A = new example, Tab = done"
-            if editing else "width = stiffness    ghost = free equilibrium    arrows = nudge    H = help")
+            if editing else "    ".join(item.replace(" ", "\u00a0") for item in HINT_ITEMS))
     return rows, wrap(hint, lay.font(20), width)
+
+
+HINT_ITEMS = ("width = stiffness", "ghost = free equilibrium", "arrows = nudge", "H = help")
 
 
 def legend_height(lay, width: int, mode: str, editing: bool, shown=ROLES) -> int:

@@ -15,13 +15,15 @@ import pygame
 
 from ..drawing.render import PALETTE, Camera, Drawing, draw_network, drawing_for, spring_colors
 
+DRAG_ROOM = 1.5  # the view holds the inputs' clamps this many times as far from their reference positions
 LEAVE_FRAMES = 60  # frames in a row the network must be mostly out of view before the view follows it
 
 
 def scene_points(net, task) -> np.ndarray:
     """(K, 2) the points a view of the scene must hold: the reference positions, where every
-    example clamps the inputs and where it wants the outputs (finite ones)."""
-    pts = [net.pos, (net.pos[task.inputs][None] + task.clamps).reshape(-1, 2)]
+    example clamps the inputs, with room to drag them half as far again (an input at the end of
+    its examples' range is not against the edge), and where it wants the outputs (finite ones)."""
+    pts = [net.pos, (net.pos[task.inputs][None] + DRAG_ROOM * task.clamps).reshape(-1, 2)]
     pts += [task.target_points(net, s, net.pos) for s in range(min(task.n_examples, 200))]
     pts = np.vstack(pts)
     return pts[np.isfinite(pts).all(axis=1)]

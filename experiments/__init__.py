@@ -1,0 +1,1 @@
+"""Experiments run on the sandbox (capacity)."""

@@ -1,0 +1,1 @@
+"""Capacity: how many strain targets a disordered spring network can be tuned to meet."""
