@@ -33,8 +33,10 @@ def scene_text(k_in: float = 1.0, k_anchor: float = 10.0, out_x: float = 20.0, a
     """The YAML text of the scene."""
     pixels = [f"r{r}c{c}" for r in range(8) for c in range(8)]
     out = [HEADER, "name: Digits",
-           "description: >-\n  Each of 64 pixels pushes one input node; ten beads on rails, each joined to every"
-           "\n  pixel, learn to move the right digit's bead furthest. Trained on 1,258 images, tested on 539.",
+           "description: >-\n  Each of 64 pixels pushes one input node (the grey squares show the image); the input at"
+           "\n  the far left, pulled the same for every image, is a bias. Ten beads on rails, each joined"
+           "\n  to every input, learn to move the right digit's bead furthest. Trained on 1,258 images,"
+           "\n  tested on 539.",
            "seed: 0", "network:", "  nodes:"]
     out += [f"    - {{id: r{r}c{c}, pos: [{c}, {7 - r}], role: input}}" for r in range(8) for c in range(8)]
     out.append("    - {id: bias, pos: [-2, 3.5], role: input}")

@@ -279,7 +279,8 @@ def test_the_window_opens_digits_on_the_exact_engine_and_shows_the_image():
     task = s.trainer.task
     marks = drawing_for(s.scene, task, s.example, s.x)
     assert sorted(marks.labels.values()) == [str(d) for d in range(10)]
-    shades = np.array([marks.shades[int(i)] for i in task.inputs[:64]])
+    assert int(task.inputs[64]) not in marks.shades  # the bias is no pixel
+    shades = np.array([marks.shades.get(int(i), 0.0) for i in task.inputs[:64]])  # (a pixel blank in every image: unshaded)
     raw = np.loadtxt(SCENES.parent / "assets" / "digits.csv", delimiter=",", skiprows=1)[s.example, :64]
     ink, blank = shades[raw >= 12], shades[raw == 0]
     assert ink.min() > 0.6 and blank.max() < 0.05  # the image is the example's own pixels

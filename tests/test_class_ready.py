@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pygame
 import pygame_gui
-from conftest import drawn_box, network_region, press, settle
+import pytest
+from conftest import click, drag, drawn_box, network_region, press, settle
 
 from sandbox.scenes.build import load_scene
 from sandbox.window.app import App
@@ -432,3 +433,182 @@ def test_a_window_drawing_slowly_skips_frames_so_a_motion_keeps_its_duration():
     s.training._due = None
     shown = [s.training.next_frame(t)[0, 0] for t in np.arange(5) * 0.5 * FRAME_S]  # faster than 60 a second
     assert shown == [0, 1, 2, 3, 4]
+
+
+def test_z_while_training_runs_undoes_the_students_example_and_pauses():
+    """Z pressed while XOR trains undid the update that had just arrived (the next came at
+    once), never the example just added; each press left one more "undo" mark on the plot."""
+    app = window("lesson_xor")
+    s, view = app.session, app.teaching.view
+    k0 = s.net.k.copy()
+    press(app, pygame.K_SPACE)
+    while s.trainer.steps < 2:
+        app.tick()
+    click(app, view.to_screen(np.array([[0.3, -0.3]]))[0])  # an example of class 0, training on
+    while s.trainer.task.n_examples == 4:
+        app.tick()
+    steps = s.trainer.steps
+    while s.trainer.steps < steps + 2:  # the network keeps learning the new task
+        app.tick()
+    press(app, pygame.K_z)
+    settle(app, 3)
+    assert s.trainer.task.n_examples == 4 and s.training.paused, s.caption
+    assert "undone: the change of the examples and" in s.caption
+    press(app, pygame.K_z)  # the training before it
+    settle(app, 3)
+    assert np.array_equal(s.net.k, k0)  # the network as it opened
+    for _ in range(6):  # nothing left: the plot keeps one mark for the undos in a row
+        press(app, pygame.K_z)
+        settle(app, 3)
+    undos = [label for _, label in s.history.marks if label.startswith("undo")]
+    assert undos == ["undo x2"], s.history.marks
+
+
+def test_a_cut_made_while_training_runs_is_captioned_for_its_moment_only():
+    """Lesson 2: "cut 1 spring: Z undoes" stayed on the caption for 20 s of training after it."""
+    app = window("lesson_allostery")
+    s = app.session
+    mid = (s.x[s.net.edges[:, 0]] + s.x[s.net.edges[:, 1]]) / 2
+    e = int(np.argmin(np.linalg.norm(mid - mid.mean(axis=0), axis=1)))
+    click(app, app.camera.to_screen(mid[e]))
+    assert s.hands.selected is not None
+    press(app, pygame.K_SPACE)
+    press(app, pygame.K_x)
+    while "cut 1 spring" not in s.caption:
+        app.tick()
+    steps = s.trainer.steps
+    while s.trainer.steps < steps + 4 and "cut" in s.caption:
+        app.tick()
+    assert "cut" not in s.caption and not s.training.paused
+
+
+def test_lesson_three_says_what_dragging_i1_does_to_c_and_r():
+    """The card said "C rises and R falls"; in the untrained network both rise. Measured with
+    the solver from the first example (I1 = I2 = -0.5), as the drag starts: R rises more for a
+    small drag, C catches up once I1 is up at R's height (1.5 higher), as the card now says."""
+    from sandbox.learning.trainer import Trainer
+    from sandbox.window.engines import ExactEngine
+
+    scene = load_scene(SCENES / "lesson_xor.yaml")
+    text = " ".join(scene.spec.lesson.steps[2].text.split())
+    assert "R more at first" in text and "C catches up with R" in text
+    trainer = Trainer.from_scene(scene, None, ExactEngine())
+    c, r = (scene.net.ids.index(n) for n in ("C", "R"))
+    start = trainer.free_state(0).x
+
+    def rise(up):
+        trainer.task.clamps[0, 0, 1] = -0.5 + up  # I1 held `up` higher
+        trainer.forget_states()
+        x = trainer.free_state(0).x
+        return x[c, 1] - start[c, 1], x[r, 1] - start[r, 1]
+
+    c_small, r_small = rise(0.5)
+    assert 0 < c_small < r_small
+    assert start[r, 1] == pytest.approx(1.0, abs=0.1)  # R's height, where I1 is taken next
+    c_far, r_far = rise(1.5)
+    assert c_far > r_far > 0
+
+
+def test_the_outputs_stay_visible_on_their_target_crosses():
+    """Lesson 2, card 1: the orange output pair was hidden under the magenta target crosses."""
+    from sandbox.drawing.render import PALETTE
+
+    app = window("lesson_allostery")
+    s = app.session
+    img = pygame.surfarray.array3d(app.screen).astype(int)
+    r = max(3, min(9, int(app.camera.scale * 0.08)))
+    for i in np.ravel(s.trainer.task.outputs):
+        cx, cy = app.camera.to_screen(app.view.drawn[i]).astype(int)
+        near = [(x, y) for x in range(cx - r - 2, cx + r + 3) for y in range(cy - r - 2, cy + r + 3)
+                if r <= np.hypot(x - cx, y - cy) <= r + 1.5]  # the output's orange ring (r - 2 to r + 2)
+        orange = sum(np.abs(img[x, y] - PALETTE["output"]).sum() < 60 for x, y in near)
+        assert orange >= 0.9 * len(near), (i, orange, len(near))
+
+
+def test_lesson_one_says_what_a_line_through_the_origin_can_reach_with_an_example_off_it():
+    """An example off the line showed "gap ... goal 0", which two springs can never reach: their
+    answer is a line through 0. The readout gives the slope now and the best line's (least
+    squares, what training minimises), and training moves toward it."""
+    app = window("lesson_two_springs")
+    s, live, view = app.session, app.teaching.live, app.teaching.view
+    live.add([0.4], value=-0.2)  # far off the line through the others (0.3 x input)
+    settle(app)
+    live.wait()
+
+    def said():
+        text = view.readout_text()
+        assert "goal 0" not in text and "best line through 0:" in text, text
+        return [float(part.split()[-1]) for part in text.split("   ")]
+    before, best = said()
+    x, y = live.inputs[:, 0], live.targets[:, 0]
+    assert best == pytest.approx(x @ y / (x @ x), abs=1e-3) and abs(before - best) > 0.3  # (untrained: 0.5)
+    s.training.run_epochs(30)
+    settle(app)
+    live.wait()
+    now, _ = said()
+    assert abs(now - best) < 0.25 * abs(before - best), (before, now, best)
+
+
+def test_digits_counts_examples_as_a_student_does_and_draws_no_bias_pixel():
+    """Digits' panel said "example 1554" of 1,258 training examples (an index into all 1,797),
+    and the bias input was shaded as a black pixel square alone at the far left."""
+    from sandbox.drawing.render import PALETTE
+
+    app = window("digits")
+    s = app.session
+    last = int(s.trainer.task.train[-1])
+    assert last >= 1258  # (the index into all examples)
+    s.show_example(last)
+    settle(app, 3)
+    assert any(line.startswith("training example 1,258 of 1,258:") for line in app.info_lines()), app.info_lines()
+    assert s.caption == "showing training example 1,258 of 1,258"
+    img = pygame.surfarray.array3d(app.screen).astype(int)
+    bias = s.net.ids.index("bias")
+    cx, cy = app.camera.to_screen(s.net.pos[bias]).astype(int)
+    d = int(0.4 * app.camera.scale)  # inside the square a pixel's shade would fill, clear of the diamond
+    corners = [img[cx + dx, cy + dy] for dx in (-d, d) for dy in (-d, d)]
+    assert all(np.abs(c - PALETTE["background"]).sum() < 40 for c in corners), corners
+
+
+def test_a_data_scene_with_a_bias_input_says_so():
+    """Iris said "four input nodes" and drew five: the fifth, pulled the same in every example,
+    is a bias. The scenes made from data files say so in their descriptions."""
+    for name, measured in (("iris", "Four measurements"), ("digits", "64 pixels")):
+        scene = load_scene(SCENES / f"{name}.yaml")
+        constant = np.ptp(scene.task.clamps, axis=0).max(axis=-1) == 0
+        assert constant[-1] and len(constant) in (5, 65)  # the last input drawn: a bias
+        text = " ".join(scene.spec.description.split())
+        assert measured in text and "is a bias" in text, name
+
+
+def test_a_vertical_drag_keeps_the_examples_input_and_the_axes_read_round_numbers():
+    """A purely vertical drag moved an example's input 0.2 -> 0.198 (the pixel it was grabbed at,
+    read back), and the axis ends then read "-0.0297" and "0.228"."""
+    app = window("lesson_two_springs")
+    live, view = app.teaching.live, app.teaching.view
+    live.wait()
+    app.tick()
+    before, target = live.inputs[:, 0].copy(), live.targets[1, 0]
+    at = view.to_screen(view.example_points()[[1]])[0]
+    drag(app, at, at + np.array([0, -60]))  # up, far beyond the axis
+    settle(app, 3)
+    live.wait()
+    app.tick()
+    assert np.array_equal(live.inputs[:, 0], before)  # the input kept exactly
+    assert live.targets[1, 0] > target  # (it moved up)
+    for end in view._ranges()[0][1], view._ranges()[1][1]:
+        assert float(f"{end:.1g}") == pytest.approx(end, abs=1e-9) or float(f"{end:.2g}") == pytest.approx(end, abs=1e-9), end
+
+
+def test_the_nudge_magnification_reads_as_a_round_factor():
+    """The caption said "motion shown 1,001 times larger"."""
+    import re
+
+    app = window("lesson_allostery")
+    s = app.session
+    while s.stage is None or s.stage.name != "nudged":
+        press(app, pygame.K_s, frames=15)
+    factor = re.search(r"motion shown ([\d,.]+) times larger", s.caption)
+    assert factor, s.caption
+    v = float(factor.group(1).replace(",", ""))
+    assert v > 1 and float(f"{v:.2g}") == v, s.caption

@@ -49,9 +49,10 @@ def test_lesson_one_two_springs(tmp_path, monkeypatch):
     me.look()
     me.train(lambda: s.trainer.epochs_done >= 15)  # no false divergence on the new task
     assert "diverged" not in s.caption
-    me.key(pygame.K_z)  # Z undoes the last update (the last action)
+    me.key(pygame.K_z)  # Z undoes the student's example, with the training since it
     me.settle()
     me.look()
+    assert s.trainer.task.n_examples == n and s.training.paused, s.caption
     me.click(app.teaching.card.next.center)  # Next lesson
     settle(app)
     assert s.scene.name.startswith("Lesson 2") and s.training.paused and app.teaching.lesson.index == 0

@@ -2,8 +2,9 @@
 
 Springs: width grows with stiffness (log scale around the scene's median k); colour shows
 tension (red) or compression (blue), or, in "change" mode, the last change of stiffness
-(green: stiffer, purple: softer; orange is the outputs' colour alone). Nodes show their role by shape and colour; targets are
-crosses; nudge forces are arrows on the outputs; a ghost shows the free equilibrium.
+(green: stiffer, purple: softer; orange is the outputs' colour alone). Nodes show their role by
+shape and colour; targets are crosses, under the nodes (an output on its target stays seen);
+nudge forces are arrows on the outputs; a ghost shows the free equilibrium.
 """
 
 from __future__ import annotations
@@ -157,6 +158,12 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
     if extra.shades:  # over the springs, under the nodes
         _draw_shades(surface, camera.to_screen(net.pos), extra.shades, pal)
     r = max(3, min(9, int(camera.scale * 0.08)))
+    if extra.targets is not None:  # under the nodes: an output on its target stays seen, the cross's arms around it
+        t_at, t_ok = _on_screen(camera, extra.targets)
+        for t in t_at[t_ok]:
+            s = r + 4
+            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 2)
+            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 2)
     held = net.held
     rail = ~held & ~net.axes.all(axis=1)
     for i, (c, role) in enumerate(zip(pts, net.roles.tolist())):
@@ -190,12 +197,6 @@ def draw_network(surface: pygame.Surface, camera: Camera, net: Network, x: np.nd
         c_at, c_ok = _on_screen(camera, extra.clamps)
         for c in c_at[c_ok]:
             pygame.draw.polygon(surface, pal["input"], _diamond(c, r + 5), 2)
-    if extra.targets is not None:
-        t_at, t_ok = _on_screen(camera, extra.targets)
-        for t in t_at[t_ok]:
-            s = r + 3
-            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] - s), (t[0] + s, t[1] + s), 3)
-            pygame.draw.line(surface, pal["target"], (t[0] - s, t[1] + s), (t[0] + s, t[1] - s), 3)
     if extra.nudge is not None and np.isfinite(extra.nudge).all():
         peak = float(np.abs(extra.nudge).max(initial=0.0))
         if peak > 0:
@@ -300,22 +301,23 @@ def drawing_for(scene, task, s: int, x: np.ndarray, **kw) -> Drawing:
     return Drawing(targets=targets, labels=labels, shades=image_shades(task, s), **kw)
 
 
-_SHADING: list = [None, 0, 0.0, 0.0]  # the clamps array last shaded, its axis and range
+_SHADING: list = [None, 0, 0.0, 0.0, None]  # the clamps array last shaded, its axis, range and inputs that vary
 
 
 def image_shades(task, s: int) -> dict:
     """For a classifier with 16 inputs or more (an image such as digits' 8x8 pixels): {input
     node: 0..1}, example s's input displacement along its axis relative to the range over all
-    examples. {} otherwise."""
+    examples. An input the same in every example (a bias) is no pixel: not shaded. {} otherwise."""
     if task.labels is None or len(task.inputs) < 16:
         return {}
     if _SHADING[0] is not task.clamps:  # (the range over all examples, once per task: not per frame)
         axis = int(np.argmax(np.ptp(task.clamps, axis=(0, 1))))
-        _SHADING[:] = [task.clamps, axis, float(task.clamps[:, :, axis].min()), float(task.clamps[:, :, axis].max())]
-    _, axis, lo, hi = _SHADING
+        varies = np.ptp(task.clamps[:, :, axis], axis=0) > 0
+        _SHADING[:] = [task.clamps, axis, float(task.clamps[:, :, axis].min()), float(task.clamps[:, :, axis].max()), varies]
+    _, axis, lo, hi, varies = _SHADING
     values = task.clamps[s, :, axis]
     shade = (values - lo) / (hi - lo) if hi > lo else np.zeros(len(task.inputs))
-    return {int(i): float(v) for i, v in zip(task.inputs, shade)}
+    return {int(i): float(v) for i, v, on in zip(task.inputs, shade, varies) if on}
 
 
 def wrap(text: str, typeface, width: int) -> list[str]:

@@ -36,7 +36,7 @@ GOAL_COLOR = PALETTE["target"]
 class Goal:
     """What the examples ask, as the readout compares it: "slope" (they lie on the line
     value * input through the origin), "point" (one example: the answer `value` at input `at`),
-    "gap" (anything else on a curve: how far the answer is from the examples), "right" (a
+    "gap" (anything else on a curve: how far the answer is from the examples, on average), "right" (a
     classifier: how many examples it gets right)."""
 
     kind: str
@@ -83,9 +83,14 @@ def readout(source, goal: Goal | None) -> str:
     if goal.kind == "point":
         now = float(np.interp(goal.at, xs[ok], ys[ok]))
         return f"at {goal.at:.3g}: now {now:.3g}   goal {goal.value:.3g}"
-    x = source.inputs[:, source.probe.dims[0]]
-    gap = np.abs(np.interp(x, xs[ok], ys[ok]) - source.targets[:, 0])
-    return f"gap to the examples now {float(gap[~source.test].mean()):.2g}   goal 0"
+    train = ~source.test
+    x, y = source.inputs[train, source.probe.dims[0]], source.targets[train, 0]
+    a = float(xs[ok] @ ys[ok] / (xs[ok] @ xs[ok])) if xs[ok] @ xs[ok] > 0 else float("nan")
+    if np.isfinite(a) and x @ x > 0 and np.abs(ys[ok] - a * xs[ok]).max() <= 1e-3 * max(float(np.abs(ys[ok]).max()), 1e-12):
+        # the answer is a line through 0 (lesson 1's springs can make no other), and no such line
+        # meets every example: the goal is the least-squares line (what training minimises)
+        return f"slope now {a:.3f}   best line through 0: {float(x @ y / (x @ x)):.3g}"
+    return f"mean gap to the examples now {float(np.abs(np.interp(x, xs[ok], ys[ok]) - y).mean()):.2g}"
 
 
 def y_range_of(source, with_response: bool = True) -> tuple[float, float]:
@@ -105,7 +110,18 @@ def y_range_of(source, with_response: bool = True) -> tuple[float, float]:
     v = np.concatenate(vals)
     lo, hi = float(v.min()), float(v.max())
     pad = 0.12 * max(hi - lo, 1e-3)
-    return lo - pad, hi + pad
+    return round_out(lo - pad, hi + pad)
+
+
+def round_out(lo: float, hi: float) -> tuple[float, float]:
+    """The range widened to ends a reader takes in at a glance: multiples of a step of 1, 2 or 5
+    times a power of ten, about a fifth of the range (-0.0297 and 0.228 become -0.05 and 0.25)."""
+    span = hi - lo
+    if not (np.isfinite(span) and span > 0):
+        return lo, hi
+    power = 10.0 ** np.floor(np.log10(span / 5))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= span / 5)
+    return float(np.floor(lo / step + 1e-9) * step), float(np.ceil(hi / step - 1e-9) * step)
 
 
 class ResponsePicture:

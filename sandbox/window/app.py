@@ -253,7 +253,7 @@ class App:
                       f"  dC/dk: EP {i['ep_grad']:.4g}, exact {i['exact_grad']:.4g}"]
         elif sel is not None:
             lines.append(f"spring {sel}: measuring...")
-        lines += [f"example {s.example}: cost {s.step_costs[-1]:.3g}" if s.step_costs else "example cost: -",
+        lines += [f"{s.example_name}: cost {s.step_costs[-1]:.3g}" if s.step_costs else "example cost: -",
                   f"energy, free phase: {e_free:.4g}",
                   f"energy, nudged phase: {e_nudged:.4g}" if np.isfinite(e_nudged) else "energy, nudged phase: -",
                   f"{s.net.n_nodes} nodes, {s.net.n_springs} springs"]

@@ -53,7 +53,7 @@ COMMANDS = [
     Command((pygame.K_x, pygame.K_DELETE), "X / D", "cut the selected spring / cut a random 10%",
             lambda a, m: a.session.history.cut_selected()),
     Command((pygame.K_d,), "", "", lambda a, m: a.session.history.damage(0.1)),
-    Command((pygame.K_z,), "Z", "undo the last update, cut or edit", lambda a, m: a.session.history.undo()),
+    Command((pygame.K_z,), "Z", "undo your last change (and the training since)", lambda a, m: a.session.history.undo()),
     Command((pygame.K_l,), "L", "loss plot: log / linear scale", lambda a, m: a.toggle_log()),
     Command((pygame.K_o,), "O", "open the next scene in scenes/ (and saved/)", lambda a, m: a.open_next()),
     Command((pygame.K_F12, pygame.K_g), "F12 / G", "screenshot (PNG) / record a GIF, G again stops (recordings/)",

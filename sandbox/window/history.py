@@ -1,6 +1,15 @@
 """One undo stack for every action that changes the network or its task: an update, a cut,
-an edit of the network, an example added, moved or removed. Z undoes the last, whatever it
-was, exactly; the loss plot marks each action that is not an update.
+an edit of the network, an example added, moved or removed. The loss plot marks each action
+that is not an update.
+
+What Z undoes: the student's last action, exactly, and the training played since it. An
+update stepped (S, N) is an action of the student's; the updates of training played (Space, F)
+are not, one by one: they arrive several a second, so a Z pressed while they arrive would undo
+the update that just came (and the next one would come at once), never the example the student
+just added. They gather into one "training" action, and Z takes it back together with the
+action under it: the example added while training runs is gone, and the springs are as they
+were when it was added. Training pauses, so that what Z brought back stays to be looked at. With
+no action of the student's under it, Z undoes the training played.
 
 An update or a cut is undone by putting the springs back (edges, k, L); an edit (of the
 network or of the examples) by going back to the scene before it.
@@ -21,14 +30,23 @@ UNDO_DEPTH = 50
 
 @dataclass
 class Action:
-    """One undoable action. kind: "update", "cut", "edit" or "example"; springs: (edges, k, L,
-    change) before it, or scene: the scene before it; steps: the trainer's update count after it
-    (an update the guard rolled back is no longer there to undo)."""
+    """One undoable action. kind: "update" (stepped), "training" (the updates played in a row),
+    "cut", "edit" or "example"; springs: (edges, k, L, change) before it, or scene: the scene
+    before it; steps: the trainer's update count after it (an update the guard rolled back is no
+    longer there to undo); updates: how many updates it holds (training: more than one)."""
 
     kind: str
     springs: tuple | None = None
     scene: Scene | None = None
     steps: int = 0
+    updates: int = 0
+
+    @property
+    def words(self) -> str:
+        """What it was, for the caption that says it was undone."""
+        if self.kind in ("update", "training"):
+            return f"{self.updates} update{'s' if self.updates != 1 else ''}"
+        return {"cut": "the cut", "edit": "the edit", "example": "the change of the examples"}[self.kind]
 
 
 class History:
@@ -44,6 +62,16 @@ class History:
         self.stack.append(action)
         del self.stack[:-UNDO_DEPTH]
 
+    def trained(self, before, played: bool) -> None:
+        """An update was made from `before` (k, L): stepped, an action of its own; played, part
+        of the training action on top (a new one if the top is not one)."""
+        steps = self.session.trainer.steps
+        top = self.stack[-1] if self.stack else None
+        if played and top is not None and top.kind == "training":
+            top.steps, top.updates = steps, top.updates + 1
+            return
+        self.push(Action("training" if played else "update", springs=self.springs_now(before), steps=steps, updates=1))
+
     def springs_now(self, before=None) -> tuple:
         s = self.session
         k, L = before if before is not None else (s.net.k, s.net.L)
@@ -51,7 +79,11 @@ class History:
 
     def rolled_back(self, steps: int) -> None:
         """The guard rolled training back to `steps` updates: the updates after it are gone."""
-        while self.stack and self.stack[-1].kind == "update" and self.stack[-1].steps > steps:
+        while self.stack and self.stack[-1].kind in ("update", "training") and self.stack[-1].steps > steps:
+            top = self.stack[-1]
+            if top.kind == "training" and top.steps - top.updates < steps:  # (some of it stays)
+                top.updates, top.steps = top.updates - (top.steps - steps), steps
+                break
             self.stack.pop()
 
     @property
@@ -62,10 +94,12 @@ class History:
     # ------------------------------------------------------------ commands
 
     def undo(self) -> bool:
-        """Back to the network before the last action, exactly; the loss plot and the panel
-        then show the network as it is again. False if nothing was left to undo."""
+        """Pause, and go back to the network (and task) before the student's last action,
+        exactly, with the training played since it (see the module's docstring); the loss plot
+        and the panel then show the network as it is again. False if nothing was left to undo."""
         s = self.session
         s.command()
+        s.training.pause()
         if not self.stack and s.jobs.idle:
             s.say("nothing to undo")
             return False
@@ -74,7 +108,11 @@ class History:
             if not self.stack:
                 s.say("nothing to undo")
                 return
-            last = self.stack.pop()
+            s.training.pause()
+            undone = [self.stack.pop()]
+            if undone[0].kind == "training" and self.stack:  # (the action the training followed)
+                undone.append(self.stack.pop())
+            last = undone[-1]
             if last.scene is not None:
                 s.adopt(last.scene)
             else:
@@ -82,7 +120,9 @@ class History:
                 s.net.edges, s.net.k, s.net.L = edges, k, L
                 s.change = change if len(change) == len(k) else np.zeros(len(k))
                 s.structure_changed()
-            s.say("undone", banner=True)
+            said = " and ".join(a.words + (" trained since" if a.kind == "training" and len(undone) > 1 else "")
+                                for a in reversed(undone))
+            s.say(f"undone: {said}; paused", banner=True)
             self.remeasure("undo")
         s.jobs.after(apply, cancel=("stage",), bound=True)  # (not applied to a scene opened meanwhile)
         return True
@@ -162,6 +202,13 @@ class History:
         trainer, version = s.trainer, s.version
 
         def then(_row):
-            if s.version == version:
-                self.marks.append((len(trainer.history) - 1, label))
+            if s.version != version:
+                return
+            row = len(trainer.history) - 1
+            last = self.marks[-1] if self.marks else None
+            if label == "undo" and last is not None and last[1].startswith("undo") and last[0] == row - 1:
+                n = int(last[1].split("x")[-1]) if "x" in last[1] else 1  # (undos in a row: one mark)
+                self.marks[-1] = (row, f"undo x{n + 1}")
+                return
+            self.marks.append((row, label))
         s.jobs.submit("state", "evaluating", trainer.new_baseline, then)

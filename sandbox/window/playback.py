@@ -107,5 +107,5 @@ def _caption(session) -> str:
     over = s.training.paused and not s.frames and not s.training.queued and job is None  # (played out)
     said = (DONE if over else CAPTIONS)[s.stage.name]
     if s.stage.name == "nudged" and s.magnify > 1:
-        return said + f" (motion shown {s.magnify:,.{0 if s.magnify >= 10 else 1}f} times larger)"
+        return said + f" (motion shown {float(f'{s.magnify:.2g}'):,g} times larger)"  # (two digits: 1,000, not 1,001)
     return said

@@ -44,7 +44,7 @@ class ResponseView(ResponsePicture):
         if s is not None and button == 3:
             self.live.remove(s)
         elif s is not None and button == 1:
-            self.grip = {"index": s, "pos": pos, "moved": False}
+            self.grip = {"index": s, "pos": pos, "start": pos, "moved": False}
         elif s is None and button in (1, 3):
             p = self.to_plot(pos)
             if self.live.probe.n_dims == 2:
@@ -67,6 +67,8 @@ class ResponseView(ResponsePicture):
             return False
         if g["moved"]:
             p = self.to_plot(pos)
+            still = np.abs(np.subtract(pos, g["start"])) < 1  # (a direction not moved keeps its value exactly)
+            p[still] = self.example_points()[g["index"]][still]
             if self.live.probe.n_dims == 2:
                 self.live.move(g["index"], p)
             else:

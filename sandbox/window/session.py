@@ -57,6 +57,7 @@ class Session:
         self.version = 0
         self.generation = 0
         self.message, self.banner, self.warning = "", False, False  # a banner stays until the next command
+        self.updates_since_said = 0
         self.jobs = Jobs(self._failed, lambda: self.generation)
         self._recovered_after = -1  # jobs.succeeded at the last recovery
         self.training = Training(self)
@@ -224,12 +225,15 @@ class Session:
     # ------------------------------------------------------------ messages
 
     def say(self, text: str, banner: bool = False) -> None:
-        """Put a message on the caption (a banner stays until the next command)."""
+        """Put a message on the caption (a banner stays until the next command, or, while
+        training runs, for BANNER_UPDATES updates: its moment is over)."""
         self.message, self.banner, self.warning = text, banner, False
+        self.updates_since_said = 0
 
     def warn(self, text: str) -> None:
         """A warning on the caption (drawn red), staying until the next command."""
         self.message, self.banner, self.warning = text, True, True
+        self.updates_since_said = 0
 
     def command(self) -> None:
         """A new command: the last one's message is answered."""
@@ -251,11 +255,21 @@ class Session:
             self.still()
             self.hands.world = None
             self.ghost = None
-            split = "test" if self.example in set(self.trainer.task.test.tolist()) else "train"
-            self.say(f"showing example {self.example} ({split})", banner=True)
+            self.say(f"showing {self.example_name}", banner=True)
             if not self.editing:  # (editing, the drawing stays; its markers are this example's)
                 self.show_free_state()
         self.jobs.after(apply, cancel=("stage",), bound=True)
+
+    @property
+    def example_name(self) -> str:
+        """The shown example as a student counts it: "training example 3 of 1,258" (its place
+        in its own set, from 1; the index into all examples numbers train and test together)."""
+        task = self.trainer.task
+        for split, rows in (("training", task.train), ("test", task.test)):
+            at = np.flatnonzero(np.asarray(rows) == self.example)
+            if len(at):
+                return f"{split} example {int(at[0]) + 1:,} of {len(rows):,}"
+        return f"example {self.example}"
 
     def next_example(self) -> None:
         self.show_example(self.example + 1)

@@ -22,13 +22,13 @@ import numpy as np
 
 from ..learning.trainer import DivergenceError, Stage
 from ..physics.energy import energy
-from .history import Action
 from .playback import frames_for, magnification, shown_state
 
 FAST_BURST_S = 0.1  # worker time per fast-mode job: the window shows where training got after each
 PACES = {"slow": "slow motion", "normal": "normal pace", "fast": "fast"}
 PLAY_EPOCH_FRAMES = 48  # frames an epoch takes when played at the normal pace (within the bounds below)
 PLAY_STAGE_FRAMES = (3, 12)  # fewest and most frames a played stage takes at the normal pace
+BANNER_UPDATES = 3  # updates of running training a banner (not a warning) outlasts: then its moment is over
 FRAME_S = 1 / 60  # a motion's frames are due this far apart (a slower window skips some)
 
 
@@ -172,10 +172,11 @@ class Training:
         if not s.banner:
             s.say("")
         if self.fast:
-            s.jobs.submit("stage", "training fast", self._burst, lambda sts: self.show_stages(sts, animate=False))
+            s.jobs.submit("stage", "training fast", self._burst,
+                          lambda sts: self.show_stages(sts, animate=False, running=True))
         else:
             s.jobs.submit("stage", "computing the next stage", self._pull_played,
-                          lambda sts: self.show_stages(sts, played=True))
+                          lambda sts: self.show_stages(sts, played=True, running=True))
 
     def next_frame(self, now: float) -> np.ndarray:
         """The frame to show now: the next one, or, in a window drawing slower than FRAME_S a
@@ -232,19 +233,21 @@ class Training:
         s.still()
         s.show_free_state()
 
-    def show_stages(self, stages: list[Stage], animate: bool = True, played: bool = False) -> None:
-        """Show stages just computed: the last one animated (played: at the pace's length)."""
+    def show_stages(self, stages: list[Stage], animate: bool = True, played: bool = False,
+                    running: bool = False) -> None:
+        """Show stages just computed: the last one animated (played: at the pace's length);
+        running: computed because training runs (Space, F), not stepped."""
         # a stage that took long was watched live: it is shown at once instead of replayed
         last = self.session.jobs.last
         quick = last is None or last.seconds < 0.5
         for st in stages:
             animated = animate and quick and (played or st is stages[-1])
             if animated and (self.session.frames or self.queued):  # (shown once the motion before it has played)
-                self.queued.append((st, animated, played))
+                self.queued.append((st, animated, played, running))
             else:
-                self.show(st, animated, played)
+                self.show(st, animated, played, running)
 
-    def show(self, st: Stage, animate: bool, played: bool = False) -> None:
+    def show(self, st: Stage, animate: bool, played: bool = False, running: bool = False) -> None:
         s = self.session
         if st.name == "epoch":  # the epoch's losses are recorded: the loss plot shows them
             self.seen = 0
@@ -275,6 +278,9 @@ class Training:
             s.ghost = st.x_free
             s.energies = (energy(s.net, st.x_free), energy(s.net, st.x) + s.rule.beta * st.phases.cost.value(st.x))
         elif st.name == "update":
-            s.history.push(Action("update", springs=s.history.springs_now(st.before), steps=s.trainer.steps))
+            s.history.trained(st.before, running)
+            s.updates_since_said += running
+            if s.banner and not s.warning and s.updates_since_said >= BANNER_UPDATES:
+                s.say("")
             s.ghost = None
             s.change = st.dk if s.rule.learn != "rest_length" else st.dL
