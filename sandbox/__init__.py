@@ -8,6 +8,8 @@ The API a script needs, imported on first use (so `python main.py --help` stays 
     history = trainer.fit(50)                              # list of dicts, one per epoch
     rows = sandbox.gradient_check(scene.net, scene.task, 0)  # EP against the exact gradient
 
+A scene's temperature and hardware come with it (`scene.override("physics", temperature=1e-7)`
+before `from_scene` warms it); `Hardware` is the imperfect-hardware model on its own.
 `Network` and `Task` are the arrays underneath; `Rule` holds the learning hyperparameters;
 `Engine` and `Cost` are the interfaces (typing.Protocol) a solver and a cost follow. docs/api.md
 lists every name with a worked example.
@@ -26,6 +28,7 @@ _API = {
     "Guard": "sandbox.learning.trainer",
     "DivergenceError": "sandbox.learning.trainer",
     "Rule": "sandbox.learning.rules",
+    "Hardware": "sandbox.learning.hardware",
     "gradient_check": "sandbox.learning.rules",
     "exact_gradient": "sandbox.learning.rules",
     "Task": "sandbox.learning.task",

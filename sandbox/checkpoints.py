@@ -61,8 +61,14 @@ def effective_settings(trainer: Trainer, epochs: int) -> dict:
     engine, warm_start): the scene's values with the overrides applied. The rule's fields are
     all there, whatever they are, 'kind' named 'rule' as on the command line."""
     rule = {("rule" if k == "kind" else k): v for k, v in asdict(trainer.rule).items()}
+    hw = trainer.hardware  # the temperature and the hardware (learning/hardware.py) a run learns with
+    warm = {"temperature": float(getattr(trainer.engine, "temperature", 0.0)),
+            "samples": int(getattr(trainer.engine, "samples", 1))}
+    if hw is not None:
+        warm.update(measure_noise=hw.measure_noise, update_noise=hw.update_noise, k_levels=hw.k_levels,
+                    rounding=hw.rounding)
     return {**rule, "epochs": epochs, "batch": trainer.batch, "seed": trainer.seed,
-            "engine": engine_name(trainer.engine), "warm_start": trainer.warm_start}
+            "engine": engine_name(trainer.engine), "warm_start": trainer.warm_start, **warm}
 
 
 class RunWriter:

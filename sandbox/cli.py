@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--engine", choices=("exact", "physical", "pymunk"), default="exact",
                     help="exact: Newton equilibria (fast, default); physical (or pymunk): equilibria "
                          "from the live pymunk world, as a self-learning machine would")
+    tr.add_argument("--temperature", type=_nonnegative_float, metavar="KT",
+                    help="thermal energy kT (default: the scene's physics.temperature, usually 0): each "
+                         "state a spring measures jiggles, averaged over physics.samples snapshots")
     tr.add_argument("--out", help="output folder (default: runs/<scene>-<time>/); an older run there is replaced")
     tr.add_argument("--seed", type=_seed, help="shuffling seed (default: the scene's)")
     tr.add_argument("--checkpoint-every", type=_count, metavar="EPOCHS",
@@ -193,6 +196,16 @@ def _positive_float(s):
     return v
 
 
+def _nonnegative_float(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError("must be a number, 0 or more")
+    return v
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
@@ -277,11 +290,13 @@ def display_available() -> bool:
     return True
 
 
-def make_engine(name: str, scene):
+def make_engine(name: str, scene, seed: int | None = None):
+    """The physical engine at the scene's physics (its temperature's noise seeded by `seed`,
+    default the scene's), or None: the trainer's exact engine."""
     if name in ("physical", "pymunk"):
         from .physics.world import WorldEngine
 
-        return WorldEngine(scene.spec.physics)
+        return WorldEngine(scene.spec.physics, seed=scene.spec.seed if seed is None else seed)
     return None
 
 
@@ -304,6 +319,8 @@ def _train(args) -> int:
               file=sys.stderr)
         return EXIT["bad input"]
     scene = load_scene(args.scene)
+    if args.temperature is not None:
+        scene.override("physics", temperature=args.temperature)
     rule = scene.rule()
     if args.rule:
         rule = replace(rule, kind=args.rule)
@@ -324,13 +341,14 @@ def _train(args) -> int:
                                 progress=not args.quiet)
             if exact.interrupted:
                 raise KeyboardInterrupt
-        res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene), args.seed, folder,
+        res = train_scene(scene, args.epochs, rule, make_engine(args.engine, scene, args.seed), args.seed, folder,
                           progress=not args.quiet, gif=args.gif, checkpoints=checkpoints,
                           about={"command": args.argv})
     last = res.history[-1]
     engine = "physical" if args.engine == "pymunk" else args.engine
     how = "the exact gradient (not EP)" if rule.kind == "exact" else f"{rule.kind} EP"
-    print(f"{scene.name}: {last['epoch']} epochs, {how}, engine {engine}, {res.seconds:.1f} s")
+    warm = f", kT {scene.spec.physics.temperature:g}" if scene.spec.physics.temperature else ""
+    print(f"{scene.name}: {last['epoch']} epochs, {how}, engine {engine}{warm}, {res.seconds:.1f} s")
     _print_result(f"{rule.kind} EP" if rule.kind != "exact" else "exact gradient", res)
     if exact is not None:
         _print_result("exact gradient", exact)

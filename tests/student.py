@@ -152,6 +152,16 @@ class Student:
             self.train(lambda: s.trainer.epochs_done >= goal)
         elif w.key is not None:
             self.key(getattr(pygame, f"K_{w.key}") if len(w.key) == 1 else getattr(pygame, f"K_{w.key.upper()}"))
+        elif w.temperature is not None:  # ] until warm enough
+            for _ in range(12):
+                if s.warmth.kT >= w.temperature * (1 - 1e-9):
+                    break
+                self.key(pygame.K_RIGHTBRACKET)
+        elif w.beta is not None:  # B until it nudges hard enough
+            for _ in range(20):
+                if s.rule.beta >= w.beta * (1 - 1e-9):
+                    break
+                self.key(pygame.K_b)
         self.settle()
         assert lesson.index == index + 1, (index, step.text[:60], s.caption)
         self.look()

@@ -301,7 +301,7 @@ def test_the_pace_is_visible_and_every_lesson_wait_fits_half_a_minute_at_the_nor
     app.handle(pygame.event.Event(pygame_gui.UI_BUTTON_PRESSED, ui_element=app.controls.buttons["Normal"]))
     app.tick()
     assert s.training.pace == "normal" and not app.controls.buttons["Slow"].is_selected
-    for name in ("lesson_two_springs", "lesson_allostery", "lesson_xor"):
+    for name in ("lesson_two_springs", "lesson_allostery", "lesson_xor", "lesson_warm"):
         app.open_scene(SCENES / f"{name}.yaml")
         settle(app)
         tr = s.trainer

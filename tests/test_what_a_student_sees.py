@@ -3,10 +3,13 @@ card, its own-data step included; XOR and Digits played for a while. After every
 picture is measured (tests/student.py): the network inside its area, filling a fair part of it,
 holding still unless dragged; no red banner; the response's axes still while training."""
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pygame
+import pygame_gui
+import pytest
 from conftest import settle
 from student import Student
 
@@ -109,3 +112,66 @@ def test_xor_and_digits_played_for_a_while():
         me.key(pygame.K_SPACE)
         me.settle()
         me.look(training=True)
+
+
+def test_lesson_four_warm():
+    """Lesson 4 played through: it learns cold (card 1's hundredfold); ] three times warms it to
+    kT = 1e-7 and the masses are drawn jiggling while it stands still (the fixed ones do not),
+    the caption saying what a spring averages; ten warm epochs lose what it learned (card 3's
+    thirtyfold); R starts again cold, the lesson going on; warmed again, B five times, and it
+    learns at beta 0.032 (card 7's tenfold) up to the last card. (Epochs: a few frames at the
+    normal pace on the physical engine, then fast; the pace's own claims: test_lesson_warm.py.)"""
+    app = open_window("lesson_warm")
+    me, s = Student(app), app.session
+    me.look()
+    lesson = app.teaching.lesson
+
+    def epochs(card):  # the card's ten epochs, then the next card
+        assert lesson.index == card - 1 and lesson.step.wait.epochs == 10
+        goal = s.trainer.epochs_done + 10
+        me.train(lambda: s.trainer.epochs_done >= goal, normal_frames=20)
+        assert lesson.index == card, s.caption
+        me.look()
+
+    start = s.trainer.history[0]["loss"]
+    epochs(1)  # cold
+    learned = s.trainer.history[-1]["loss"]
+    assert start / learned > 100
+    assert not jiggles(me)  # cold: the picture holds still
+    me.meet(lesson.step)  # card 2: ] until kT = 1e-7
+    assert s.warmth.kT == pytest.approx(1e-7) and s.trainer.engine.temperature == pytest.approx(1e-7)
+    assert jiggles(me)
+    me.key(pygame.K_s)  # a stage: its caption says what a spring averages
+    me.settle()
+    assert " done: " in s.caption and "jiggle drawn" in s.caption
+    assert "each spring averages its extension over 1 thermal snapshot (the pymunk world's Langevin" in s.caption
+    epochs(3)  # warm, at beta 0.001
+    assert s.trainer.history[-1]["loss"] > 30 * learned
+    me.meet(lesson.step)  # card 4: R, the lesson going on from card 5
+    assert s.trainer.epochs_done == 0 and s.warmth.kT == 0 and s.rule.beta == 0.001
+    assert not jiggles(me)
+    slider = app.controls.sliders["temperature"]  # card 5: warm again, with the slider this time
+    assert app.controls.slider_labels["temperature"].text == "temperature kT  0 (cold)"
+    app.handle(pygame.event.Event(pygame_gui.UI_HORIZONTAL_SLIDER_MOVED, ui_element=slider, value=-7.0))
+    me.frames(2)
+    assert s.warmth.kT == pytest.approx(1e-7) and lesson.index == 5
+    assert app.controls.slider_labels["temperature"].text == "temperature kT  1e-07"
+    me.meet(lesson.step)  # card 6: B five times
+    assert s.rule.beta == pytest.approx(0.032) and s.warmth.kT == pytest.approx(1e-7)
+    epochs(7)  # warm, at beta 0.032
+    assert s.trainer.history[0]["loss"] / s.trainer.history[-1]["loss"] >= 10
+    assert lesson.is_last and "diverged" not in s.caption
+
+
+def jiggles(student) -> bool:
+    """Whether the free nodes are drawn elsewhere a moment later, nothing running or held."""
+    app = student.app
+    student.settle()
+    student.frames(2)
+    before = app.camera.to_screen(app.view.drawn)
+    time.sleep(0.3)
+    student.frames(2)
+    after = app.camera.to_screen(app.view.drawn)
+    free = app.session.net.roles != 0
+    assert np.array_equal(after[~free], before[~free])
+    return bool(np.abs(after[free] - before[free]).max() > 1.0)

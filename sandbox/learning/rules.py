@@ -32,6 +32,7 @@ from ..physics.costs import Clamp, DistanceCost, batch_of
 from ..physics.equilibrium import NewtonSolver
 from ..physics.factor import BAND_MAX_COORDS, factorize_many, solve_many
 from ..physics.network import Network
+from .hardware import Hardware, measure
 from .optimizers import OPTIMIZERS, OptimizerState
 from .task import Task
 
@@ -132,7 +133,8 @@ class Rule:
 class Phases:
     """The equilibria of one EP step: x_free (N, 2), and the pair (x_a, x_b) whose difference in
     dE/dtheta, divided by `scale`, estimates the gradient. `warning` is set when a phase was not
-    trustworthy (e.g. a negative nudge that flipped the network); `cost` is the example's cost."""
+    trustworthy (e.g. a negative nudge that flipped the network); `cost` is the example's cost.
+    At a temperature above 0, samples_a and samples_b hold what each state is measured over."""
 
     x_free: np.ndarray
     x_a: np.ndarray
@@ -141,6 +143,8 @@ class Phases:
     cost: object
     residual: float
     warning: str = ""
+    samples_a: np.ndarray | None = None  # (S, N, 2) thermal snapshots of x_a and x_b (temperature > 0)
+    samples_b: np.ndarray | None = None
 
 
 FELL_BACK = "negative nudge unstable at this beta: used one-sided EP"
@@ -164,8 +168,8 @@ def ep_phases_many(solver, net: Network, starts, costs: list, rule: Rule, relax=
     n, b = len(free), rule.beta
     if rule.kind == "one-sided":
         nudged = relax(net, x0, costs, b, kept=kept)
-        return [Phases(x0[i], x0[i], nudged[i].x, b, costs[i], max(free[i].residual, nudged[i].residual))
-                for i in range(n)]
+        return [Phases(x0[i], x0[i], nudged[i].x, b, costs[i], max(free[i].residual, nudged[i].residual),
+                       samples_a=free[i].samples, samples_b=nudged[i].samples) for i in range(n)]
     if rule.kind == "centered":
         both = relax(net, x0 + x0, costs + costs, np.repeat([b, -b], n), kept=kept + kept)
         return [_centered(free[i], both[i], both[n + i], costs[i], b) for i in range(n)]
@@ -182,7 +186,8 @@ def ep_phases_many(solver, net: Network, starts, costs: list, rule: Rule, relax=
                 if hasattr(solver, "kept"):
                     solver.kept = kept[i]
                 cl.append(clamped_equilibrium(solver, net, x0[i], clamps[i]))
-        return [Phases(x0[i], x0[i], cl[i].x, b, costs[i], max(free[i].residual, cl[i].residual)) for i in range(n)]
+        return [Phases(x0[i], x0[i], cl[i].x, b, costs[i], max(free[i].residual, cl[i].residual),
+                       samples_a=free[i].samples, samples_b=cl[i].samples) for i in range(n)]
     raise ValueError(f"unknown rule {rule.kind!r}; expected one of {', '.join(RULES)}")
 
 
@@ -196,8 +201,8 @@ def _centered(free, plus, minus, cost, b: float) -> Phases:
     jump_minus = np.abs(minus.x - x0).max()
     res = max(free.residual, plus.residual, minus.residual)
     if not minus.converged or jump_minus > 3 * jump_plus + 1e-12:
-        return Phases(x0, x0, plus.x, b, cost, res, FELL_BACK)
-    return Phases(x0, minus.x, plus.x, 2 * b, cost, res)
+        return Phases(x0, x0, plus.x, b, cost, res, FELL_BACK, free.samples, plus.samples)
+    return Phases(x0, minus.x, plus.x, 2 * b, cost, res, samples_a=minus.samples, samples_b=plus.samples)
 
 
 # a clamped length is held by a penalty this many times stiffer than the springs at its pair
@@ -262,14 +267,23 @@ def one_at_a_time(engine):
     return relax
 
 
-def ep_gradient(net: Network, phases: Phases) -> tuple[np.ndarray, np.ndarray]:
-    """(E,) estimates of dC/dk and dC/dL, each spring from its own two extensions."""
-    gk, gl = ep_gradients(net, [phases])
+def ep_gradient(net: Network, phases: Phases, hardware: Hardware | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(E,) estimates of dC/dk and dC/dL, each spring from its own two measurements (of its
+    extension; over thermal snapshots, through imperfect hardware: `hardware.measure`)."""
+    gk, gl = ep_gradients(net, [phases], hardware)
     return gk[0], gl[0]
 
 
-def ep_gradients(net: Network, phases: list) -> tuple[np.ndarray, np.ndarray]:
-    """(B, E) ep_gradient of each of B Phases, with numpy over all at once."""
+def ep_gradients(net: Network, phases: list, hardware: Hardware | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(B, E) ep_gradient of each of B Phases, with numpy over all at once (one by one when they
+    are measured over thermal snapshots or through imperfect hardware)."""
+    if hardware is not None or any(ph.samples_a is not None or ph.samples_b is not None for ph in phases):
+        rows = []
+        for ph in phases:
+            gk_b, gl_b = measure(net, ph.x_b, ph.samples_b, hardware)
+            gk_a, gl_a = measure(net, ph.x_a, ph.samples_a, hardware)
+            rows.append(((gk_b - gk_a) / ph.scale, (gl_b - gl_a) / ph.scale))
+        return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
     xa = np.stack([ph.x_a for ph in phases])
     xb = np.stack([ph.x_b for ph in phases])
     scale = np.array([ph.scale for ph in phases])[:, None]

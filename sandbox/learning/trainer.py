@@ -20,6 +20,7 @@ from ..physics.energy import extensions
 from ..physics.equilibrium import FloppyNetworkError, NewtonSolver
 from ..physics.network import Network
 from .advice import stall_advice
+from .hardware import Hardware
 from .optimizers import OptimizerState
 from .rules import Phases, Rule, apply_update, ep_gradients, ep_phases, ep_phases_many, exact_gradients, one_at_a_time
 from .task import Task
@@ -66,7 +67,9 @@ class Guard:
     stiffness; on one-example scenes every update is an epoch), rolls back to the last good
     epoch. Either way a DivergenceError says what happened and what to try. Losses are compared
     only within one task: from the history row where the task (or the network) last changed
-    from outside training (Trainer.new_baseline).
+    from outside training (Trainer.new_baseline). A noisy learner (warm, or imperfect hardware)
+    is not checked for jumps: when the noise swamps the nudge its loss wanders above its start
+    without anything crumpling, and rolling back would not help.
     """
 
     max_loss_growth: float = 100.0
@@ -82,9 +85,9 @@ class Guard:
             return "one update drove over a quarter of the springs to their stiffness bounds"
         return ""
 
-    def check_epoch(self, history: list, since: int = 0) -> str:
+    def check_epoch(self, history: list, since: int = 0, jumps: bool = True) -> str:
         """'' if the last history row is acceptable, else why not; rows before `since` (another
-        task's) are not compared."""
+        task's) are not compared; jumps=False: no jump check."""
         history = history[since:]
         loss, start = history[-1]["loss"], history[0]["loss"]
         if not math.isfinite(loss):
@@ -92,7 +95,7 @@ class Guard:
         if loss > self.max_loss_growth * max(start, 1e-300):
             return f"the loss grew from {start:.3g} to {loss:.3g}"
         best = min((row["loss"] for row in history[:-1] if math.isfinite(row["loss"])), default=start)
-        if loss > self.max_jump * best and loss > self.jump_floor * start:
+        if jumps and loss > self.max_jump * best and loss > self.jump_floor * start:
             return f"the loss jumped to {loss:.3g}, over {self.max_jump:g}x its best ({best:.3g}): the network crumpled"
         return ""
 
@@ -120,6 +123,9 @@ class Trainer:
 
     `optimizer_state` holds the moments of the rule's optimizer (momentum, Adam), reset on
     rollback; `predict(clamps)` gives the trained network's answers to new inputs.
+
+    hardware: the imperfect measurements and updates of a physical learner (`hardware.py`; None:
+    perfect). A temperature belongs to the engine.
     """
 
     net: Network
@@ -130,11 +136,12 @@ class Trainer:
     seed: int = 0
     warm_start: bool = False
     guard: Guard = field(default_factory=Guard)
+    hardware: Hardware | None = None
     history: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
     def __post_init__(self):
-        self.engine = self.engine or NewtonSolver()
+        self.engine = self.engine or NewtonSolver(seed=self.seed)  # (its noise, if it is warmed, follows the seed)
         self.rng = np.random.default_rng(self.seed)
         self.steps = 0
         self.epochs_done = 0
@@ -153,9 +160,14 @@ class Trainer:
     @classmethod
     def from_scene(cls, scene, rule: Rule | None = None, engine=None, seed: int | None = None) -> Trainer:
         """A trainer for a loaded scene (sandbox.load_scene), with its rule, batch and seed
-        unless given. It trains the scene's own network in place."""
+        unless given, and its hardware; without an engine, the exact one at the scene's
+        temperature. It trains the scene's own network in place."""
+        seed = scene.spec.seed if seed is None else seed
+        if engine is None and scene.spec.physics.temperature > 0:
+            p = scene.spec.physics
+            engine = NewtonSolver(temperature=p.temperature, samples=p.samples, seed=seed)
         return cls(scene.net, scene.task, rule or scene.rule(), engine=engine, batch=scene.spec.learning.batch,
-                   seed=scene.spec.seed if seed is None else seed)
+                   seed=seed, hardware=Hardware.from_scene(scene.spec, seed))
 
     # ------------------------------------------------------------ the loop
 
@@ -199,7 +211,7 @@ class Trainer:
         """Count an epoch, evaluate it, apply the guard, and remember it as the last good one."""
         self.epochs_done += 1
         row = self.record()
-        why = self.guard.check_epoch(self.history, self.baseline)
+        why = self.guard.check_epoch(self.history, self.baseline, jumps=not self.noisy)
         if why:
             raise DivergenceError(self._advice(why))
         self._note_progress()
@@ -219,7 +231,13 @@ class Trainer:
 
     def _advice(self, why: str) -> str:
         hint = " (rest lengths move much faster than stiffnesses at the same rate)" if self.rule.learn != "stiffness" else ""
-        return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}{hint}) or a smaller beta"
+        noise = ", or, if noise swamps the nudge, a larger one" if self.noisy else ""
+        return f"{why}. Try a smaller learning rate (now {self.rule.lr:g}{hint}) or a smaller beta{noise}"
+
+    @property
+    def noisy(self) -> bool:
+        """Whether learning is noisy: a warm engine or imperfect hardware."""
+        return getattr(self.engine, "temperature", 0) > 0 or self.hardware is not None
 
     def _note_progress(self) -> None:
         """Remember how far this epoch moved k and L; say once if the loss stalled (advice.py)."""
@@ -262,7 +280,7 @@ class Trainer:
             free.append(self._x[s])
         n = len(indices)
         if phases:
-            gk, gL = ep_gradients(self.net, phases)
+            gk, gL = ep_gradients(self.net, phases, self.hardware)
         else:
             gk, gL = exact_gradients(self.net, np.stack(free), costs, solver=self.engine)
         gk, gL = (gk / n).sum(axis=0), (gL / n).sum(axis=0)  # the means over the examples
@@ -271,6 +289,8 @@ class Trainer:
         before = (self.net.k.copy(), self.net.L.copy())
         pinned = pinned_fraction(self.net, self.rule)
         dk, dL = apply_update(self.net, gk, gL, self.rule, self.epochs_done, ext, self.optimizer_state)
+        if self.hardware is not None:  # the update as imperfect hardware makes it
+            dk, dL = self.hardware.realize(self.net, before, self.rule)
         why = self.guard.check_update(self.net, self.rule, pinned)
         if why:
             self.net.k, self.net.L = before

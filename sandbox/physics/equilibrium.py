@@ -20,6 +20,9 @@ it ended with). The trainer starts the free phases of a mini-batch from one fact
 network's at rest, `factorization_at`, see Trainer._first) and each example's nudged phases
 from its free phase's, whether it relaxes them one at a time or together: both give the same
 equilibria, to the last bit.
+
+At a temperature kT > 0 each equilibrium also carries thermal snapshots around it (`thermal.py`:
+the harmonic approximation), which is what learning measures.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 from ..physics.network import Network
 from .assembly import SpringAssembly
 from .factor import BAND_MAX_COORDS, FloppyNetworkError, factorize, use_one_blas_thread
+from .thermal import harmonic_samples, thermal_rng
 
 __all__ = ["Equilibrium", "FloppyNetworkError", "Kept", "NewtonSolver", "NotConvergedError"]
 
@@ -51,7 +55,9 @@ class Kept(NamedTuple):
 class Equilibrium:
     """x (N, 2) positions; residual = largest |force| on a free coordinate; energy of the
     phase (E + beta C); Newton iterations, factorizations done, and whether it converged;
-    kept: the factorization the relaxation ended with (None if it had none), for the next phase."""
+    kept: the factorization the relaxation ended with (None if it had none), for the next phase.
+    samples: (S, N, 2) thermal snapshots of the state at a temperature > 0 (what a measurement
+    averages over), None at zero temperature (the state is x itself)."""
 
     x: np.ndarray
     residual: float
@@ -60,6 +66,7 @@ class Equilibrium:
     factorizations: int
     converged: bool
     kept: Kept | None = field(default=None, repr=False, compare=False)
+    samples: np.ndarray | None = None
 
 
 class NewtonSolver:
@@ -70,13 +77,19 @@ class NewtonSolver:
     band_max: the largest number of free coordinates factorized by band Cholesky (LAPACK);
     above it, SuperLU. The assembly of each structure (springs, free mask) is kept for the next
     calls.
+    temperature: kT; above 0 every equilibrium comes with `samples` thermal snapshots drawn
+    with the random stream of `seed` (`thermal.py`). Both may be changed between calls.
     """
 
-    def __init__(self, tol: float = 1e-10, max_iter: int = 200, band_max: int = BAND_MAX_COORDS):
+    def __init__(self, tol: float = 1e-10, max_iter: int = 200, band_max: int = BAND_MAX_COORDS,
+                 temperature: float = 0.0, samples: int = 1, seed: int = 0):
         use_one_blas_thread()
         self.tol = tol
         self.max_iter = max_iter
         self.band_max = band_max
+        self.temperature = temperature
+        self.samples = samples
+        self.rng = thermal_rng(seed)
         self._lu = None
         self._lu_free = None
         self._assemblies: dict[tuple[bytes, bytes], SpringAssembly] = {}
@@ -143,6 +156,7 @@ class NewtonSolver:
         if asm.n_free == 0:
             return Equilibrium(x, 0.0, phase.total(x), 0, 0, True, self.kept)
         eq = self._newton(phase, x, free)
+        self._thermalize(eq, phase)
         if strict and not eq.converged:
             raise NotConvergedError(f"residual {eq.residual:.3g} after {eq.iterations} Newton steps "
                                     f"(tol {self.tol:g})")
@@ -158,7 +172,21 @@ class NewtonSolver:
         one after another. A floppy network raises FloppyNetworkError naming the example."""
         from .batch import relax_many
 
-        return relax_many(self, net, starts, costs, beta, free, kept, strict)
+        eqs = relax_many(self, net, starts, costs, beta, free, kept, strict)
+        if self.temperature > 0:  # each example's snapshots, example after example
+            free = net.free_dofs if free is None else np.asarray(free, dtype=bool)
+            betas = np.broadcast_to(np.asarray(beta, dtype=float), (len(eqs),))
+            for i, eq in enumerate(eqs):
+                cost = costs[i] if costs is not None and betas[i] != 0.0 else None
+                asm = self.assembly(net, free, cost.nodes if cost is not None else ())
+                self._thermalize(eq, _Phase(asm, net.k, net.L, cost, float(betas[i])))
+        return eqs
+
+    def _thermalize(self, eq: Equilibrium, phase: "_Phase") -> None:
+        """At a temperature above 0, give eq its `samples` thermal snapshots (thermal.py)."""
+        if self.temperature > 0 and phase.asm.n_free:
+            eq.samples = harmonic_samples(phase.asm, lambda psd: phase.matrix(eq.x, psd), eq.x, self.temperature,
+                                          self.samples, self.rng)
 
     def _newton(self, phase: "_Phase", x: np.ndarray, free: np.ndarray) -> Equilibrium:
         """The damped Newton loop on x (N, 2), in place."""

@@ -67,4 +67,5 @@ class Engine(Protocol):
 
     def relax(self, net: Network, x_start: np.ndarray, cost: Cost | None = None, beta: float = 0.0,
               free: np.ndarray | None = None) -> Equilibrium:
-        """Relax from x_start (N, 2); `free` (2N,) bool overrides which coordinates move."""
+        """Relax from x_start (N, 2); `free` (2N,) bool overrides which coordinates move. At a
+        temperature above 0 the Equilibrium's `samples` (S, N, 2) are its thermal snapshots."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
+from ..learning.hardware import fabricate, k_grid
 from ..learning.rules import Rule
 from ..learning.task import Task
 from ..paths import find_scene, scene_suggestion
@@ -39,6 +40,20 @@ class Scene:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def override(self, section: str, **values) -> None:
+        """Set keys of one section of the spec (e.g. override("physics", temperature=1e-4)),
+        checked against the schema (SceneError naming the key if a value is not allowed), and in
+        the document a save writes (`raw`). Keys used when the network is built
+        (hardware.fabrication, k_levels) do not rebuild it."""
+        old = getattr(self.spec, section)
+        try:
+            new = type(old).model_validate({**old.model_dump(), **values})
+        except ValidationError as exc:
+            raise SceneError(self.path, [".".join(map(str, (section,) + tuple(e["loc"]))) + ": " + e["msg"]
+                                         for e in exc.errors()]) from None
+        self.spec = self.spec.model_copy(update={section: new})
+        self.raw = {**self.raw, section: {**(self.raw.get(section) or {}), **values}}
 
     def rule(self) -> Rule:
         s = self.spec.learning
@@ -81,6 +96,9 @@ def build_scene(raw: dict, path, locate: Locator | None = None, lenient: bool = 
         problems.append(locate.at(("learning", "k_max")) + "k_max must be larger than k_min")
     if problems:
         raise SceneError(path, problems)
+    hw, ls = spec.hardware, spec.learning
+    if hw.fabrication or hw.k_levels:  # built as imperfect hardware would build it
+        fabricate(net, hw.fabrication, k_grid(ls.k_min, ls.k_max, hw.k_levels) if hw.k_levels else None, spec.seed)
     return Scene(path, spec, net, task, raw)
 
 

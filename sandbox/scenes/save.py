@@ -39,6 +39,8 @@ def _head(scene: Scene, net: Network, settings: dict | None) -> dict:
     doc = {k: v for k, v in scene.raw.items() if k not in ("network", "origin")}
     for section, values in (settings or {}).items():
         doc[section] = {**doc.get(section, {}), **values}
+    if "fabrication" in (doc.get("hardware") or {}):  # the springs listed are the ones built: not twice
+        doc["hardware"] = {k: v for k, v in doc["hardware"].items() if k != "fabrication"}
     task = dict(doc.get("task", {}))
     if task.get("inputs") is None:
         task["inputs"] = [net.ids[i] for i in scene.task.inputs]

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import NotRequired, TypedDict
 
+from ..learning.hardware import ROUNDINGS
 from ..learning.optimizers import OPTIMIZERS
 from ..learning.rules import LEARNS, REST_STEPS, RULES
 
@@ -49,6 +50,18 @@ FINITE = "must be a finite number (no nan or inf, at any depth)"
 class Physics(Strict):
     drag: float = Field(1.0, gt=0, description="viscous drag coefficient gamma (force per speed)")
     mass: float = Field(1.0, gt=0, description="mass of each node in the live world")
+    temperature: float = Field(0.0, ge=0, le=1e6, description="kT, in the scene's energy units (k times length squared); 0: none")
+    samples: int = Field(1, ge=1, le=10_000, description="thermal snapshots (or readings) one measurement averages")
+
+
+class HardwareSpec(Strict):
+    """Imperfect hardware (sandbox/learning/hardware.py); every key off by default."""
+
+    measure_noise: float = Field(0.0, ge=0, le=1e6, description="standard deviation of each measured extension (length)")
+    update_noise: float = Field(0.0, ge=0, le=100, description="relative standard deviation of each change of k or L")
+    k_levels: int | None = Field(None, ge=2, le=1_000_000, description="stiffness values from k_min to k_max, log-spaced")
+    rounding: Literal[ROUNDINGS] = Field("nearest", description="onto the levels: nearest, or stochastic (unbiased)")
+    fabrication: float = Field(0.0, ge=0, le=1, description="relative spread of the built k and L around the scene's")
 
 
 LIMIT = 1e6  # largest coordinate or length a scene may use
@@ -201,6 +214,9 @@ class Expect(Strict):
 STAGES = ("free", "nudged", "update")
 
 
+WAITS = ("stage", "epochs", "key", "drag", "temperature", "beta")
+
+
 class Wait(Strict):
     """What a lesson step waits for before the lesson moves on by itself (one of these)."""
 
@@ -208,6 +224,8 @@ class Wait(Strict):
     epochs: int | None = Field(None, ge=1, le=100_000, description="epochs trained since the step began")
     key: str | None = Field(None, min_length=1, max_length=20, description="a key pressed, by name: space, d, x")
     drag: Union[str, int] | None = Field(None, description="a node dragged: its id, or 'any'")
+    temperature: float | None = Field(None, gt=0, le=1e6, description="the temperature kT raised to at least this")
+    beta: float | None = Field(None, gt=0, le=1, description="beta raised to at least this")
 
     @field_validator("key")
     @classmethod
@@ -216,9 +234,9 @@ class Wait(Strict):
 
     @model_validator(mode="after")
     def _one(self):
-        given = [k for k in ("stage", "epochs", "key", "drag") if getattr(self, k) is not None]
+        given = [k for k in WAITS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("wait for exactly one of: stage, epochs, key, drag")
+            raise ValueError(f"wait for exactly one of: {', '.join(WAITS)}")
         return self
 
 
@@ -237,6 +255,7 @@ class SceneSpec(Strict):
     description: str = ""
     seed: int = Field(0, ge=0, le=MAX_SEED)
     physics: Physics = Physics()
+    hardware: HardwareSpec = HardwareSpec()
     network: NetworkSpec
     task: TaskSpec
     learning: LearningSpec = LearningSpec()

@@ -27,6 +27,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 
+from ..learning.hardware import ROUNDINGS
 from ..learning.rules import LEARNS, RULES
 from ..scenes.messages import Locator, SceneError, explain, explain_all
 from ..scenes.schema import MAX_SEED, SceneSpec, Strict
@@ -44,6 +45,13 @@ class Overrides(Strict):
                              description="the scene's seed: its generated network, test split and shuffling")
     epochs: int | None = Field(None, ge=1, le=10_000_000, description="epochs to train")
     batch: int | None = Field(None, ge=1, description="examples per update")
+    temperature: float | None = Field(None, ge=0, le=1e6, description="physics.temperature (kT)")
+    samples: int | None = Field(None, ge=1, le=10_000, description="physics.samples")
+    measure_noise: float | None = Field(None, ge=0, le=1e6, description="hardware.measure_noise")
+    update_noise: float | None = Field(None, ge=0, le=100, description="hardware.update_noise")
+    k_levels: int | None = Field(None, ge=2, le=1_000_000, description="hardware.k_levels")
+    rounding: Literal[ROUNDINGS] | None = Field(None, description="hardware.rounding")
+    fabrication: float | None = Field(None, ge=0, le=1, description="hardware.fabrication")
 
 
 OVERRIDES = tuple(Overrides.model_fields)
@@ -59,6 +67,13 @@ class Grid(Strict):
     seed: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] | None = Field(None, min_length=1)
     epochs: list[int] | None = Field(None, min_length=1)
     batch: list[int] | None = Field(None, min_length=1)
+    temperature: list[Annotated[float, Field(ge=0, le=1e6)]] | None = Field(None, min_length=1)
+    samples: list[Annotated[int, Field(ge=1, le=10_000)]] | None = Field(None, min_length=1)
+    measure_noise: list[Annotated[float, Field(ge=0, le=1e6)]] | None = Field(None, min_length=1)
+    update_noise: list[Annotated[float, Field(ge=0, le=100)]] | None = Field(None, min_length=1)
+    k_levels: list[Annotated[int, Field(ge=2, le=1_000_000)]] | None = Field(None, min_length=1)
+    rounding: list[Literal[ROUNDINGS]] | None = Field(None, min_length=1)
+    fabrication: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(None, min_length=1)
 
 
 assert tuple(Grid.model_fields) == OVERRIDES  # one list per override, same names

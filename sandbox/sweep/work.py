@@ -21,13 +21,23 @@ class RunError(Exception):
     worker intact."""
 
 
+SECTIONS = {"physics": ("temperature", "samples"),  # overrides that go into the scene's document
+            "hardware": ("measure_noise", "update_noise", "k_levels", "rounding", "fabrication")}
+
+
 def apply_overrides(raw: dict, path: Path, overrides: dict) -> tuple:
     """(scene, rule, epochs, seed) for train_scene, the scene built from its document `raw` (the
-    YAML of the file at `path`) with the overrides: a seed goes into the document (a generated
-    network changes with it), batch into the scene's learning section, the rest into the rule."""
+    YAML of the file at `path`) with the overrides: a seed, the temperature and the hardware go
+    into the document (a generated or fabricated network changes with them), batch into the
+    scene's learning section, the rest into the rule."""
     seed = overrides.get("seed")
+    doc = raw if seed is None else {**raw, "seed": seed}
+    for section, keys in SECTIONS.items():
+        values = {k: overrides[k] for k in keys if overrides.get(k) is not None}
+        if values:
+            doc = {**doc, section: {**(doc.get(section) or {}), **values}}
     try:
-        scene = build_scene(raw if seed is None else {**raw, "seed": seed}, path, Locator(path))
+        scene = build_scene(doc, path, Locator(path))
     except SceneError as exc:
         raise RunError(str(exc)) from None
     if overrides.get("batch") is not None:

@@ -43,6 +43,8 @@ COMMANDS = [
             lambda a, m: a.session.settings.scale_lr(2.0 if a.last_key in PLUS else 0.5)),
     Command((pygame.K_b, pygame.K_v), "B / V", "beta x2 / /2",
             lambda a, m: a.session.settings.scale_beta(2.0 if a.last_key == pygame.K_b else 0.5)),
+    Command((pygame.K_RIGHTBRACKET, pygame.K_LEFTBRACKET), "] / [", "temperature kT x10 / /10 (0, 1e-9 ... 1e-3)",
+            lambda a, m: a.session.warmth.step(a.last_key == pygame.K_RIGHTBRACKET)),
     Command((pygame.K_u,), "U", "rule: centered / one-sided / coupled (where it can run)",
             lambda a, m: a.session.settings.cycle_rule()),
     Command((pygame.K_k,), "K", "what learns: stiffness / rest length / both", lambda a, m: a.session.settings.cycle_learn()),

@@ -16,12 +16,18 @@ from .commands import BUTTONS, COMMANDS
 from .engines import ENGINES
 from .library import same_file, scene_choices
 from .settings import RULE_CYCLE
+from .warmth import KT_SLIDER
 
 COLOR_MODES = {"tension": "tension", "change": "last change", "agreement": "EP vs exact"}
 LEARN_LABELS = {learn: learn.replace("_", " ") for learn in LEARNS}
 BUTTON_LABELS = ["Play", "Stage", "Example", "Slow", "Normal", "Fast", "Reset", "Edit", "Fit view",
                  "Record", "Save", "Help"]
 PACE_BUTTONS = {"Slow": "slow", "Normal": "normal", "Fast": "fast"}
+
+
+def _log(v: float, lo: float, hi: float) -> float:
+    """A slider's position for the value v (> 0; 0 and below: its left end)."""
+    return float(np.clip(math.log10(v), lo, hi)) if v > 0 else lo
 
 
 class ControlPanel:
@@ -54,11 +60,10 @@ class ControlPanel:
         lw, lh, sh = pw - px(20), px(22), px(24)
         self.sliders, self.slider_labels = {}, {}
         for name, value, lo, hi in (("lr", s.rule.lr, -4.0, 4.0), ("beta", s.rule.beta, -5.0, 0.0),
-                                    ("drag", s.scene.spec.physics.drag, -2.0, 2.0)):
+                                    ("drag", s.scene.spec.physics.drag, -2.0, 2.0), ("temperature", s.warmth.kT, *KT_SLIDER)):
             self.slider_labels[name] = UILabel(pygame.Rect(x0, y, lw, lh), "", self.ui)
             y += lh
-            self.sliders[name] = UIHorizontalSlider(pygame.Rect(x0, y, lw, sh), float(np.clip(math.log10(value), lo, hi)),
-                                                    (lo, hi), self.ui)
+            self.sliders[name] = UIHorizontalSlider(pygame.Rect(x0, y, lw, sh), _log(value, lo, hi), (lo, hi), self.ui)
             y += sh + px(4)
         y += px(4)
         half = (pw - px(25)) // 2
@@ -129,17 +134,19 @@ class ControlPanel:
             if self._shown.get(name) != state:
                 self._make_menu(name)
         s = self.session
+        kT = s.warmth.kT
         texts = {"lr": f"learning rate  {s.rule.lr:.3g}", "beta": f"nudge beta  {s.rule.beta:.3g}",
-                 "drag": f"drag (viscosity)  {s.scene.spec.physics.drag:.3g}"}
+                 "drag": f"drag (viscosity)  {s.scene.spec.physics.drag:.3g}",
+                 "temperature": f"temperature kT  {kT:.3g}" if kT > 0 else "temperature kT  0 (cold)"}
         for name, text in texts.items():
             self.slider_labels[name].set_text(text)
-        values = {"lr": s.rule.lr, "beta": s.rule.beta}
+        values = {"lr": s.rule.lr, "beta": s.rule.beta, "temperature": kT}
         drag = s.scene.spec.physics.drag
         if drag != self._drag:  # (a drag set by its slider applies after the running stage: not undone meanwhile)
             values["drag"], self._drag = drag, drag
         for name, v in values.items():
             slider = self.sliders[name]
-            value = float(np.clip(math.log10(v), *slider.value_range))
+            value = _log(v, *slider.value_range)
             if abs(slider.get_current_value() - value) > 1e-9:
                 slider.set_current_value(value)
         self.buttons["Play"].set_text("Pause" if not s.training.paused else "Play")
@@ -169,6 +176,8 @@ class ControlPanel:
             name = next((n for n, w in self.sliders.items() if w is event.ui_element), None)
             if name == "drag":
                 s.settings.set_drag(10 ** event.value)
+            elif name == "temperature":  # (its left end is 0: cold)
+                s.warmth.set(0.0 if event.value <= KT_SLIDER[0] + 0.25 else 10 ** event.value)
             elif name is not None:
                 s.settings.set_rule(**{name: 10 ** event.value})
             return name is not None

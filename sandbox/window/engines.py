@@ -60,15 +60,16 @@ class PhysicalEngine(_Checked, WorldEngine):
 
     def relax(self, net, x_start, *args, **kwargs):
         if self.world is None or self.world.net is not net or len(self.world.springs) != net.n_springs:
-            self.world = _CheckedWorld(net, x_start, self.drag)
+            self.world = _CheckedWorld(net, x_start, self.drag, rng=self.rng)
         return super().relax(net, x_start, *args, **kwargs)
 
 
-def make_engine(name: str, physics=None):
-    """The engine called `name` (one of ENGINES) for the window."""
+def make_engine(name: str, physics=None, seed: int = 0):
+    """The engine called `name` (one of ENGINES) for the window, at the physics' temperature
+    (its thermal noise seeded by `seed`)."""
     if name == "physical":
-        return PhysicalEngine(physics, tol=1e-9, record=90)
-    return ExactEngine()
+        return PhysicalEngine(physics, tol=1e-9, record=90, seed=seed)
+    return ExactEngine(temperature=getattr(physics, "temperature", 0.0), samples=getattr(physics, "samples", 1), seed=seed)
 
 
 def engine_name(engine) -> str:
@@ -106,7 +107,7 @@ def prepare(scene: Scene, engine: str | None = None, rule=None) -> Opened:
     if engine is None:  # (coupled learning, as a saved copy may ask, runs on the exact engine only)
         coupled = (rule or scene.rule()).kind == "coupled"
         engine = "physical" if not coupled and settles_quickly(scene) else "exact"
-    trainer = Trainer.from_scene(scene, rule, make_engine(engine, scene.spec.physics))
+    trainer = Trainer.from_scene(scene, rule, make_engine(engine, scene.spec.physics, scene.spec.seed))
     trainer.record()
     s = int(trainer.task.train[0])
     x = trainer.free_state(s).x

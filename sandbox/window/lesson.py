@@ -3,8 +3,9 @@ move it on by themselves.
 
 A scene's optional `lesson:` section lists steps, each a short text and optionally what it
 waits for (sandbox.scenes.schema.Wait): a training stage reached, a number of epochs trained
-since the step began, a key pressed, a node dragged. When the shown step's wait is met the
-lesson moves to the next step; Next moves on at any time, Back goes back.
+since the step began, a key pressed, a node dragged, the temperature or beta raised to a value.
+When the shown step's wait is met the lesson moves to the next step; Next moves on at any time,
+Back goes back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..scenes.schema import Lesson
 class Event:
     """Something that happened in the window. kind: "stage" (value: free, nudged, update),
     "epochs" (value: epochs trained so far), "key" (value: the key's name), "drag" (value: the
-    dragged node's id)."""
+    dragged node's id), "temperature" or "beta" (value: the setting now)."""
 
     kind: str
     value: object
@@ -65,7 +66,16 @@ class LessonProgress:
             return f"waiting for {left} more epoch{'s' if left != 1 else ''}"
         if w.key is not None:
             return f"waiting for the key {w.key.upper() if len(w.key) == 1 else w.key.capitalize()}"
+        if w.temperature is not None:
+            return f"waiting for the temperature kT = {w.temperature:g}"
+        if w.beta is not None:
+            return f"waiting for beta = {w.beta:g}"
         return "waiting for you to drag " + ("a node" if str(w.drag) == "any" else self.names.get(str(w.drag)) or f"node {w.drag}")
+
+    def asked_for(self, key: str) -> bool:
+        """Whether the step just met (the one before the shown one) waited for this key."""
+        w = self.steps[self.index - 1].wait if self.index > 0 else None
+        return w is not None and w.key == key and self.index - 1 in self.met
 
     def go(self, index: int) -> None:
         """Show step `index` (clipped to the lesson); its epoch count starts now."""
@@ -92,7 +102,9 @@ class LessonProgress:
                or (event.kind == "epochs" and w.epochs is not None
                    and self._epochs_now - self._epochs_at_start >= w.epochs)
                or (event.kind == "key" and w.key == str(event.value).lower())
-               or (event.kind == "drag" and w.drag is not None and str(w.drag) in ("any", str(event.value))))
+               or (event.kind == "drag" and w.drag is not None and str(w.drag) in ("any", str(event.value)))
+               or (event.kind in ("temperature", "beta") and getattr(w, event.kind) is not None
+                   and float(event.value) >= getattr(w, event.kind) * (1 - 1e-9)))
         if hit:
             self.next()
         return hit

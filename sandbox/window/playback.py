@@ -84,7 +84,12 @@ def glide(x_from: np.ndarray, x_to: np.ndarray, n: int = 12) -> list:
 
 def caption(session) -> str:
     """What a session's window says now: its message, else what is being computed, else the
-    phase shown (while it plays) or done (once it has, paused)."""
+    phase shown (while it plays) or done (once it has, paused); warm, what a spring averages."""
+    said, warm = _caption(session), session.warmth.caption()
+    return f"{said}; {warm}" if warm and said != session.message else said
+
+
+def _caption(session) -> str:
     s, job = session, session.jobs.job
     if s.message:
         return s.message

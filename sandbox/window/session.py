@@ -4,6 +4,7 @@ at a time, made of parts with one job each.
     jobs      the work in the background, one job at a time (sandbox.window.jobs)
     training  play, pause, step, fast, slow motion; the stages shown (training, playback)
     settings  rule, what learns, learning rate, beta, engine, drag (settings)
+    warmth    the temperature, the masses jiggling at it (warmth)
     history   one undo stack of actions: updates, cuts, edits, examples (history)
     hands     a node dragged in the live world, a spring inspected (hands)
     edit      edit mode (edit_mode)
@@ -36,6 +37,7 @@ from .jobs import Jobs
 from .playback import caption, glide
 from .settings import Settings
 from .training import Training
+from .warmth import Warmth
 
 LONG_EPOCH = 100  # training examples beyond which an epoch played at the normal pace takes minutes
 
@@ -61,6 +63,7 @@ class Session:
         self.training = Training(self)
         self.settings = Settings(self)
         self.hands = Hands(self)
+        self.warmth = Warmth(self)
         self.source = Path(scene.path)
         self._install(Opened(scene, Trainer.from_scene(scene, None, ExactEngine()), scene.net.pos.copy()))
         self.jobs.submit("open", f"opening {self.source.name}", lambda: prepare(scene, engine), self._opened)
@@ -85,6 +88,7 @@ class Session:
         self.say(opened.note)
         self.history = History(self)  # (a new scene: nothing to undo)
         self.hands.forget()
+        self.warmth.forget()
         self.edit = EditMode(self)
         self.version += 1  # counts changes of the network (new scene, cuts, edits, undos)
         self.mark_saved()
@@ -161,6 +165,7 @@ class Session:
             self.hands.step_world()
             return
         self.training.tick()
+        self.warmth.tick()
 
     def wait(self, timeout: float = 600.0) -> Session:
         """Block until no job runs or waits (for scripts and tests; the window never calls it)."""
@@ -294,7 +299,8 @@ class Session:
         loose: its loose nodes, if known (else found again, in editing)."""
         old = self.trainer
         self.scene, self.net = scene, scene.net
-        self.trainer = Trainer.from_scene(scene, old.rule, make_engine(engine_name(old.engine), scene.spec.physics))
+        self.trainer = Trainer.from_scene(scene, old.rule, make_engine(engine_name(old.engine), scene.spec.physics,
+                                                                         old.seed))
         self.trainer.history, self.trainer.steps, self.trainer.epochs_done = old.history, old.steps, old.epochs_done
         self.trainer.baseline = old.baseline
         self.training.stages = None

@@ -97,7 +97,7 @@ class Settings:
             s.warn("coupled learning runs on the exact engine only: staying on exact")
             name = "exact"
         if name != s.engine_name:
-            s.trainer.engine = make_engine(name, s.scene.spec.physics)
+            s.trainer.engine = make_engine(name, s.scene.spec.physics, s.trainer.seed)
         s.training.stages = None
 
     def set_drag(self, drag: float) -> None:

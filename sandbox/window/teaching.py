@@ -45,17 +45,24 @@ class Teaching:
         self._stage = None
         self._dragging = None
         self._epochs = 0
+        self._reopening = False  # R pressed as the lesson asked: its scene is about to open again
         self._follow_scene()
 
     def _follow_scene(self) -> None:
         """A scene opened (from a file, or again by R) starts its own lesson from its first
-        step; an edit keeps it."""
+        step, unless the lesson itself asked for R (its last step met waited for it: it goes on
+        with the scene as the file has it); an edit keeps it."""
         s = self.session
         if (s.source, s.generation) != self.following:
-            self.following = (s.source, s.generation)
+            asked = self.lesson is not None and self.following[0] == s.source and self._reopening
+            self.following, self._reopening = (s.source, s.generation), False
             lesson = s.scene.spec.lesson
             names = dict(zip(map(str, s.net.ids), node_names(s.scene)))
-            self.lesson = LessonProgress(lesson, s.trainer.epochs_done, names) if lesson is not None else None
+            if asked:
+                self.lesson.go(self.lesson.index)
+                self.lesson.notify(Event("epochs", s.trainer.epochs_done))  # (counted from the reopened scene's)
+            else:
+                self.lesson = LessonProgress(lesson, s.trainer.epochs_done, names) if lesson is not None else None
             self.card.next_lesson = next_lesson(s.source) if lesson is not None else None
             self._stage, self._dragging, self._epochs = s.stage, s.hands.dragging, s.trainer.epochs_done
 
@@ -99,6 +106,9 @@ class Teaching:
         if s.trainer.epochs_done != self._epochs:
             self._epochs = s.trainer.epochs_done
             self.lesson.notify(Event("epochs", self._epochs))
+        if not self._reopening:  # (the settings of a scene about to be opened again by R are not its own)
+            for kind, value in (("temperature", s.warmth.kT), ("beta", s.rule.beta)):  # (a step may ask for more)
+                self.lesson.notify(Event(kind, value))
         dragging = s.hands.dragging
         if self._dragging is not None and dragging != self._dragging and self._dragging < s.net.n_nodes:
             self.lesson.notify(Event("drag", s.net.ids[self._dragging]))  # let go
@@ -108,6 +118,7 @@ class Teaching:
         """A key went down: the lesson hears it; T and the arrow keys are the column's (True)."""
         if self.lesson is not None:
             self.lesson.notify(Event("key", pygame.key.name(key)))
+            self._reopening = self.lesson.asked_for("r") and key == pygame.K_r
         if key == TOGGLE_KEY:
             self.show_response = not self.show_response
         elif self.lesson is not None and key in BACK_KEYS:

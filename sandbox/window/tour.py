@@ -1,6 +1,6 @@
 """Every lesson, step by step, as a student sees it: the window (off-screen) is driven with the
-same events a student makes (a drag, S, Space and F, a click on a spring and X, Next), and each
-step's card is captured as a PNG, with an index page listing the steps.
+same events a student makes (a drag, S, Space and F, a click on a spring and X, ] and B, Next),
+and each step's card is captured as a PNG, with an index page listing the steps.
 
     python main.py lessons --out docs/lessons
 """
@@ -103,7 +103,17 @@ class Tour:
             if w.key == "x":
                 self.select_middle_spring()
             self.key(getattr(pygame, f"K_{w.key}") if len(w.key) == 1 else getattr(pygame, f"K_{w.key.upper()}"))
+        elif w.temperature is not None:  # ] until warm enough; B until the nudge is strong enough
+            self.press_until(pygame.K_RIGHTBRACKET, lambda: s.warmth.kT >= w.temperature * (1 - 1e-9))
+        elif w.beta is not None:
+            self.press_until(pygame.K_b, lambda: s.rule.beta >= w.beta * (1 - 1e-9))
         self.settle()
+
+    def press_until(self, key, done, most: int = 20) -> None:
+        for _ in range(most):
+            if done():
+                return
+            self.key(key)
 
     def own_data(self) -> None:
         """The last step: an example of one's own in the response panel, and training on it."""
@@ -165,7 +175,7 @@ def index_page(done) -> str:
     lines = ["# The lessons, step by step", "",
              "Every card of every lesson as a student sees it in the window (1280 x 800), made by",
              "`python main.py lessons --out docs/lessons`: the window is driven off-screen with the events",
-             "each card asks for (a drag, S, Space then F for the epochs, a click on a spring and X, Next).", ""]
+             "each card asks for (a drag, S, Space then F for the epochs, a click on a spring and X, ] and B, Next).", ""]
     for title, shots in done:
         lines += [f"## {title}", ""]
         for j, (name, text) in enumerate(shots, 1):

@@ -115,9 +115,11 @@ class NetworkView:
         s = self.session
         cam = self.fit(area)
         if len(s.x) == s.net.n_nodes:
-            draw_network(surface, cam, s.net, s.x, s.k_ref, extra, s.scene.spec.view.colors and
+            jiggle = s.warmth.offset()  # (warm: the thermal motion, magnified; None when cold)
+            x = s.x if jiggle is None else s.x + jiggle
+            draw_network(surface, cam, s.net, x, s.k_ref, extra, s.scene.spec.view.colors and
                          {k: tuple(v) for k, v in s.scene.spec.view.colors.items()})
-            self.drawn = s.x.copy()
+            self.drawn = x.copy()
         g = s.edit.grip
         if g is not None and g["what"] == "link" and g["moved"] and g["index"] < len(s.x):  # the spring drawn
             pygame.draw.line(surface, PALETTE["highlight"], *cam.to_screen(np.array([s.x[g["index"]], g["at"]])), 3)
