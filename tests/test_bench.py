@@ -41,7 +41,7 @@ def test_the_sampling_profiler_charges_time_to_the_function_that_spends_it():
 
     handler = signal.getsignal(signal.SIGPROF)
     inclusive, own, total = sample(work)
-    assert total > 50  # 0.2 s of CPU at 0.5 ms a sample
+    assert total >= 30  # 0.2 s of CPU: 400 samples at 0.5 ms, 50 where the kernel's profiling timer ticks at 4 ms
     assert inclusive["test_bench.py:work"] == total
     assert 0.5 < inclusive["test_bench.py:spin"] / total < 0.95  # three quarters of it
     assert signal.getsignal(signal.SIGPROF) is handler  # put back
