@@ -2,8 +2,9 @@
 `python -m bench.profile iris|digits [--skip N] [--epochs M]`.
 
 Every 0.5 ms of this process's CPU time (SIGPROF; as often as the kernel's timer ticks, 4 ms on
-some kernels) it records the Python stack, and prints each function's share of the samples: inclusive (the function or anything it called) and self (the
-innermost Python frame, which C calls such as numpy's are charged to). Unlike cProfile it adds
+some kernels) it records the Python stack, and prints each function's share of the samples:
+inclusive (the function or anything it called) and self (the innermost Python frame, which C
+calls such as numpy's are charged to). Unlike cProfile it adds
 nothing per call, so small numpy-bound functions keep their true weight. Skipped epochs (Iris:
 the first 14) are trained first, unsampled.
 """
