@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import math
 import statistics
 import sys
@@ -34,7 +33,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from sandbox.files import write_atomic  # noqa: E402
+from sandbox.files import save_figure, write_atomic  # noqa: E402
 from sandbox.paths import SCENES as LIBRARY  # noqa: E402
 
 SCENES = HERE / "noise_scenes"
@@ -300,10 +299,7 @@ def figure(dirs, png: Path) -> list[str]:
         if bx.get_legend_handles_labels()[0]:
             bx.legend(fontsize=6)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(png, buf.getvalue())
+    save_figure(fig, png)
     runs = sum(len(v) for v in table.values())
     return tables(summary) + [f"(runs read: {runs} cells incl. the shared noiseless ones; CPU: "
                               f"{res['cpu_seconds'] / 3600:.2f} hours)"]

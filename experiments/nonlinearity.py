@@ -45,7 +45,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.playground_scenes import DESIGNS, scene_text  # noqa: E402
-from sandbox.files import write_atomic  # noqa: E402
+from sandbox.files import save_figure, write_atomic  # noqa: E402
 from sandbox.learning.baseline import logistic_regression  # noqa: E402
 from sandbox.learning.rules import gradient_check  # noqa: E402
 from sandbox.learning.task import Task  # noqa: E402
@@ -262,12 +262,7 @@ def figure(results: dict, png: Path) -> None:
     a.set_title("Spiral: the features are there, the read-out lags", fontsize=10)
     a.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(png, buf.getvalue())
+    save_figure(fig, png)
 
 
 def main(argv=None) -> int:

@@ -21,7 +21,6 @@ Playground networks (default assets/playground.png).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from sandbox.files import write_atomic  # noqa: E402
+from sandbox.files import save_figure, write_atomic  # noqa: E402
 from sandbox.learning.baseline import linear_classifier, logistic_regression  # noqa: E402
 from sandbox.learning.trainer import Trainer  # noqa: E402
 from sandbox.scenes.build import load_scene  # noqa: E402
@@ -145,10 +144,7 @@ def figure(results: dict, trained: Path, png: Path) -> None:
         draw_response(ax, scene, f"{name}: trained (seed 0)")
         ax.legend().remove()
         ax.set_aspect("equal")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(png, buf.getvalue())
+    save_figure(fig, png)
 
 
 def main(argv=None) -> int:

@@ -25,6 +25,19 @@ def write_atomic(path, text: str | bytes) -> None:
         raise
 
 
+def save_figure(fig, path) -> None:
+    """A matplotlib figure as a PNG at path, encoded in memory and written atomically; the
+    figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_atomic(Path(path), buf.getvalue())
+
+
 def write_together(folder, files: dict) -> None:
     """Replace several files of one folder as one set: each is written in full (and synced) under
     a temporary name first, then all are renamed in one go, SIGINT, SIGTERM and SIGHUP held back

@@ -5,12 +5,11 @@ the first output) over the input plane, with the examples on it."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from .files import write_atomic
+from .files import save_figure
 from .learning.response import (
     Probe,
     example_numbers,
@@ -37,10 +36,7 @@ def plot_response(scene: Scene, path: Path, title: str = "") -> bool:
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
     draw_response(ax, scene, title)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(path, buf.getvalue())
+    save_figure(fig, path)
     return True
 
 

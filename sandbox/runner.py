@@ -7,7 +7,6 @@ pictures. Whatever stops it, the folder holds a consistent set of the last compl
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import signal
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoints import RUN_SET, Checkpoints, RunWriter, effective_settings
-from .files import STOP_SIGNALS, held_signals, write_atomic
+from .files import STOP_SIGNALS, held_signals, save_figure
 from .learning.rules import Rule
 from .learning.trainer import Trainer
 from .run_folder import RunFolder
@@ -327,7 +326,4 @@ def plot_history(history: list, path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(loc="upper right")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(path, buf.getvalue())
+    save_figure(fig, path)

@@ -18,11 +18,14 @@ import pygame
 from conftest import drawn_box, network_region, red_in_status, screen_pixels
 
 from sandbox.drawing.render import PALETTE
+from sandbox.window.tour import Tour
 
 
-class Student:
+class Student(Tour):
+    """The lessons' driver (real events), looking at the picture as it goes."""
+
     def __init__(self, app):
-        self.app = app
+        super().__init__(app)
         self.fixed_at = None  # screen points of the fixed nodes at the last look
         self.axes = None  # the response panel's axes strip at the last look (while training)
         self.looks = 0
@@ -71,15 +74,6 @@ class Student:
         pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
         for _ in range(frames):
             self.app.tick()
-
-    def mouse(self, kind, pos, button: int = 1) -> None:
-        extra = {"button": button} if kind != pygame.MOUSEMOTION else {"buttons": (1, 0, 0), "rel": (0, 0)}
-        pygame.event.post(pygame.event.Event(kind, pos=tuple(int(v) for v in pos), **extra))
-        self.app.tick()
-
-    def click(self, pos, button: int = 1) -> None:
-        self.mouse(pygame.MOUSEBUTTONDOWN, pos, button)
-        self.mouse(pygame.MOUSEBUTTONUP, pos, button)
 
     def settle(self) -> None:
         """Let the work under way finish (a stage, an edit), drawing as it goes."""

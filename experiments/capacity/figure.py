@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from sandbox.files import write_atomic
+from sandbox.files import save_figure
 
 from .fit import capacity, gap, success_fractions
 
@@ -98,7 +97,4 @@ def draw(table: dict, results: dict, png: Path) -> None:
     bx.set_title("capacity against size (95% intervals)", fontsize=10)
     bx.legend(fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(Path(png), buf.getvalue())
+    save_figure(fig, png)

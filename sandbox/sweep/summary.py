@@ -3,12 +3,11 @@ learning curve of each configuration with the spread (min to max) over its seeds
 
 from __future__ import annotations
 
-import io
 import math
 import statistics
 from pathlib import Path
 
-from ..files import write_atomic
+from ..files import save_figure
 from .results import Results, read_history
 from .spec import Sweep
 
@@ -98,10 +97,7 @@ def plot(sweep: Sweep, results: Results, path: Path) -> None:
                                                      if len(scenes) > MAX_PANELS else "")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    write_atomic(path, buf.getvalue())
+    save_figure(fig, path)
 
 
 def _spread(curves: list) -> tuple:

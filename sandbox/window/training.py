@@ -85,14 +85,21 @@ class Training:
     def pause(self) -> None:
         self.paused = True
 
-    def step_stage(self) -> None:
-        """One stage (free, nudged or update), animated."""
+    def _ready_to_step(self) -> bool:
+        """Before a step by hand: leave edit mode (False if it cannot be left), pause, hold still."""
         s = self.session
         s.command()
         if s.editing and not s.edit.stop():
-            return
+            return False
         self.paused = True
         s.still()
+        return True
+
+    def step_stage(self) -> None:
+        """One stage (free, nudged or update), animated."""
+        s = self.session
+        if not self._ready_to_step():
+            return
         if s.jobs.kind() == "stage":
             return  # the stage being computed is the step
         s.jobs.submit("stage", "computing the next stage", lambda: self._pull(1), self.show_stages)
@@ -100,11 +107,8 @@ class Training:
     def step_example(self) -> None:
         """Through the next update (one mini-batch), shown without animation."""
         s = self.session
-        s.command()
-        if s.editing and not s.edit.stop():
+        if not self._ready_to_step():
             return
-        self.paused = True
-        s.still()
 
         def compute():
             out = []
