@@ -1,4 +1,4 @@
-"""Writes scenes/digits_hidden.yaml: digits with a hidden layer of strings between neighbouring pixels.
+"""Writes experiments/digits_hidden.yaml: digits with a hidden layer of strings between neighbouring pixels.
 
     python -m bench.digits_hidden_scene [PATH]
 
@@ -141,7 +141,7 @@ def scene_text(scale: float = 0.5, quarter: float = 0.25, tension: float = 0.05,
 
 
 if __name__ == "__main__":
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "scenes" / "digits_hidden.yaml"
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "experiments" / "digits_hidden.yaml"
     sys.path.insert(0, str(ROOT))
     from sandbox.files import write_atomic
 

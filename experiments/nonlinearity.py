@@ -24,7 +24,7 @@ What is varied:
 - spiral: the ring, and a grid of pinned hidden nodes across P's range (the spiral scene's
   network), with logistic regression on the untrained network's hidden displacements (what its
   features allow a perfect read-out).
-- digits: the same question for scenes/digits_hidden.yaml: logistic regression on the pixels,
+- digits: the same question for experiments/digits_hidden.yaml: logistic regression on the pixels,
   and on the pixels with the untrained strings' slides (every image relaxed once).
 """
 
@@ -118,7 +118,7 @@ def measure_digits() -> dict:
     the slides along x of digits_hidden's 210 string beads in the untrained network."""
     from sandbox.scenes.build import load_scene
 
-    scene = load_scene(ROOT / "scenes" / "digits_hidden.yaml")
+    scene = load_scene(ROOT / "experiments" / "digits_hidden.yaml")
     net, task = scene.net, scene.task
     strings = np.flatnonzero(net.roles == HIDDEN)
     solver = NewtonSolver()

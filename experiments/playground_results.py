@@ -90,6 +90,7 @@ def run(seeds, trained: Path) -> dict:
 def run_digits(names, seeds, exact_seeds) -> dict:
     for name in names:
         path = ROOT / "scenes" / f"{name}.yaml"
+        path = path if path.exists() else ROOT / "experiments" / f"{name}.yaml"  # (digits_hidden)
         task = load_scene(path).task
         entry = {"ep": [train_once(path, s, False, verbose=True)[0] for s in seeds],
                  "exact": [train_once(path, s, True, verbose=True)[0] for s in exact_seeds],
