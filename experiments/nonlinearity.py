@@ -84,15 +84,20 @@ def train(d, seed: int) -> dict:
     return row
 
 
+def hidden_motion(scene) -> np.ndarray:
+    """(S, 2H) the untrained network's hidden-node displacements at each of the S examples."""
+    net, task = scene.net, scene.task
+    hidden = np.flatnonzero(net.roles == HIDDEN)
+    solver = NewtonSolver()
+    return np.array([(solver.relax(net, task.start(net, s)).x[hidden] - net.pos[hidden]).ravel()
+                     for s in range(task.n_examples)])
+
+
 def hidden_features(d) -> dict:
     """Logistic regression (cross-validated penalty) on the untrained network's hidden-node
     displacements at every example: what a perfect linear read-out of its features reaches."""
     scene = scene_of(d)
-    net, task = scene.net, scene.task
-    hidden = np.flatnonzero(net.roles == HIDDEN)
-    solver = NewtonSolver()
-    feats = np.array([(solver.relax(net, task.start(net, s)).x[hidden] - net.pos[hidden]).ravel()
-                      for s in range(task.n_examples)])
+    task, feats = scene.task, hidden_motion(scene)
     as_inputs = dataclasses.replace(task, inputs=np.zeros(feats.shape[1] // 2, int),
                                     clamps=feats.reshape(task.n_examples, -1, 2))
     return logistic_regression(as_inputs)
@@ -103,11 +108,7 @@ def nonlinear_fraction(d) -> float:
     the variance of its hidden nodes' displacements (S, 2H) that no linear function of the input
     numbers explains (least squares with a constant)."""
     scene = scene_of(d)
-    net, task = scene.net, scene.task
-    hidden = np.flatnonzero(net.roles == HIDDEN)
-    solver = NewtonSolver()
-    h = np.array([(solver.relax(net, task.start(net, s)).x[hidden] - net.pos[hidden]).ravel()
-                  for s in range(task.n_examples)])
+    task, h = scene.task, hidden_motion(scene)
     a = np.column_stack([task.clamps.reshape(task.n_examples, -1), np.ones(task.n_examples)])
     residual = h - a @ np.linalg.lstsq(a, h, rcond=None)[0]
     return float(np.sum(residual ** 2) / np.sum((h - h.mean(axis=0)) ** 2))
