@@ -26,6 +26,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bench.digits_scene import task_and_learning
+
 ROOT = Path(__file__).resolve().parent.parent
 NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # (row step, column step): right, down, two diagonals
 STRIP_X = (-190.0, -160.0, -130.0, -100.0)  # where each copy's pairs lie, one copy per kind
@@ -114,29 +116,7 @@ def scene_text(scale: float = 0.5, quarter: float = 0.25, tension: float = 0.05,
            "  slides its bead by the square of their difference. Ten beads on rails read the strings",
            "  and the pixels. Trained on 1,258 images, tested on 539.",
            "seed: 0", "network:", "  nodes:", *nodes, "  springs:", *springs,
-           "task:",
-           "  inputs: [" + ", ".join(inputs) + "]",
-           "  outputs: [" + ", ".join(outs) + "]",
-           "  input: y",
-           "  output: x",
-           "  csv: {file: digits.csv, label: digit, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],",
-           f"        scale: {_f(scale)}, bias: {_f(scale)},",
-           "        inputs: [" + ", ".join(columns) + "]}",
-           "  classify: true",
-           "  classify_cost: margin   # squared hinge: the right bead ahead of the others by the margin",
-           "  margin: 0.02",
-           "  test_fraction: 0.3",
-           "learning:",
-           "  rule: centered",
-           "  beta: 0.001",
-           "  lr: 1000.0",
-           "  lr_decay: 0.1",
-           "  learn: stiffness",
-           "  epochs: 20",
-           "  batch: 10",
-           "expect:",
-           "  test_accuracy_at_least: 0.9",
-           ""]
+           *task_and_learning(inputs, outs, "y", _f(scale), columns, epochs=20, lr_decay="0.1")]
     return "\n".join(out)
 
 

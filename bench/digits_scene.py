@@ -47,14 +47,22 @@ def scene_text(k_in: float = 1.0, k_anchor: float = 10.0, out_x: float = 20.0, a
     for o in range(10):
         out += [f"    - {{between: [{p}, out{o}], k: {k_in:g}}}" for p in pixels + ["bias"]]
         out.append(f"    - {{between: [out{o}, anchor{o}], k: {k_anchor:g}}}")
-    out += ["task:",
-            "  inputs: [" + ", ".join(pixels + ["bias"]) + "]",
-            "  outputs: [" + ", ".join(f"out{o}" for o in range(10)) + "]",
-            "  input: x",
+    out += task_and_learning(pixels + ["bias"], [f"out{o}" for o in range(10)], "x", "0.3", pixels, epochs=4)
+    return "\n".join(out)
+
+
+def task_and_learning(inputs: list[str], outputs: list[str], axis: str, scale: str, columns: list[str],
+                      epochs: int, lr_decay: str = "") -> list[str]:
+    """The task, learning and expect lines of a digits scene (the CSV's pixel columns moving the
+    input nodes along `axis`, ten beads read along x, squared hinge, centered EP), a line each."""
+    return ["task:",
+            "  inputs: [" + ", ".join(inputs) + "]",
+            "  outputs: [" + ", ".join(outputs) + "]",
+            f"  input: {axis}",
             "  output: x",
             "  csv: {file: digits.csv, label: digit, classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],",
-            "        scale: 0.3, bias: 0.3,",
-            "        inputs: [" + ", ".join(pixels) + "]}",
+            f"        scale: {scale}, bias: {scale},",
+            "        inputs: [" + ", ".join(columns) + "]}",
             "  classify: true",
             "  classify_cost: margin   # squared hinge: the right bead ahead of the others by the margin",
             "  margin: 0.02",
@@ -63,13 +71,13 @@ def scene_text(k_in: float = 1.0, k_anchor: float = 10.0, out_x: float = 20.0, a
             "  rule: centered",
             "  beta: 0.001",
             "  lr: 1000.0",
+            *([f"  lr_decay: {lr_decay}"] if lr_decay else []),
             "  learn: stiffness",
-            "  epochs: 4",
+            f"  epochs: {epochs}",
             "  batch: 10",
             "expect:",
             "  test_accuracy_at_least: 0.9",
             ""]
-    return "\n".join(out)
 
 
 if __name__ == "__main__":

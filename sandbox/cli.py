@@ -147,34 +147,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive_int(s):
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return v
+def _number(parse, ok, must: str):
+    """An argparse type: the text as parse (int or float) gives it, refused with a message
+    unless it is finite and ok(value); `must` says the rule."""
+    what = "a whole number" if parse is int else "a number"
+
+    def convert(s):
+        try:
+            v = parse(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{s[:40]!r} is not {what}") from None
+        if not ((parse is int or math.isfinite(v)) and ok(v)):
+            raise argparse.ArgumentTypeError(must)
+        return v
+
+    return convert
 
 
-def _count(s):
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s[:40]!r} is not a whole number") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return v
-
-
-def _seconds(s):
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s[:40]!r} is not a number") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return v
+_positive_int = _number(int, lambda v: v >= 1, "must be at least 1")
+_count = _number(int, lambda v: v >= 0, "must be 0 or more")
+_seconds = _number(float, lambda v: v >= 0, "must be 0 or more")
+_positive_float = _number(float, lambda v: v > 0, "must be a positive number")
+_nonnegative_float = _number(float, lambda v: v >= 0, "must be a number, 0 or more")
 
 
 def _seed(s):
@@ -183,26 +177,6 @@ def _seed(s):
     v = _count(s) if len(s) <= 30 else MAX_SEED + 1
     if v > MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED}")
-    return v
-
-
-def _positive_float(s):
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return v
-
-
-def _nonnegative_float(s):
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not a number") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError("must be a number, 0 or more")
     return v
 
 
