@@ -86,11 +86,6 @@ class History:
                 break
             self.stack.pop()
 
-    @property
-    def holds_edit(self) -> bool:
-        """Some action on the stack replaced the scene (an edit sets stiffness freely)."""
-        return any(a.scene is not None for a in self.stack)
-
     # ------------------------------------------------------------ commands
 
     def undo(self) -> bool:
